@@ -1,0 +1,3 @@
+module github.com/gatehouse-oidc/gatehouse
+
+go 1.22

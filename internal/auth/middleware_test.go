@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
+)
+
+func testConfig() *config.Config {
+	c := config.Default()
+	c.Provider.Issuer = "https://idp.example.com"
+	c.Provider.ClientID = "gatehouse"
+	c.Provider.ClientSecret = "secret"
+	c.Session.Keys = []string{"0123456789abcdef0123456789abcdef-key"}
+	c.ExcludedURLs = []string{"/health", "/public/"}
+	c.LogLevel = "error"
+	return c
+}
+
+func newTestMiddleware(t testing.TB, c *config.Config, next http.Handler) *Middleware {
+	t.Helper()
+	h, err := New(context.Background(), next, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.(*Middleware)
+}
+
+func TestIdentityHeaderVariantsAreStripped(t *testing.T) {
+	c := testConfig()
+	c.Headers.User = "Remote-User"
+	var got http.Header
+	m := newTestMiddleware(t, c, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	req := httptest.NewRequest("GET", "/health", nil)
+	for _, n := range []string{"Remote-User", "Remote_User", "X-Forwarded-User", "X_Forwarded_User", "X.Forwarded.Email", "X-Gatehouse-Session"} {
+		req.Header[n] = []string{"spoofed"}
+	}
+	req.Header.Set("Accept", "text/html")
+	m.ServeHTTP(httptest.NewRecorder(), req)
+	for n := range got {
+		if got.Get(n) == "spoofed" {
+			t.Errorf("%s reached the backend", n)
+		}
+	}
+	if got.Get("Accept") != "text/html" {
+		t.Error("an unrelated header was removed")
+	}
+}
+
+func TestUnauthenticatedRequestIsRefusedNotPassedThrough(t *testing.T) {
+	called := false
+	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest("GET", "/app", nil))
+	if called || rec.Code != http.StatusUnauthorized {
+		t.Fatalf("called=%v status=%d", called, rec.Code)
+	}
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("headers: %v", rec.Header())
+	}
+}
+
+func TestAbortHandlerPanicIsNotSwallowed(t *testing.T) {
+	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+	defer func() {
+		if r := recover(); r != http.ErrAbortHandler {
+			t.Fatalf("recovered %v, want http.ErrAbortHandler re-raised", r)
+		}
+	}()
+	m.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/health", nil))
+}
+
+// FuzzExcludedPath checks the property that makes exclusion safe: whatever the
+// request line, a request is only excluded when the path a backend would see after
+// normalising it is itself under an excluded prefix.
+func FuzzExcludedPath(f *testing.F) {
+	for _, s := range []string{"/health", "/public/x", "/public/../admin", "/public/%2e%2e/admin", "/public%2fadmin", "//public/x", "/public/./x", "/healthz", "/public\\..\\admin", "/health/%2F..%2Fadmin"} {
+		f.Add(s)
+	}
+	m := newTestMiddleware(f, testConfig(), http.NotFoundHandler())
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.ParseRequestURI(raw)
+		if err != nil {
+			return
+		}
+		req := &http.Request{URL: u, Header: http.Header{}}
+		if !isExcluded(m, req) {
+			return
+		}
+		decoded := u.Path
+		if unescaped, err := url.PathUnescape(u.EscapedPath()); err == nil {
+			decoded = unescaped
+		}
+		decoded = strings.ReplaceAll(decoded, "\\", "/")
+		clean := path.Clean(decoded)
+		if strings.HasSuffix(decoded, "/") && clean != "/" {
+			clean += "/"
+		}
+		ok := false
+		for _, p := range m.opts.ExcludedURLs {
+			if config.PathHasPrefix(clean, p) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Fatalf("%q excluded, but normalises to %q", raw, clean)
+		}
+	})
+}
+
+func BenchmarkUnauthenticated(b *testing.B) {
+	m := newTestMiddleware(b, testConfig(), http.NotFoundHandler())
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "bench")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}

@@ -1,0 +1,303 @@
+// Package config owns Gatehouse's configuration model: the Config tree Traefik decodes,
+// its defaults, secret references, and the validation that turns it into Options, the
+// compiled form the rest of the middleware reads.
+//
+// Traefik decodes dynamic configuration with mapstructure: field names match
+// case-insensitively, json tags are ignored, strings are weakly converted to numbers and
+// booleans, "a,b" becomes a slice, and a time.Duration field would fail the whole
+// middleware. So every duration here is a string ("90s") parsed in Compile, every size
+// an integer, and every field a plain string, bool, int, []string or map[string]string.
+//
+// The package does not own behaviour: it only says what the options mean and refuses
+// options that are malformed.
+package config
+
+// Config is the whole configuration, grouped as operators think of it.
+type Config struct {
+	// Provider is the OpenID Provider and this client's registration at it.
+	Provider ProviderConfig
+	// Session is the browser session: cookies, lifetimes, storage.
+	Session SessionConfig
+	// Bearer admits machine-to-machine requests with Authorization: Bearer tokens.
+	Bearer BearerConfig
+	// Authorization decides who, once authenticated, may pass.
+	Authorization AuthorizationConfig
+	// Headers says how the verified identity reaches the backend.
+	Headers HeadersConfig
+	// Logout configures sign-out endpoints.
+	Logout LogoutConfig
+	// ExcludedURLs are path prefixes served without authentication.
+	ExcludedURLs []string
+	// Cache holds state shared by replicas: memory, Redis, or both.
+	Cache CacheConfig
+	// Throttle limits authentication failures per client IP.
+	Throttle ThrottleConfig
+	// TrustedProxies are CIDR ranges whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// SecurityHeaders adds response headers to what Gatehouse answers itself.
+	SecurityHeaders SecurityHeadersConfig
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// ProviderConfig describes the OpenID Provider and the client registered at it.
+type ProviderConfig struct {
+	Issuer               string
+	DiscoveryURL         string
+	ClientID             string
+	ClientSecret         string
+	ClientAuthMethod     string
+	Scopes               []string
+	CallbackPath         string
+	RedirectURL          string
+	PKCE                 bool
+	AuthParams           map[string]string
+	MaxAge               string
+	SigningAlgorithms    []string
+	HMACWithClientSecret bool
+	ClockSkew            string
+	HTTPTimeout          string
+	CAFile               string
+	InsecureAllowHTTP    bool
+	JWKSMinRefresh       string
+	JWKSMinCache         string
+	JWKSMaxCache         string
+	UserClaim            string
+}
+
+// SessionConfig describes browser sessions.
+type SessionConfig struct {
+	Keys         []string
+	CookieName   string
+	CookieDomain string
+	CookiePath   string
+	Secure       bool
+	HTTPOnly     bool
+	SameSite     string
+	Lifetime     string
+	IdleTimeout  string
+	RefreshGrace string
+	LoginTimeout string
+	Store        string
+}
+
+// BearerConfig describes machine-to-machine bearer-token authentication.
+type BearerConfig struct {
+	Enabled          bool
+	Audience         string
+	IdentifierClaim  string
+	Algorithms       []string
+	MaxTokenLength   int
+	MaxTokenAge      string
+	MaxIdentifierLen int
+	PreferOverCookie bool
+	RequiredScopes   []string
+	WWWAuthenticate  bool
+	Introspection    IntrospectionConfig
+}
+
+// IntrospectionConfig describes optional RFC 7662 token introspection.
+type IntrospectionConfig struct {
+	Enabled      bool
+	Endpoint     string
+	ClientID     string
+	ClientSecret string
+	OpaqueTokens bool
+	MaxCacheTTL  string
+	NegativeTTL  string
+	Timeout      string
+}
+
+// AuthorizationConfig lists who may pass once authenticated.
+type AuthorizationConfig struct {
+	AllowedUsers         []string
+	AllowedDomains       []string
+	AllowedRoles         []string
+	AllowedGroups        []string
+	RolesClaim           string
+	GroupsClaim          string
+	RequireVerifiedEmail bool
+}
+
+// HeadersConfig names the headers that carry the identity to the backend.
+type HeadersConfig struct {
+	User              string
+	Email             string
+	Groups            string
+	Roles             string
+	AccessToken       string
+	Templates         map[string]string
+	Minimal           bool
+	PassAuthorization bool
+	StripCookies      bool
+}
+
+// LogoutConfig describes the sign-out endpoints.
+type LogoutConfig struct {
+	Path                  string
+	PostLogoutRedirectURL string
+	BackchannelPath       string
+	FrontchannelPath      string
+	RevokeTokens          bool
+}
+
+// CacheConfig describes the hybrid cache.
+type CacheConfig struct {
+	Mode          string
+	KeyPrefix     string
+	L1MaxEntries  int
+	L1MaxBytes    int
+	OutboxSize    int
+	WriteQueue    int
+	ProbeInterval string
+	Redis         RedisConfig
+}
+
+// RedisConfig describes how to reach Redis.
+type RedisConfig struct {
+	URL           string
+	Username      string
+	Password      string
+	PoolSize      int
+	DialTimeout   string
+	ReadTimeout   string
+	WriteTimeout  string
+	MaxReplyBytes int
+	ClientName    string
+	TLS           RedisTLSConfig
+	Sentinel      SentinelConfig
+	Cluster       ClusterConfig
+}
+
+// RedisTLSConfig describes TLS to Redis (rediss:// URLs).
+type RedisTLSConfig struct {
+	CAFile     string
+	CertFile   string
+	KeyFile    string
+	ServerName string
+}
+
+// SentinelConfig describes a Sentinel-managed Redis primary.
+type SentinelConfig struct {
+	MasterName string
+	Addresses  []string
+	Username   string
+	Password   string
+}
+
+// ClusterConfig describes a Redis Cluster.
+type ClusterConfig struct {
+	Addresses []string
+}
+
+// ThrottleConfig limits authentication failures per client IP.
+type ThrottleConfig struct {
+	Enabled  bool
+	Failures int
+	Window   string
+	Penalty  string
+}
+
+// SecurityHeadersConfig chooses the response headers Gatehouse adds.
+type SecurityHeadersConfig struct {
+	Profile         string
+	ApplyToUpstream bool
+}
+
+// ListDefaults are the defaults of list options, applied by Compile when the operator
+// gave none. They cannot live in Default: mapstructure (v1.5, as Traefik uses it)
+// decodes a list over a non-empty default element by element, so "openid,groups" over
+// [openid profile email] would become [openid groups email].
+var ListDefaults = map[string][]string{
+	"provider.scopes":            {"openid", "profile", "email"},
+	"provider.signingAlgorithms": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"},
+	"bearer.algorithms":          {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"},
+}
+
+// Default returns a Config with every scalar default filled in. Traefik calls it
+// through CreateConfig and decodes the operator's options over it. Lists and maps are
+// left nil (see ListDefaults).
+func Default() *Config {
+	return &Config{
+		Provider: ProviderConfig{
+			ClientAuthMethod: "client_secret_basic",
+			CallbackPath:     "/oauth2/callback",
+			PKCE:             true,
+			ClockSkew:        "30s",
+			HTTPTimeout:      "10s",
+			JWKSMinRefresh:   "30s",
+			JWKSMinCache:     "5m",
+			JWKSMaxCache:     "24h",
+			UserClaim:        "email",
+		},
+		Session: SessionConfig{
+			CookieName:   "_gatehouse",
+			CookiePath:   "/",
+			Secure:       true,
+			HTTPOnly:     true,
+			SameSite:     "lax",
+			Lifetime:     "24h",
+			IdleTimeout:  "1h",
+			RefreshGrace: "60s",
+			LoginTimeout: "10m",
+			Store:        "cookie",
+		},
+		Bearer: BearerConfig{
+			IdentifierClaim:  "sub",
+			MaxTokenLength:   8192,
+			MaxTokenAge:      "24h",
+			MaxIdentifierLen: 256,
+			WWWAuthenticate:  true,
+			Introspection: IntrospectionConfig{
+				MaxCacheTTL: "5m",
+				NegativeTTL: "10s",
+				Timeout:     "5s",
+			},
+		},
+		Authorization: AuthorizationConfig{
+			RolesClaim:           "roles",
+			GroupsClaim:          "groups",
+			RequireVerifiedEmail: true,
+		},
+		Headers: HeadersConfig{
+			User:         "X-Forwarded-User",
+			Email:        "X-Forwarded-Email",
+			Groups:       "X-Forwarded-Groups",
+			Roles:        "X-Forwarded-Roles",
+			StripCookies: true,
+		},
+		Logout: LogoutConfig{
+			Path:                  "/oauth2/logout",
+			PostLogoutRedirectURL: "/",
+			BackchannelPath:       "/oauth2/backchannel-logout",
+			FrontchannelPath:      "/oauth2/frontchannel-logout",
+			RevokeTokens:          true,
+		},
+		Cache: CacheConfig{
+			KeyPrefix:     "gatehouse:",
+			L1MaxEntries:  100000,
+			L1MaxBytes:    64 << 20,
+			OutboxSize:    10000,
+			WriteQueue:    10000,
+			ProbeInterval: "1s",
+			Redis: RedisConfig{
+				PoolSize:      10,
+				DialTimeout:   "2s",
+				ReadTimeout:   "1s",
+				WriteTimeout:  "1s",
+				MaxReplyBytes: 16 << 20,
+				ClientName:    "gatehouse",
+			},
+		},
+		Throttle: ThrottleConfig{
+			Enabled:  true,
+			Failures: 20,
+			Window:   "1m",
+			Penalty:  "1m",
+		},
+		SecurityHeaders: SecurityHeadersConfig{
+			Profile: "basic",
+		},
+		LogLevel: "info",
+	}
+}

@@ -1,0 +1,7 @@
+package config
+
+import "os"
+
+func defaultGetenv(name string) string { return os.Getenv(name) }
+
+func defaultReadFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -1,0 +1,197 @@
+package config
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"text/template"
+	"time"
+)
+
+// Options is the validated, compiled configuration: durations parsed, secrets
+// resolved, lists defaulted and normalised. The middleware reads it and never
+// re-validates.
+type Options struct {
+	Provider        ProviderOptions
+	Session         SessionOptions
+	Bearer          BearerOptions
+	Authorization   AuthorizationOptions
+	Headers         HeadersOptions
+	Logout          LogoutOptions
+	ExcludedURLs    []string
+	Cache           CacheOptions
+	Throttle        ThrottleOptions
+	TrustedProxies  []netip.Prefix
+	SecurityHeaders SecurityHeadersOptions
+	LogLevel        string
+}
+
+// ProviderOptions is the compiled ProviderConfig.
+type ProviderOptions struct {
+	Issuer               string
+	DiscoveryURL         string
+	ClientID             string
+	ClientSecret         string
+	ClientAuthMethod     string
+	Scopes               []string
+	CallbackPath         string
+	RedirectURL          *url.URL // nil: built from the request's scheme and host
+	PKCE                 bool
+	AuthParams           map[string]string
+	MaxAge               time.Duration
+	MaxAgeSet            bool
+	SigningAlgorithms    []string
+	HMACWithClientSecret bool
+	ClockSkew            time.Duration
+	HTTPTimeout          time.Duration
+	CAPEM                []byte
+	InsecureAllowHTTP    bool
+	JWKSMinRefresh       time.Duration
+	JWKSMinCache         time.Duration
+	JWKSMaxCache         time.Duration
+	UserClaim            string
+}
+
+// SessionOptions is the compiled SessionConfig.
+type SessionOptions struct {
+	Keys         [][]byte // key material; the first seals, all open
+	CookieName   string
+	CookieDomain string
+	CookiePath   string
+	Secure       bool
+	HTTPOnly     bool
+	SameSite     http.SameSite
+	Lifetime     time.Duration
+	IdleTimeout  time.Duration // 0: no idle timeout
+	RefreshGrace time.Duration
+	LoginTimeout time.Duration
+	Store        string // "cookie" or "cache"
+}
+
+// BearerOptions is the compiled BearerConfig.
+type BearerOptions struct {
+	Enabled          bool
+	Audience         string
+	IdentifierClaim  string
+	Algorithms       []string
+	MaxTokenLength   int
+	MaxTokenAge      time.Duration
+	MaxIdentifierLen int
+	PreferOverCookie bool
+	RequiredScopes   []string
+	WWWAuthenticate  bool
+	Introspection    IntrospectionOptions
+}
+
+// IntrospectionOptions is the compiled IntrospectionConfig.
+type IntrospectionOptions struct {
+	Enabled      bool
+	Endpoint     string // "": from discovery
+	ClientID     string
+	ClientSecret string
+	OpaqueTokens bool
+	MaxCacheTTL  time.Duration
+	NegativeTTL  time.Duration
+	Timeout      time.Duration
+}
+
+// AuthorizationOptions is the compiled AuthorizationConfig; users and domains are
+// lower-cased.
+type AuthorizationOptions struct {
+	AllowedUsers         []string
+	AllowedDomains       []string
+	AllowedRoles         []string
+	AllowedGroups        []string
+	RolesClaim           string
+	GroupsClaim          string
+	RequireVerifiedEmail bool
+}
+
+// HeadersOptions is the compiled HeadersConfig; names are canonical MIME header keys.
+type HeadersOptions struct {
+	User              string
+	Email             string
+	Groups            string
+	Roles             string
+	AccessToken       string
+	TemplateNames     []string // sorted
+	Templates         map[string]*template.Template
+	Minimal           bool
+	PassAuthorization bool
+	StripCookies      bool
+}
+
+// LogoutOptions is the compiled LogoutConfig.
+type LogoutOptions struct {
+	Path                  string
+	PostLogoutRedirectURL string
+	BackchannelPath       string
+	FrontchannelPath      string
+	RevokeTokens          bool
+}
+
+// CacheOptions is the compiled CacheConfig.
+type CacheOptions struct {
+	Mode          string // "memory", "redis" or "hybrid"
+	KeyPrefix     string
+	L1MaxEntries  int
+	L1MaxBytes    int
+	OutboxSize    int
+	WriteQueue    int
+	ProbeInterval time.Duration
+	Redis         RedisOptions
+}
+
+// RedisOptions is the compiled RedisConfig. URL is the resolved URL (it may carry a
+// password: never log it).
+type RedisOptions struct {
+	URL           string
+	Username      string
+	Password      string
+	PoolSize      int
+	DialTimeout   time.Duration
+	ReadTimeout   time.Duration
+	WriteTimeout  time.Duration
+	MaxReplyBytes int
+	ClientName    string
+	TLSCAPEM      []byte
+	TLSCertPEM    []byte
+	TLSKeyPEM     []byte
+	TLSServerName string
+	Sentinel      SentinelOptions
+	Cluster       ClusterOptions
+}
+
+// SentinelOptions is the compiled SentinelConfig.
+type SentinelOptions struct {
+	MasterName string
+	Addresses  []string
+	Username   string
+	Password   string
+}
+
+// ClusterOptions is the compiled ClusterConfig.
+type ClusterOptions struct {
+	Addresses []string
+}
+
+// ThrottleOptions is the compiled ThrottleConfig.
+type ThrottleOptions struct {
+	Enabled  bool
+	Failures int
+	Window   time.Duration
+	Penalty  time.Duration
+}
+
+// SecurityHeadersOptions is the compiled SecurityHeadersConfig.
+type SecurityHeadersOptions struct {
+	Profile         string
+	ApplyToUpstream bool
+}
+
+// Asymmetric lists the JWS algorithms Gatehouse can verify with a provider's public
+// keys. HMAC algorithms are not in it: they are allowed for ID tokens only when
+// provider.hmacWithClientSecret is on, and never for bearer tokens.
+func Asymmetric() []string {
+	return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+}
