@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,13 @@ type Middleware struct {
 	log      *logging.Logger
 	identity *identityHeaders
 	panics   atomic.Int64
+
+	// cookieStripper removes Gatehouse's cookies from a request bound upstream.
+	cookieStripper func(*http.Request)
+	// upstreamSecurityHeaders/Values are set on backend responses when
+	// securityHeaders.applyToUpstream is on.
+	upstreamSecurityHeaders []string
+	upstreamSecurityValues  [][]string
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -38,6 +46,14 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		opts:     opts,
 		log:      logging.New(name, opts.LogLevel, nil),
 		identity: newIdentityHeaders(&opts.Headers),
+	}
+	if opts.SecurityHeaders.ApplyToUpstream {
+		h := http.Header{}
+		securityHeaders(opts.SecurityHeaders.Profile, h)
+		for name, v := range h {
+			m.upstreamSecurityHeaders = append(m.upstreamSecurityHeaders, name)
+			m.upstreamSecurityValues = append(m.upstreamSecurityValues, v)
+		}
 	}
 	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
 	_ = ctx
@@ -85,18 +101,50 @@ func (m *Middleware) unauthenticated(rw http.ResponseWriter, _ *http.Request) {
 // ownHeaders sets the headers every response Gatehouse writes itself carries.
 func (m *Middleware) ownHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
-	switch m.opts.SecurityHeaders.Profile {
-	case "basic":
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-	case "strict":
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+	securityHeaders(m.opts.SecurityHeaders.Profile, h)
+}
+
+// securityHeaders sets the headers of a securityHeaders.profile.
+func securityHeaders(profile string, h http.Header) {
+	if profile == "off" {
+		return
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	if profile == "strict" {
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	}
+}
+
+// forbidden answers an authenticated principal the rules deny: 403 with a page that
+// says who they are signed in as (escaped) and that they may not pass.
+func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+	h := rw.Header()
+	m.ownHeaders(h)
+	if wantsJSON(req) || p.Source == "bearer" {
+		h.Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusForbidden)
+		_, _ = rw.Write([]byte(`{"error":"access_denied","error_description":"authenticated, but not allowed by this route's rules"}` + "\n"))
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	rw.WriteHeader(http.StatusForbidden)
+	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Access denied</title>" +
+		"<h1>Access denied</h1><p>You are signed in as <b>" + html.EscapeString(p.User) +
+		"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else.</p>\n"))
+}
+
+// wantsJSON reports whether the client is an API client rather than a browser: it
+// asks for JSON, or says it is an XMLHttpRequest. API clients get 401/403 answers,
+// never redirects to the provider.
+func wantsJSON(req *http.Request) bool {
+	if req.Header.Get("X-Requested-With") != "" {
+		return true
+	}
+	a := req.Header.Get("Accept")
+	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
 }
 
 // isExcluded reports whether the request's path lies under an excluded prefix. Only

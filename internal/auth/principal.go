@@ -1,0 +1,278 @@
+package auth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+)
+
+// principal is who a request authenticated as, whichever way it came: a session
+// cookie or a bearer token. Both paths build one and hand it to forwardAuthorized.
+//
+// Everything a request needs from it is computed once, when the principal is built
+// (at login, refresh, or first sight of a bearer token), and then reused by every
+// request: the authorization decision and the header values. Under Yaegi per-request
+// work is what costs, so the hot path only copies precomputed slices.
+type principal struct {
+	// Source is "session" or "bearer".
+	Source  string
+	Subject string
+	Issuer  string
+	// User is the identifier forwarded in headers.user: the configured user claim
+	// (email by default) for sessions, the identifier claim (sub by default) for
+	// bearer tokens.
+	User          string
+	Email         string
+	EmailVerified bool
+	Roles         []string
+	Groups        []string
+	Scopes        []string
+
+	// Allowed is the authorization decision; DenyReason says why not (for logs).
+	Allowed    bool
+	DenyReason string
+
+	// headerNames[i] is set to headerValues[i] on the upstream request.
+	headerNames  []string
+	headerValues [][]string
+}
+
+// newPrincipal builds a principal from verified claims and decides authorization and
+// headers once. claims is the decoded claim set (ID token merged with userinfo, or an
+// access token); accessToken is forwarded only when headers.accessToken is set.
+func newPrincipal(o *config.Options, source string, claims map[string]any, user, accessToken string) *principal {
+	p := &principal{
+		Source:        source,
+		Subject:       claimString(claims, "sub"),
+		Issuer:        claimString(claims, "iss"),
+		User:          user,
+		Email:         claimString(claims, "email"),
+		EmailVerified: claimBool(claims, "email_verified"),
+		Roles:         claimStrings(claims, o.Authorization.RolesClaim),
+		Groups:        claimStrings(claims, o.Authorization.GroupsClaim),
+	}
+	if p.User == "" {
+		p.User = p.Subject
+	}
+	p.Scopes = strings.Fields(claimString(claims, "scope"))
+	if len(p.Scopes) == 0 {
+		p.Scopes = claimStrings(claims, "scp")
+	}
+	p.Allowed, p.DenyReason = authorize(&o.Authorization, p)
+	if p.Allowed {
+		buildHeaders(o, p, claims, accessToken)
+	}
+	return p
+}
+
+// authorize applies the authorization rules: users or domains (either matches), then
+// roles (any), then groups (any). Every configured rule must pass.
+func authorize(a *config.AuthorizationOptions, p *principal) (bool, string) {
+	if len(a.AllowedUsers) > 0 || len(a.AllowedDomains) > 0 {
+		ok := false
+		user, email := strings.ToLower(p.User), strings.ToLower(p.Email)
+		emailTrusted := email != "" && (p.EmailVerified || !a.RequireVerifiedEmail)
+		for _, u := range a.AllowedUsers {
+			if u == user || (emailTrusted && u == email) {
+				ok = true
+			}
+		}
+		if !ok && emailTrusted {
+			if at := strings.LastIndexByte(email, '@'); at >= 0 {
+				domain := email[at+1:]
+				for _, d := range a.AllowedDomains {
+					if d == domain {
+						ok = true
+					}
+				}
+			}
+		}
+		if !ok {
+			if !emailTrusted && email != "" && len(a.AllowedDomains) > 0 {
+				return false, "email not verified"
+			}
+			return false, "user or email domain not allowed"
+		}
+	}
+	if len(a.AllowedRoles) > 0 && !intersects(a.AllowedRoles, p.Roles) {
+		return false, "no allowed role"
+	}
+	if len(a.AllowedGroups) > 0 && !intersects(a.AllowedGroups, p.Groups) {
+		return false, "no allowed group"
+	}
+	return true, ""
+}
+
+func intersects(allowed, have []string) bool {
+	for _, a := range allowed {
+		for _, h := range have {
+			if a == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxHeaderValue bounds one forwarded header value; larger values are dropped rather
+// than truncated (a truncated group list would be a different, wrong identity).
+const maxHeaderValue = 8 << 10
+
+// buildHeaders computes the upstream identity headers once.
+func buildHeaders(o *config.Options, p *principal, claims map[string]any, accessToken string) {
+	h := &o.Headers
+	add := func(name, value string) {
+		if name == "" || value == "" {
+			return
+		}
+		if len(value) > maxHeaderValue || !safeHeaderValue(value) {
+			return
+		}
+		p.headerNames = append(p.headerNames, name)
+		p.headerValues = append(p.headerValues, []string{value})
+	}
+	add(h.User, p.User)
+	if h.Minimal {
+		return
+	}
+	add(h.Email, p.Email)
+	add(h.Groups, strings.Join(p.Groups, ","))
+	add(h.Roles, strings.Join(p.Roles, ","))
+	add(h.AccessToken, accessToken)
+	if len(h.TemplateNames) > 0 {
+		data := map[string]any{
+			"claims": claims, "user": p.User, "email": p.Email, "subject": p.Subject,
+			"groups": p.Groups, "roles": p.Roles, "source": p.Source,
+		}
+		var b strings.Builder
+		for _, name := range h.TemplateNames {
+			b.Reset()
+			if err := h.Templates[name].Execute(&b, data); err != nil {
+				continue
+			}
+			add(name, strings.TrimSpace(b.String()))
+		}
+	}
+}
+
+// safeHeaderValue refuses control characters (CR/LF would split headers) and bidi
+// overrides (which make logs and UIs lie about the value).
+func safeHeaderValue(v string) bool {
+	if strings.ContainsAny(v, "\x00\r\n\x7f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 && v[i] != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- claim access ----
+
+// claimValue finds name in claims: the whole name first (URL-like claim names such as
+// "https://example.com/roles" contain dots), then as a dotted path into nested
+// objects ("realm_access.roles").
+func claimValue(claims map[string]any, name string) (any, bool) {
+	if v, ok := claims[name]; ok {
+		return v, true
+	}
+	if !strings.Contains(name, ".") {
+		return nil, false
+	}
+	var cur any = claims
+	for _, part := range strings.Split(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func claimString(claims map[string]any, name string) string {
+	v, _ := claimValue(claims, name)
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
+}
+
+// claimBool accepts true and "true" (some providers, e.g. Cognito, send strings).
+func claimBool(claims map[string]any, name string) bool {
+	v, _ := claimValue(claims, name)
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
+}
+
+// claimStrings reads a list claim: an array of strings, or a single string (a
+// space- or comma-separated string is NOT split: a group named "a,b" stays one).
+func claimStrings(claims map[string]any, name string) []string {
+	v, _ := claimValue(claims, name)
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			return []string{v}
+		}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return append([]string(nil), v...)
+	}
+	return nil
+}
+
+// forwardAuthorized is the single exit for authenticated requests, whichever way they
+// authenticated: refuse the principal if the rules deny it, otherwise put its identity
+// on the request and call the backend. The writer is never wrapped, so streaming,
+// WebSockets and HTTP/2 push keep working.
+func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+	if !p.Allowed {
+		m.log.Infof("denied %s %s: %s", p.Source, logging.ID(p.User), p.DenyReason)
+		forbidden(m, rw, req, p)
+		return
+	}
+	hdr := req.Header
+	if !m.opts.Headers.PassAuthorization {
+		delete(hdr, "Authorization")
+	}
+	if m.opts.Headers.StripCookies && m.cookieStripper != nil {
+		m.cookieStripper(req)
+	}
+	for i, name := range p.headerNames {
+		hdr[name] = p.headerValues[i]
+	}
+	if m.upstreamSecurityHeaders != nil {
+		out := rw.Header()
+		for i, name := range m.upstreamSecurityHeaders {
+			if _, set := out[name]; !set {
+				out[name] = m.upstreamSecurityValues[i]
+			}
+		}
+	}
+	m.next.ServeHTTP(rw, req)
+}

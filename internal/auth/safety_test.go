@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+func TestSafeReturnPathNeverLeavesTheSite(t *testing.T) {
+	cases := map[string]string{
+		"/app/page?x=1":     "/app/page?x=1",
+		"//evil.example":    "/",
+		"//evil.example/x":  "/",
+		"/\\evil.example":   "/",
+		"/%2F%2Fevil":       "/",
+		"/%5Cevil":          "/",
+		"/%09/evil.example": "/",
+		"/ok%20path":        "/ok%20path",
+	}
+	for uri, want := range cases {
+		u := &url.URL{Opaque: uri}
+		req := &http.Request{Method: "GET", URL: u}
+		if got := safeReturnPath(req); got != want {
+			t.Errorf("%q: got %q, want %q", uri, got, want)
+		}
+	}
+	post := &http.Request{Method: "POST", URL: &url.URL{Path: "/form"}}
+	if safeReturnPath(post) != "/" {
+		t.Error("a POST must not be replayed as a return URL")
+	}
+}
+
+func TestIdentifierSanitising(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"svc-billing":             true,
+		"1234-abcd@clients":       true,
+		"":                        false,
+		"a,b":                     false,
+		"a;b":                     false,
+		"a=b":                     false,
+		"evil\u202eedoc":          false,
+		"tab\tid":                 false,
+		"new\nline":               false,
+		"\xff\xfe":                false,
+		string(make([]byte, 300)): false,
+	} {
+		if _, got := sanitizeIdentifier(id, 256); got != ok {
+			t.Errorf("%q: ok=%v, want %v", id, got, ok)
+		}
+	}
+}
+
+func TestBearerChallenge(t *testing.T) {
+	if got := bearerChallenge("invalid_token", "the token is not valid", ""); got != `Bearer realm="gatehouse", error="invalid_token", error_description="the token is not valid"` {
+		t.Fatal(got)
+	}
+	if got := bearerChallenge("insufficient_scope", "", "api:read"); got != `Bearer realm="gatehouse", error="insufficient_scope", scope="api:read"` {
+		t.Fatal(got)
+	}
+}

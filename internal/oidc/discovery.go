@@ -1,0 +1,275 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Metadata is the part of the provider's discovery document (OpenID Connect
+// Discovery 1.0 section 3, RFC 8414) Gatehouse uses.
+type Metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
+	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+}
+
+// ErrDiscoveryPending is returned while no discovery document has been fetched yet
+// and a fetch is being retried in the background.
+var ErrDiscoveryPending = errors.New("oidc: provider discovery has not succeeded yet")
+
+// Discovery fetches the provider's metadata lazily: New never blocks on it. A
+// background loop fetches it, retrying with capped exponential backoff and jitter
+// until it succeeds, then refreshes it every RefreshEvery (keeping the last good
+// document when a refresh fails). Callers that need it before the first success may
+// trigger one immediate attempt of their own (at most one in flight).
+type Discovery struct {
+	url          string
+	issuer       string
+	allowHTTP    bool
+	client       *http.Client
+	refreshEvery time.Duration
+	minBackoff   time.Duration
+	maxBackoff   time.Duration
+
+	mu       sync.Mutex
+	meta     *Metadata
+	lastErr  error
+	inflight chan struct{}
+	lastTry  time.Time
+	fetches  int
+}
+
+// DiscoveryOptions configure NewDiscovery.
+type DiscoveryOptions struct {
+	URL, Issuer  string
+	AllowHTTP    bool // http endpoints accepted on non-loopback hosts
+	Client       *http.Client
+	RefreshEvery time.Duration // default 1h
+	MinBackoff   time.Duration // default 500ms
+	MaxBackoff   time.Duration // default 60s
+}
+
+// NewDiscovery returns a Discovery and starts its background loop, which stops when
+// ctx is cancelled.
+func NewDiscovery(ctx context.Context, o DiscoveryOptions) *Discovery {
+	d := &Discovery{url: o.URL, issuer: o.Issuer, allowHTTP: o.AllowHTTP, client: o.Client,
+		refreshEvery: o.RefreshEvery, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff}
+	if d.refreshEvery <= 0 {
+		d.refreshEvery = time.Hour
+	}
+	if d.minBackoff <= 0 {
+		d.minBackoff = 500 * time.Millisecond
+	}
+	if d.maxBackoff <= 0 {
+		d.maxBackoff = 60 * time.Second
+	}
+	go d.loop(ctx)
+	return d
+}
+
+func (d *Discovery) loop(ctx context.Context) {
+	backoff := d.minBackoff
+	// A short delay first: New returns at once, and at Traefik start-up the provider
+	// may be starting too.
+	wait := 50 * time.Millisecond
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		_, err := d.fetch(ctx)
+		if err == nil {
+			backoff = d.minBackoff
+			wait = d.refreshEvery
+			continue
+		}
+		// Jitter spreads replicas' retries: uniform in [backoff/2, backoff].
+		wait = backoff/2 + time.Duration(rand.Int63n(int64(backoff/2)+1))
+		backoff *= 2
+		if backoff > d.maxBackoff {
+			backoff = d.maxBackoff
+		}
+	}
+}
+
+// Metadata returns the provider metadata. Before the first successful fetch it tries
+// once itself (sharing any fetch already in flight, and not more often than once per
+// MinBackoff) and returns the error when that fails.
+func (d *Discovery) Metadata(ctx context.Context) (*Metadata, error) {
+	d.mu.Lock()
+	m := d.meta
+	recent := time.Since(d.lastTry) < d.minBackoff
+	lastErr := d.lastErr
+	d.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	if recent && d.inflightChan() == nil {
+		if lastErr == nil {
+			lastErr = ErrDiscoveryPending
+		}
+		return nil, lastErr
+	}
+	return d.fetch(ctx)
+}
+
+func (d *Discovery) inflightChan() chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inflight
+}
+
+// Fetches reports how many discovery requests were sent (for tests and stats).
+func (d *Discovery) Fetches() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fetches
+}
+
+// fetch performs one discovery request, or waits for the one in flight. The wait is
+// bounded by the HTTP client's timeout.
+func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
+	d.mu.Lock()
+	if ch := d.inflight; ch != nil {
+		d.mu.Unlock()
+		<-ch
+		d.mu.Lock()
+		m, err := d.meta, d.lastErr
+		d.mu.Unlock()
+		if m != nil {
+			return m, nil
+		}
+		return nil, err
+	}
+	ch := make(chan struct{})
+	d.inflight = ch
+	d.lastTry = time.Now()
+	d.fetches++
+	d.mu.Unlock()
+
+	m, err := d.get(ctx)
+
+	d.mu.Lock()
+	if err == nil {
+		d.meta, d.lastErr = m, nil
+	} else {
+		d.lastErr = err
+	}
+	d.inflight = nil
+	cur := d.meta
+	d.mu.Unlock()
+	close(ch)
+	if err != nil && cur != nil {
+		// Keep serving the last good document; the refresh failure is only logged.
+		return cur, nil
+	}
+	return m, err
+}
+
+func (d *Discovery) get(ctx context.Context) (*Metadata, error) {
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, d.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, errors.New("oidc: discovery: " + err.Error())
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New("oidc: discovery: " + d.url + " answered " + strconv.Itoa(resp.StatusCode))
+	}
+	b, err := readCapped(resp.Body, MaxResponseBytes)
+	if err != nil {
+		return nil, errors.New("oidc: discovery: " + err.Error())
+	}
+	m := &Metadata{}
+	if err := json.Unmarshal(b, m); err != nil {
+		return nil, errors.New("oidc: discovery: document is not valid JSON: " + err.Error())
+	}
+	if err := validateMetadata(m, d.issuer, d.allowHTTP); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// validateMetadata applies OpenID Connect Discovery 1.0 section 4.3: the issuer in the
+// document must be identical to the configured one, and the endpoints Gatehouse
+// calls must be absolute URLs (https unless allowed).
+func validateMetadata(m *Metadata, issuer string, allowHTTP bool) error {
+	if m.Issuer != issuer {
+		return errors.New("oidc: discovery: expected issuer " + strconv.Quote(issuer) + ", got " + strconv.Quote(m.Issuer))
+	}
+	required := []struct{ name, v string }{
+		{"authorization_endpoint", m.AuthorizationEndpoint},
+		{"token_endpoint", m.TokenEndpoint},
+		{"jwks_uri", m.JWKSURI},
+	}
+	for _, r := range required {
+		if r.v == "" {
+			return errors.New("oidc: discovery: document has no " + r.name)
+		}
+	}
+	all := append(required, []struct{ name, v string }{
+		{"userinfo_endpoint", m.UserinfoEndpoint},
+		{"end_session_endpoint", m.EndSessionEndpoint},
+		{"revocation_endpoint", m.RevocationEndpoint},
+		{"introspection_endpoint", m.IntrospectionEndpoint},
+	}...)
+	for _, r := range all {
+		if r.v == "" {
+			continue
+		}
+		if err := checkEndpoint(r.v, allowHTTP); err != nil {
+			return errors.New("oidc: discovery: " + r.name + ": " + err.Error())
+		}
+	}
+	return nil
+}
+
+func checkEndpoint(raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return errors.New("must be an absolute URL, got " + strconv.Quote(raw))
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP || isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+	}
+	return errors.New("must use https, got " + strconv.Quote(raw))
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
