@@ -257,7 +257,9 @@ func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request,
 		return
 	}
 	hdr := req.Header
-	if !m.opts.Headers.PassAuthorization {
+	// Gatehouse owns Authorization only when bearer auth is on; then the credential
+	// it verified is not passed on unless headers.passAuthorization says so.
+	if m.opts.Bearer.Enabled && !m.opts.Headers.PassAuthorization {
 		delete(hdr, "Authorization")
 	}
 	if m.opts.Headers.StripCookies && m.cookieStripper != nil {

@@ -121,7 +121,9 @@ func TestMinimalHeadersSendOnlyTheUser(t *testing.T) {
 
 func TestForwardAuthorizedSetsIdentityAndStripsAuthorization(t *testing.T) {
 	var seen http.Header
-	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
+	c := testConfig()
+	c.Bearer.Enabled, c.Bearer.Audience = true, "https://api.example.com"
+	m := newTestMiddleware(t, c, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
 	p := newPrincipal(m.opts, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	req := httptest.NewRequest("GET", "/app", nil)
 	req.Header.Set("Authorization", "Bearer abc")
@@ -157,5 +159,17 @@ func TestClaimPaths(t *testing.T) {
 	}
 	if claimStrings(c, "a.missing.x") != nil {
 		t.Error("missing path")
+	}
+}
+
+func TestAuthorizationIsLeftAloneWhenBearerIsOff(t *testing.T) {
+	var seen http.Header
+	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
+	p := newPrincipal(m.opts, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Authorization", "Basic YXBwOmFwcA==")
+	forwardAuthorized(m, httptest.NewRecorder(), req, p)
+	if seen.Get("Authorization") != "Basic YXBwOmFwcA==" {
+		t.Fatalf("Authorization changed with bearer auth off: %v", seen)
 	}
 }
