@@ -7,8 +7,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math"
 	"net"
 	"net/http"
@@ -184,11 +185,13 @@ type Provider struct {
 	serveDone chan struct{}
 	bgCtx     context.Context
 	bgCancel  context.CancelFunc
-	bg        sync.WaitGroup
 
 	misbehaviour atomic.Uint64
 
 	mu            sync.Mutex
+	idle          *sync.Cond // signalled on p.mu when inflight drops to zero
+	inflight      int        // handlers running, so Close can wait for them
+	shut          bool
 	users         map[string]*User
 	userOrder     []string
 	clients       map[string]*Client
@@ -238,6 +241,7 @@ func New(opts Options) (*Provider, error) {
 		closing:       make(chan struct{}),
 		serveDone:     make(chan struct{}),
 	}
+	p.idle = sync.NewCond(&p.mu)
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -344,7 +348,8 @@ func New(opts Options) (*Provider, error) {
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		// The provider prints nothing by itself (TLS handshake noise included).
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	p.listener = ln
 	go func() {
@@ -385,15 +390,23 @@ func (p *Provider) CACertPEM() []byte { return append([]byte(nil), p.caPEM...) }
 // without TLS), with a 10 s timeout and no cookie jar.
 func (p *Provider) HTTPClient() *http.Client { return p.client }
 
-// Close stops the server, releases requests held by SetDelay, cancels outgoing
-// back-channel requests and waits for all of it. It is safe to call twice.
+// Close stops the server, releases requests held by SetDelay, cancels the
+// back-channel requests end-session is sending, and returns once no handler runs. It
+// is safe to call twice.
 func (p *Provider) Close() {
 	p.closeOnce.Do(func() {
 		close(p.closing)
 		p.bgCancel()
 		_ = p.server.Close()
 		<-p.serveDone
-		p.bg.Wait()
+		// Held handlers were released by p.closing; wait for them to return so
+		// nothing of the provider runs after Close.
+		p.mu.Lock()
+		p.shut = true
+		for p.inflight > 0 {
+			p.idle.Wait()
+		}
+		p.mu.Unlock()
 	})
 }
 
@@ -519,7 +532,11 @@ func (p *Provider) Requests(endpoint string) []RecordedRequest {
 	defer p.mu.Unlock()
 	src := p.records[endpoint]
 	out := make([]RecordedRequest, len(src))
-	copy(out, src)
+	for i, rr := range src {
+		out[i] = rr
+		out[i].Form = copyValues(rr.Form)
+		out[i].Header = rr.Header.Clone()
+	}
 	return out
 }
 
@@ -533,6 +550,14 @@ func (p *Provider) recordLocked(rr RecordedRequest) {
 	p.records[rr.Endpoint] = list
 }
 
+func copyValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
 // maxBody caps request bodies (forms) the provider reads.
 const maxBody = 64 << 10
 
@@ -543,6 +568,20 @@ func (p *Provider) endpoint(name string, h http.HandlerFunc, methods ...string) 
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		parseErr := r.ParseForm()
 		p.mu.Lock()
+		if p.shut {
+			p.mu.Unlock()
+			writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "testop: provider closed")
+			return
+		}
+		p.inflight++
+		defer func() {
+			p.mu.Lock()
+			p.inflight--
+			if p.inflight == 0 {
+				p.idle.Broadcast()
+			}
+			p.mu.Unlock()
+		}()
 		p.countLocked(name)
 		if name == EPToken {
 			g := r.PostForm.Get("grant_type")
@@ -553,11 +592,7 @@ func (p *Provider) endpoint(name string, h http.HandlerFunc, methods ...string) 
 			}
 			p.countLocked(name + ":" + g)
 		}
-		form := url.Values{}
-		for k, v := range r.Form {
-			form[k] = append([]string(nil), v...)
-		}
-		p.recordLocked(RecordedRequest{Endpoint: name, Method: r.Method, Form: form, Header: r.Header.Clone(), At: p.now()})
+		p.recordLocked(RecordedRequest{Endpoint: name, Method: r.Method, Form: copyValues(r.Form), Header: r.Header.Clone(), At: p.now()})
 		delay := p.delays[name]
 		status := p.failures[name]
 		p.mu.Unlock()
@@ -779,5 +814,3 @@ func tokenKey(tok string) string {
 	sum := sha256.Sum256([]byte(tok))
 	return hex.EncodeToString(sum[:])
 }
-
-var errClosed = errors.New("testop: provider closed")

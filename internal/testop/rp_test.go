@@ -3,6 +3,7 @@ package testop
 import (
 	"context"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -142,11 +143,11 @@ func parseTestJWK(m map[string]any) (crypto.PublicKey, error) {
 		if str("crv") != "P-256" || len(x) != 32 || len(y) != 32 {
 			return nil, fmt.Errorf("EC key: crv %q, x %d bytes, y %d bytes", str("crv"), len(x), len(y))
 		}
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
-			return nil, fmt.Errorf("EC key not on curve")
+		// crypto/ecdh checks the point is on the curve.
+		if _, err := ecdh.P256().NewPublicKey(append(append([]byte{4}, x...), y...)); err != nil {
+			return nil, fmt.Errorf("EC key: %v", err)
 		}
-		return pub, nil
+		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
 	case "OKP":
 		x := b64d(str("x"))
 		if str("crv") != "Ed25519" || len(x) != ed25519.PublicKeySize {

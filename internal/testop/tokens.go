@@ -466,11 +466,15 @@ func (p *Provider) IssueIDToken(o IDTokenOptions) (string, error) {
 		authTime = p.now()
 	}
 	claims := p.idTokenClaims(u, c, o.Nonce, o.SessionID, authTime, o.AccessToken, lt.IDToken)
-	mergeClaims(claims, o.Claims)
 	header := map[string]any{"typ": "JWT"}
 	for k, v := range o.Header {
 		header[k] = v
 	}
+	if alg, ok := header["alg"].(string); ok && o.AccessToken != "" {
+		// at_hash uses the hash of the alg that actually signs (OIDC Core 3.1.3.6).
+		claims["at_hash"] = halfHash(alg, o.AccessToken)
+	}
+	mergeClaims(claims, o.Claims)
 	tok, _, err := p.mint(kindID, header, claims, c.ID, p.mis())
 	return tok, err
 }
