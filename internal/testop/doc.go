@@ -109,7 +109,9 @@
 // refresh token 1h, code 1m, provider session 8h, logout token 2m.
 //
 // Keys: one RS256 and one PS256 RSA-2048 key, one P-256 key, one Ed25519 key, each with
-// its RFC 7638 thumbprint as kid, all published. Options.SigningAlg (SetSigningAlg)
+// its RFC 7638 thumbprint as kid, all published. RSA keys are assembled from a
+// built-in pool of primes (rsapool.go), so New takes milliseconds; no two keys in a
+// process share a modulus, so providers never accept each other's tokens. Options.SigningAlg (SetSigningAlg)
 // picks which signs; JWKS Cache-Control max-age is 5m (Options.JWKSMaxAge,
 // SetJWKSMaxAge). RotateKeys makes new current keys and keeps the old ones published
 // until DropRetiredKeys or Options.RetiredKeyTTL.

@@ -50,7 +50,11 @@ func generateKey(alg string) (*signingKey, error) {
 	var err error
 	switch alg {
 	case "RS256", "PS256":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+		if k := pooledRSAKey(); k != nil {
+			priv = k
+		} else {
+			priv, err = rsa.GenerateKey(rand.Reader, 2048)
+		}
 	case "ES256":
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "EdDSA":
