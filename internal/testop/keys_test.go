@@ -224,6 +224,11 @@ func TestIssueHelpersMintRegisteredTokens(t *testing.T) {
 	if _, err := p.IssueAccessToken(AccessTokenOptions{ClientID: "nobody"}); err == nil {
 		t.Error("unknown client accepted")
 	}
+	// A caller-set exp (any number type) decides what introspection reports.
+	expired, _ := p.IssueAccessToken(AccessTokenOptions{Claims: map[string]any{"exp": int(time.Now().Add(-time.Minute).Unix())}})
+	if p.TokenActive(expired) {
+		t.Error("token with a past exp is active")
+	}
 	// Switches apply to the Issue helpers.
 	p.SetMisbehaviour(WrongIssuer | WrongNonce)
 	idt, _ = p.IssueIDToken(IDTokenOptions{Nonce: "n"})

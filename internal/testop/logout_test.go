@@ -417,6 +417,12 @@ func TestLogoutTokenOptionsCraftEachNegativeCase(t *testing.T) {
 	if _, c := mk(LogoutTokenOptions{Claims: map[string]any{"iat": nil}}); c["iat"] != nil {
 		t.Errorf("iat %v", c["iat"])
 	}
+	only := newProvider(t, Options{Clients: []Client{{ID: "only-rp", Secret: "s", RedirectURIs: []string{"https://rp.example/cb"}}}})
+	if tok, err := only.LogoutToken(LogoutTokenOptions{SessionID: "s"}); err != nil {
+		t.Errorf("logout token with custom clients: %v", err)
+	} else if _, c, _ := ParseUnverified(tok); c["aud"] != "only-rp" {
+		t.Errorf("aud %v, expected the only code-flow client", c["aud"])
+	}
 	if _, err := p.LogoutToken(LogoutTokenOptions{User: "nobody"}); err == nil {
 		t.Error("unknown user accepted")
 	}

@@ -646,10 +646,20 @@ func (p *Provider) issueAccess(c *Client, u *User, aud []string, scope, family, 
 	return tok, nil
 }
 
-// expiryOf reads exp from claims (the switches may have moved it), else def.
+// expiryOf reads exp from claims (the switches or the caller's Claims may have moved
+// it), else def.
 func expiryOf(claims map[string]any, def time.Time) time.Time {
-	if exp, ok := claims["exp"].(int64); ok {
+	switch exp := claims["exp"].(type) {
+	case int64:
 		return time.Unix(exp, 0)
+	case int:
+		return time.Unix(int64(exp), 0)
+	case float64:
+		return time.Unix(int64(exp), 0)
+	case json.Number:
+		if n, err := exp.Int64(); err == nil {
+			return time.Unix(n, 0)
+		}
 	}
 	return def
 }
@@ -695,9 +705,12 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // LogoutToken crafts a logout token exactly as o says, ignoring the switches.
 func (p *Provider) LogoutToken(o LogoutTokenOptions) (string, error) {
 	p.mu.Lock()
-	_, c, err := p.lookupLocked("", o.ClientID, false)
+	var c *Client
+	var err error
 	if o.ClientID == "" {
 		c = p.defaultClientLocked()
+	} else {
+		_, c, err = p.lookupLocked("", o.ClientID, false)
 	}
 	var sub string
 	if o.User != "" {
