@@ -1,0 +1,171 @@
+package jose
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// decodeObject reads one JSON object whose member names are unique, also when
+// compared case-insensitively, and returns its members by exact name.
+//
+// Why: encoding/json keeps the last of two equal names and matches struct fields
+// case-insensitively, so {"sub":"alice","SUB":"admin"} means different things to
+// different readers (RFC 7515 5.2 and RFC 7519 4 make duplicate names invalid; RFC 8725
+// 3.2 asks for strict parsing). Names are compared as encoding/json's field matching
+// compares them (unicode.ToUpper∘ToLower per rune, which puts "ſ" with "s" and the
+// Kelvin sign with "k"), after escapes are decoded ("\u0061lg" is "alg").
+//
+// Nested objects are not checked here; readers that descend into one (ObjectClaim)
+// check it with this function too.
+//
+// Cost: under Yaegi a token-by-token json.Decoder walk costs ~2.5 µs per member, so
+// documents without backslashes take a fast path of a few compiled calls (see
+// uniqueNamesFast); anything else, and anything the fast path does not clear, is read
+// member by member, which is also what produces the error naming the duplicate.
+func decodeObject(b []byte) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(b) {
+		return nil, newError(ErrJSON, "expected UTF-8 (RFC 8259 8.1), got invalid UTF-8")
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, newError(ErrJSON, "expected a JSON object, got invalid JSON ("+err.Error()+")")
+	}
+	c := buf.Bytes()
+	if c[0] != '{' {
+		return nil, newError(ErrJSON, "expected a JSON object, got "+jsonKind(c))
+	}
+	if bytes.IndexByte(c, '\\') < 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(c, &m) == nil && uniqueNamesFast(c, len(m)) {
+			return m, nil
+		}
+	}
+	return decodeObjectSlow(c)
+}
+
+// uniqueNamesFast reports whether the compact, backslash-free, valid UTF-8 JSON object
+// c with n distinct exact names has no two names equal under folding. It folds the
+// whole document (letters only change; structure, quotes and digits stay), decodes
+// the folded copy, and checks that the folded names and values account for every
+// byte: {"k1":v1,"k2":v2} is 1 + Σ(len(k)+len(v)+4) bytes when nothing collapsed. With
+// no backslash, a decoded name is byte-for-byte its raw text, and RawMessage values
+// are the raw bytes, so any collapsed member (exact or folded duplicate) makes the
+// sum come up short. false means "not proven": the slow path decides.
+func uniqueNamesFast(c []byte, n int) bool {
+	f := bytes.ToLower(bytes.ToUpper(c))
+	var fm map[string]json.RawMessage
+	if json.Unmarshal(f, &fm) != nil || len(fm) != n {
+		return false
+	}
+	if n == 0 {
+		return len(f) == 2
+	}
+	total := 1
+	for k, v := range fm {
+		total += len(k) + len(v) + 4
+	}
+	return total == len(f)
+}
+
+// decodeObjectSlow walks the members of the compact JSON object c one by one.
+func decodeObjectSlow(c []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(c))
+	if _, err := dec.Token(); err != nil { // '{', checked by the caller
+		return nil, newError(ErrJSON, "expected a JSON object, got "+err.Error())
+	}
+	m := make(map[string]json.RawMessage)
+	seen := make(map[string]string)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, newError(ErrJSON, "expected a member name, got "+err.Error())
+		}
+		name, _ := tok.(string)
+		f := foldName(name)
+		if prev, dup := seen[f]; dup {
+			if prev == name {
+				return nil, newError(ErrDuplicateName, "expected unique member names, got "+quote(name, 40)+" twice")
+			}
+			return nil, newError(ErrDuplicateName, "expected unique member names, got "+quote(prev, 40)+" and "+quote(name, 40)+", equal ignoring case")
+		}
+		seen[f] = name
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, newError(ErrJSON, "expected a member value, got "+err.Error())
+		}
+		m[name] = raw
+	}
+	return m, nil
+}
+
+// foldName is the name comparison encoding/json uses for struct fields, written as
+// ToLower∘ToUpper (same equivalence classes as its ToUpper∘ToLower, checked over
+// every rune by TestFoldNameMatchesEncodingJSONClasses).
+func foldName(s string) string {
+	return strings.ToLower(strings.ToUpper(s))
+}
+
+// jsonKind names the JSON type of the compact value c, for error details.
+func jsonKind(c []byte) string {
+	if len(c) == 0 {
+		return "nothing"
+	}
+	switch c[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// jsonString returns the string value of the JSON value raw (as decoded by
+// decodeObject: valid, without surrounding space).
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		// Valid JSON without escapes: the bytes between the quotes are the value.
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// jsonStrings decodes raw as an array of strings; null or non-string elements fail.
+func jsonStrings(raw json.RawMessage) ([]string, bool) {
+	if len(raw) < 2 || raw[0] != '[' {
+		return nil, false
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) != nil {
+		return nil, false
+	}
+	// encoding/json reads a null element as "" without error; look closer only when
+	// "null" occurs at all.
+	if bytes.Contains(raw, []byte("null")) {
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return nil, false
+		}
+		for _, e := range elems {
+			if len(e) == 0 || e[0] != '"' {
+				return nil, false
+			}
+		}
+	}
+	return list, true
+}
