@@ -255,4 +255,3 @@ func prefixDetail(err error, prefix string) error {
 	}
 	return err
 }
-
