@@ -1,6 +1,7 @@
 package jose_test
 
 import (
+	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"testing"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/jose/josetest"
@@ -30,3 +31,5 @@ func TestRFCExamplesVerify(t *testing.T) {
 func TestRFCExamplesFailAfterOneBitChange(t *testing.T) {
 	runTokenCases(t, josetest.Tampered())
 }
+
+func parseSet(doc string) (*jose.KeySet, error) { return jose.ParseJWKS([]byte(doc)) }
