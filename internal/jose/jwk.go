@@ -187,11 +187,14 @@ func parseEC(k *Key, m map[string]json.RawMessage) error {
 	)
 	switch crv {
 	case "P-256":
-		curve, check = elliptic.P256(), ecdh.P256()
+		curve = elliptic.P256()
+		check = ecdh.P256()
 	case "P-384":
-		curve, check = elliptic.P384(), ecdh.P384()
+		curve = elliptic.P384()
+		check = ecdh.P384()
 	case "P-521":
-		curve, check = elliptic.P521(), ecdh.P521()
+		curve = elliptic.P521()
+		check = ecdh.P521()
 	default:
 		return newError(ErrJWKUnsupported, "expected crv P-256, P-384 or P-521, got "+quote(crv, 16))
 	}

@@ -213,7 +213,8 @@ func (r *RemoteKeySet) Stats() RemoteKeySetStats {
 	defer func() { r.mu.Unlock() }()
 	s := r.stats
 	if r.set != nil {
-		s.Keys, s.Skipped = len(r.set.Keys), len(r.set.Skipped)
+		s.Keys = len(r.set.Keys)
+		s.Skipped = len(r.set.Skipped)
 	}
 	s.LoadedAt, s.ExpiresAt = r.loadedAt, r.expiresAt
 	if r.lastErr != nil {
@@ -246,7 +247,10 @@ func (r *RemoteKeySet) refresh(ctx context.Context, kid, alg string) error {
 		r.mu.Unlock()
 		return err
 	}
-	r.set, r.loadedAt, r.expiresAt = set, now, now.Add(lifetime)
+	// One assignment per field: under Yaegi, a, b = x, f() loses x (multi-assign-call).
+	r.set = set
+	r.loadedAt = now
+	r.expiresAt = now.Add(lifetime)
 	r.mu.Unlock()
 	if r.opts.Shared != nil {
 		r.opts.Shared.Set(ctx, r.id, encodeShared(now, now.Add(lifetime), body), lifetime)
@@ -317,7 +321,8 @@ func (r *RemoteKeySet) fetch() ([]byte, time.Duration, error) {
 }
 
 // cacheLifetime reads max-age from a Cache-Control value (RFC 9111 5.2.2.1) and
-// bounds it; no-store, no-cache, a missing or malformed max-age give minCache.
+// bounds it; no-store, no-cache, a missing or malformed max-age give minCache, an
+// overflowing one maxCache (RFC 9111 1.2.2).
 func cacheLifetime(cc string, minCache, maxCache time.Duration) time.Duration {
 	d := time.Duration(0)
 	for _, part := range strings.Split(cc, ",") {
@@ -326,9 +331,15 @@ func cacheLifetime(cc string, minCache, maxCache time.Duration) time.Duration {
 			return minCache
 		}
 		if strings.HasPrefix(part, "max-age=") {
-			n, err := strconv.ParseInt(strings.Trim(part[len("max-age="):], "\""), 10, 64)
-			if err != nil || n < 0 {
+			v := strings.Trim(part[len("max-age="):], "\"")
+			if v == "" || strings.Trim(v, "0123456789") != "" {
 				return minCache
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				// Too many digits for int64: RFC 9111 1.2.2 says to treat it as a
+				// very large value.
+				return maxCache
 			}
 			if n > int64(maxCache/time.Second) {
 				return maxCache
