@@ -38,6 +38,17 @@ type JWS struct {
 	Payload      []byte // the decoded payload
 	Signature    []byte // the decoded signature
 	SigningInput string // BASE64URL(header) "." BASE64URL(payload), as received
+
+	signingInput []byte // SigningInput as bytes, for hashing without another copy
+}
+
+// input returns the signing input as bytes: the copy ParseCompact made, unless the
+// caller has changed SigningInput since.
+func input(jws *JWS) []byte {
+	if jws.signingInput != nil && string(jws.signingInput) == jws.SigningInput {
+		return jws.signingInput
+	}
+	return []byte(jws.SigningInput)
 }
 
 // Header holds the protected header parameters Gatehouse reads. jku, x5u, jwk, x5c
@@ -102,23 +113,29 @@ func ParseCompact(token string, maxLen int) (*JWS, error) {
 	if j == len(token)-1 {
 		return nil, newError(ErrSignatureEmpty, "expected a signature segment, got an empty one (unsecured JWS)")
 	}
-	rawHeader, err := b64.DecodeString(token[:i])
+	// One copy of the token and one buffer for the three decoded segments.
+	tb := []byte(token)
+	hl, pl := b64.DecodedLen(i), b64.DecodedLen(j-i-1)
+	buf := make([]byte, hl+pl+b64.DecodedLen(len(token)-j-1))
+	hn, err := b64.Decode(buf[:hl], tb[:i])
 	if err != nil {
 		return nil, newError(ErrBase64, "header: expected strict unpadded base64url, got "+err.Error())
 	}
-	payload, err := b64.DecodeString(token[i+1 : j])
+	pn, err := b64.Decode(buf[hl:hl+pl], tb[i+1:j])
 	if err != nil {
 		return nil, newError(ErrBase64, "payload: expected strict unpadded base64url, got "+err.Error())
 	}
-	sig, err := b64.DecodeString(token[j+1:])
+	sn, err := b64.Decode(buf[hl+pl:], tb[j+1:])
 	if err != nil {
 		return nil, newError(ErrBase64, "signature: expected strict unpadded base64url, got "+err.Error())
 	}
+	rawHeader := buf[:hn:hn]
 	h, err := parseHeader(rawHeader)
 	if err != nil {
 		return nil, err
 	}
-	return &JWS{Header: h, RawHeader: rawHeader, Payload: payload, Signature: sig, SigningInput: token[:j]}, nil
+	return &JWS{Header: h, RawHeader: rawHeader, Payload: buf[hl : hl+pn : hl+pn], Signature: buf[hl+pl : hl+pl+sn : hl+pl+sn],
+		SigningInput: token[:j], signingInput: tb[:j:j]}, nil
 }
 
 // PreCheck is ParseCompact followed by the algorithm allow-list: every check a

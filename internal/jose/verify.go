@@ -40,6 +40,7 @@ func Verify(jws *JWS, keys []*Key, allowed []string) (*Key, error) {
 	if len(sig) == 0 {
 		return nil, newError(ErrSignatureEmpty, "expected a signature, got none")
 	}
+	in := input(jws)
 	var (
 		hash   crypto.Hash
 		digest []byte
@@ -48,13 +49,13 @@ func Verify(jws *JWS, keys []*Key, allowed []string) (*Key, error) {
 	)
 	switch alg {
 	case "RS256", "PS256", "ES256":
-		d := sha256.Sum256([]byte(jws.SigningInput))
+		d := sha256.Sum256(in)
 		hash, digest = crypto.SHA256, d[:]
 	case "RS384", "PS384", "ES384":
-		d := sha512.Sum384([]byte(jws.SigningInput))
+		d := sha512.Sum384(in)
 		hash, digest = crypto.SHA384, d[:]
 	case "RS512", "PS512", "ES512":
-		d := sha512.Sum512([]byte(jws.SigningInput))
+		d := sha512.Sum512(in)
 		hash, digest = crypto.SHA512, d[:]
 	case "EdDSA":
 		if len(sig) != ed25519.SignatureSize {
@@ -103,7 +104,7 @@ func Verify(jws *JWS, keys []*Key, allowed []string) (*Key, error) {
 				return k, nil
 			}
 		case ed25519.PublicKey:
-			if len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, []byte(jws.SigningInput), sig) {
+			if len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, in, sig) {
 				return k, nil
 			}
 		}
@@ -128,6 +129,7 @@ func VerifyHMAC(jws *JWS, secret []byte, allowed []string) error {
 	if err := checkAllowed(alg, allowed); err != nil {
 		return err
 	}
+	in := input(jws)
 	var mac []byte
 	switch alg {
 	case "HS256":
@@ -135,21 +137,21 @@ func VerifyHMAC(jws *JWS, secret []byte, allowed []string) error {
 			return err
 		}
 		h := hmac.New(sha256.New, secret)
-		h.Write([]byte(jws.SigningInput))
+		h.Write(in)
 		mac = h.Sum(nil)
 	case "HS384":
 		if err := checkSecret(secret, sha512.Size384); err != nil {
 			return err
 		}
 		h := hmac.New(sha512.New384, secret)
-		h.Write([]byte(jws.SigningInput))
+		h.Write(in)
 		mac = h.Sum(nil)
 	case "HS512":
 		if err := checkSecret(secret, sha512.Size); err != nil {
 			return err
 		}
 		h := hmac.New(sha512.New, secret)
-		h.Write([]byte(jws.SigningInput))
+		h.Write(in)
 		mac = h.Sum(nil)
 	default:
 		return newError(ErrAlgUnsupported, "expected HS256, HS384 or HS512, got "+quote(alg, 16))
