@@ -131,7 +131,7 @@ func ParseNumericDate(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' || !json.Valid(raw) {
 		return time.Time{}, newError(ErrNumericDate, "expected a non-negative JSON number, got "+jsonKind(raw))
 	}
-	if bytes.IndexAny(raw, ".eE") < 0 {
+	if !bytes.ContainsAny(raw, ".eE") {
 		sec, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil || sec > maxNumericDate {
 			return time.Time{}, newError(ErrNumericDate, "expected at most "+strconv.Itoa(maxNumericDate)+" (9999-12-31), got a larger integer")

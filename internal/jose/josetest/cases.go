@@ -9,8 +9,8 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 )
 
-// AnyError as a Want means: must fail, whatever the reason.
-var AnyError = errors.New("josetest: any error")
+// ErrAny as a Want means: must fail, whatever the reason.
+var ErrAny = errors.New("josetest: any error")
 
 // Asymmetric is the default configured allow-list.
 var Asymmetric = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -25,7 +25,7 @@ type TokenCase struct {
 	Secret  []byte
 	Allowed []string
 	MaxLen  int   // 0: jose.DefaultMaxTokenLength
-	Want    error // nil: verifies; AnyError: fails somehow; else the error kind
+	Want    error // nil: verifies; ErrAny: fails somehow; else the error kind
 }
 
 // CheckToken runs c and returns the outcome: "ok kid=<kid>" or the error text.
@@ -60,7 +60,7 @@ func Judge(err, want error) string {
 		return ""
 	case err == nil:
 		return "want an error"
-	case want == AnyError:
+	case want == ErrAny:
 		return ""
 	case jose.KindOf(err) != want:
 		return "want " + want.Error()
@@ -139,7 +139,7 @@ func Tampered() []TokenCase {
 				c.Token = strings.Join(p, ".")
 				c.Want = jose.ErrSignature
 				if seg == 0 {
-					c.Want = AnyError
+					c.Want = ErrAny
 				}
 				out = append(out, c)
 			}
