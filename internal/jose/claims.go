@@ -41,11 +41,16 @@ func StringClaim(c Claims, name string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
-	s, ok := jsonString(raw)
+	v, ok := jsonString(raw)
 	if !ok {
-		return "", true, newError(ErrClaimType, "claim "+quote(name, 40)+": expected a string, got "+jsonKind(raw))
+		return "", true, errClaimType(name, "a string", raw)
 	}
-	return s, true, nil
+	return v, true, nil
+}
+
+// errClaimType: claim name is not what the reader expected.
+func errClaimType(name, expected string, raw json.RawMessage) error {
+	return newError(ErrClaimType, "claim "+quote(name, 40)+": expected "+expected+", got "+jsonKind(raw))
 }
 
 // BoolClaim returns the boolean claim name (absent: false, false, nil).
@@ -60,7 +65,7 @@ func BoolClaim(c Claims, name string) (bool, bool, error) {
 	case "false":
 		return false, true, nil
 	}
-	return false, true, newError(ErrClaimType, "claim "+quote(name, 40)+": expected a boolean, got "+jsonKind(raw))
+	return false, true, errClaimType(name, "a boolean", raw)
 }
 
 // NumericDateClaim returns the NumericDate claim name (see ParseNumericDate).
@@ -71,9 +76,14 @@ func NumericDateClaim(c Claims, name string) (time.Time, bool, error) {
 	}
 	t, err := ParseNumericDate(raw)
 	if err != nil {
-		return time.Time{}, true, prefixDetail(err, "claim "+quote(name, 40)+": ")
+		return time.Time{}, true, errClaim(name, err)
 	}
 	return t, true, nil
+}
+
+// errClaim prefixes err's detail with the claim's name.
+func errClaim(name string, err error) error {
+	return prefixDetail(err, "claim "+quote(name, 40)+": ")
 }
 
 // StringListClaim returns claim name as a list of strings: a JSON array of strings
@@ -89,7 +99,7 @@ func StringListClaim(c Claims, name string) ([]string, bool, error) {
 	}
 	list, ok := jsonStrings(raw)
 	if !ok {
-		return nil, true, newError(ErrClaimType, "claim "+quote(name, 40)+": expected a string or an array of strings, got "+jsonKind(raw))
+		return nil, true, errClaimType(name, "a string or an array of strings", raw)
 	}
 	return list, true, nil
 }
@@ -102,11 +112,11 @@ func ObjectClaim(c Claims, name string) (Claims, bool, error) {
 		return nil, false, nil
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, true, newError(ErrClaimType, "claim "+quote(name, 40)+": expected an object, got "+jsonKind(raw))
+		return nil, true, errClaimType(name, "an object", raw)
 	}
 	m, err := decodeObject(raw)
 	if err != nil {
-		return nil, true, prefixDetail(err, "claim "+quote(name, 40)+": ")
+		return nil, true, errClaim(name, err)
 	}
 	return Claims(m), true, nil
 }
@@ -131,23 +141,33 @@ func ParseNumericDate(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' || !json.Valid(raw) {
 		return time.Time{}, newError(ErrNumericDate, "expected a non-negative JSON number, got "+jsonKind(raw))
 	}
-	if !bytes.ContainsAny(raw, ".eE") {
-		sec, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil || sec > maxNumericDate {
-			return time.Time{}, newError(ErrNumericDate, "expected at most "+strconv.Itoa(maxNumericDate)+" (9999-12-31), got a larger integer")
-		}
-		return time.Unix(sec, 0).UTC(), nil
+	if bytes.ContainsAny(raw, ".eE") {
+		return parseFractionalDate(raw)
 	}
+	sec, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || sec > maxNumericDate {
+		return time.Time{}, errDateTooLarge()
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// parseFractionalDate reads a NumericDate with a fraction or an exponent.
+func parseFractionalDate(raw json.RawMessage) (time.Time, error) {
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || math.IsNaN(f) || f > maxNumericDate {
-		return time.Time{}, newError(ErrNumericDate, "expected at most "+strconv.Itoa(maxNumericDate)+" (9999-12-31), got a larger number")
+		return time.Time{}, errDateTooLarge()
 	}
 	sec := math.Floor(f)
 	nsec := math.Round((f - sec) * 1e9)
 	if nsec >= 1e9 {
-		sec, nsec = sec+1, nsec-1e9
+		sec++
+		nsec -= 1e9
 	}
 	return time.Unix(int64(sec), int64(nsec)).UTC(), nil
+}
+
+func errDateTooLarge() error {
+	return newError(ErrNumericDate, "expected at most "+strconv.Itoa(maxNumericDate)+" (9999-12-31), got a larger number")
 }
 
 // ParseAudience parses aud (RFC 7519 4.1.3): a non-empty string, or a non-empty array
@@ -155,25 +175,29 @@ func ParseNumericDate(raw json.RawMessage) (time.Time, error) {
 // ErrAudience.
 func ParseAudience(raw json.RawMessage) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
-	if s, ok := jsonString(raw); ok {
-		if s == "" {
-			return nil, newError(ErrAudience, "expected a non-empty audience, got \"\"")
-		}
-		return []string{s}, nil
+	if one, ok := jsonString(raw); ok && one != "" {
+		return []string{one}, nil
+	}
+	list, ok := jsonStrings(raw)
+	if !ok || len(list) == 0 || hasString(list, "") {
+		return nil, errAudience(raw)
+	}
+	return list, nil
+}
+
+// errAudience says why ParseAudience refused raw.
+func errAudience(raw json.RawMessage) error {
+	if one, ok := jsonString(raw); ok && one == "" {
+		return newError(ErrAudience, "expected a non-empty audience, got \"\"")
 	}
 	list, ok := jsonStrings(raw)
 	if !ok {
-		return nil, newError(ErrAudience, "expected a string or an array of strings, got "+jsonKind(raw))
+		return newError(ErrAudience, "expected a string or an array of strings, got "+jsonKind(raw))
 	}
 	if len(list) == 0 {
-		return nil, newError(ErrAudience, "expected at least one audience, got []")
+		return newError(ErrAudience, "expected at least one audience, got []")
 	}
-	for _, a := range list {
-		if a == "" {
-			return nil, newError(ErrAudience, "expected non-empty audiences, got \"\"")
-		}
-	}
-	return list, nil
+	return newError(ErrAudience, "expected non-empty audiences, got \"\"")
 }
 
 // CheckTimes applies the time claims (RFC 7519 4.1.4-4.1.6) at now, with leeway for
@@ -184,34 +208,42 @@ func CheckTimes(c Claims, now time.Time, leeway time.Duration, requireIAT bool) 
 	if leeway < 0 {
 		leeway = 0
 	}
-	exp, ok, err := NumericDateClaim(c, "exp")
-	if err != nil {
-		return err
+	late := now.Add(leeway)
+	exp, hasExp, err := NumericDateClaim(c, "exp")
+	if err != nil || !hasExp || !now.Before(exp.Add(leeway)) {
+		return errExp(err, exp, now, leeway)
 	}
-	if !ok {
-		return newError(ErrClaimMissing, "expected an exp claim, got none")
+	nbf, hasNbf, err := NumericDateClaim(c, "nbf")
+	if err != nil || (hasNbf && late.Before(nbf)) {
+		return errTimeClaim(err, ErrNotYetValid, "nbf", nbf, now, leeway)
 	}
-	if !now.Before(exp.Add(leeway)) {
-		return newError(ErrExpired, "expected now before exp "+stamp(exp)+" + leeway "+leeway.String()+", got now "+stamp(now))
-	}
-	nbf, ok, err := NumericDateClaim(c, "nbf")
-	if err != nil {
-		return err
-	}
-	if ok && now.Add(leeway).Before(nbf) {
-		return newError(ErrNotYetValid, "expected nbf "+stamp(nbf)+" at or before now + leeway "+leeway.String()+", got now "+stamp(now))
-	}
-	iat, ok, err := NumericDateClaim(c, "iat")
-	if err != nil {
-		return err
-	}
-	if !ok && requireIAT {
-		return newError(ErrClaimMissing, "expected an iat claim, got none")
-	}
-	if ok && iat.After(now.Add(leeway)) {
-		return newError(ErrIssuedInFuture, "expected iat "+stamp(iat)+" at or before now + leeway "+leeway.String()+", got now "+stamp(now))
+	iat, hasIat, err := NumericDateClaim(c, "iat")
+	if err != nil || (!hasIat && requireIAT) || (hasIat && iat.After(late)) {
+		if err == nil && !hasIat {
+			return newError(ErrClaimMissing, "expected an iat claim, got none")
+		}
+		return errTimeClaim(err, ErrIssuedInFuture, "iat", iat, now, leeway)
 	}
 	return nil
+}
+
+// errExp: exp malformed, missing, or not after now (with leeway).
+func errExp(err error, exp, now time.Time, leeway time.Duration) error {
+	if err != nil {
+		return err
+	}
+	if exp.IsZero() {
+		return newError(ErrClaimMissing, "expected an exp claim, got none")
+	}
+	return newError(ErrExpired, "expected now before exp "+stamp(exp)+" + leeway "+leeway.String()+", got now "+stamp(now))
+}
+
+// errTimeClaim: nbf or iat malformed or in the future.
+func errTimeClaim(err, kind error, name string, t, now time.Time, leeway time.Duration) error {
+	if err != nil {
+		return err
+	}
+	return newError(kind, "expected "+name+" "+stamp(t)+" at or before now + leeway "+leeway.String()+", got now "+stamp(now))
 }
 
 func stamp(t time.Time) string {

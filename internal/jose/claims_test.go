@@ -58,6 +58,23 @@ func TestNumericDateValues(t *testing.T) {
 	}
 }
 
+// TestNumericDateErrorsSayWhatWasGot pins the details callers log.
+func TestNumericDateErrorsSayWhatWasGot(t *testing.T) {
+	for raw, want := range map[string]string{
+		`"1700000000"`:        "jose: invalid NumericDate: expected a non-negative JSON number, got a string",
+		`-1`:                  "jose: invalid NumericDate: expected a non-negative JSON number, got a number",
+		`null`:                "jose: invalid NumericDate: expected a non-negative JSON number, got null",
+		`253402300800`:        "jose: invalid NumericDate: expected at most 253402300799 (9999-12-31), got a larger number",
+		`1e400`:               "jose: invalid NumericDate: expected at most 253402300799 (9999-12-31), got a larger number",
+		`9223372036854775808`: "jose: invalid NumericDate: expected at most 253402300799 (9999-12-31), got a larger number",
+	} {
+		_, err := jose.ParseNumericDate([]byte(raw))
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", raw, err, want)
+		}
+	}
+}
+
 func TestTypMatchesMediaTypesIgnoringCaseWithApplicationPrefix(t *testing.T) {
 	for _, c := range josetest.TypCases() {
 		if got := jose.TypMatches(c.Typ, c.Want); got != c.Match {

@@ -2,6 +2,8 @@ package jose_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -92,6 +94,24 @@ func TestVerifyHonoursUseKeyOpsAndSizeOfHandBuiltKeys(t *testing.T) {
 	}
 }
 
+// TestVerifyRefusesAHandBuiltRSAKeyUnder2048Bits: a valid signature by a 1024-bit key
+// does not verify, even when the key skipped ParseJWK.
+func TestVerifyRefusesAHandBuiltRSAKeyUnder2048Bits(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatalf("generating a 1024-bit test key: %v", err)
+	}
+	tok := josetest.Sign("RS256", priv, `{"alg":"RS256"}`, `{"sub":"alice"}`)
+	jws, err := jose.ParseCompact(tok, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &jose.Key{Kty: "RSA", Bits: 1024, Public: &priv.PublicKey}
+	if _, err := jose.Verify(jws, []*jose.Key{k}, josetest.Asymmetric); jose.KindOf(err) != jose.ErrSignature {
+		t.Fatalf("1024-bit key: %v", err)
+	}
+}
+
 func TestKeysForRefusesBadKidsWithoutFetching(t *testing.T) {
 	srv := httptest.NewServer(josetest.NewJWKSServer(josetest.NewKeys()))
 	defer srv.Close()
@@ -109,5 +129,23 @@ func TestKeysForRefusesBadKidsWithoutFetching(t *testing.T) {
 	}
 	if keys, err := ks.KeysFor(context.Background(), "rsa-1", "RS256"); err != nil || len(keys) != 1 {
 		t.Fatalf("control: %v, %d keys", err, len(keys))
+	}
+}
+
+// TestVerifyRefusesAllowedButUnknownAlgs: a misconfigured allow-list naming algs
+// Verify does not implement gets ErrAlgUnsupported (HMAC: ErrHMACNotAllowed), never a
+// verification attempt or a panic.
+func TestVerifyRefusesAllowedButUnknownAlgs(t *testing.T) {
+	jws, keys := handBuilt(t)
+	for alg, want := range map[string]error{
+		"EZ256": jose.ErrAlgUnsupported, "EX512": jose.ErrAlgUnsupported, "RX256": jose.ErrAlgUnsupported,
+		"PZ384": jose.ErrAlgUnsupported, "ES255": jose.ErrAlgUnsupported, "ES256K": jose.ErrAlgUnsupported,
+		"RS1": jose.ErrAlgUnsupported, "Ed25519": jose.ErrAlgUnsupported, "EDDSA": jose.ErrAlgUnsupported,
+		"HS256": jose.ErrHMACNotAllowed, "HS512": jose.ErrHMACNotAllowed,
+	} {
+		jws.Header.Alg = alg
+		if _, err := jose.Verify(jws, keys, []string{alg}); jose.KindOf(err) != want {
+			t.Errorf("alg %s: %v, want %v", alg, err, want)
+		}
 	}
 }

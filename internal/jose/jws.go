@@ -38,17 +38,6 @@ type JWS struct {
 	Payload      []byte // the decoded payload
 	Signature    []byte // the decoded signature
 	SigningInput string // BASE64URL(header) "." BASE64URL(payload), as received
-
-	signingInput []byte // SigningInput as bytes, for hashing without another copy
-}
-
-// input returns the signing input as bytes: the copy ParseCompact made, unless the
-// caller has changed SigningInput since.
-func input(jws *JWS) []byte {
-	if jws.signingInput != nil && string(jws.signingInput) == jws.SigningInput {
-		return jws.signingInput
-	}
-	return []byte(jws.SigningInput)
 }
 
 // Header holds the protected header parameters Gatehouse reads. jku, x5u, jwk, x5c
@@ -82,60 +71,70 @@ var jwsDefinedNames = map[string]bool{
 //     alg other than "none", no enc (JWE), no b64:false, no crit, and a kid (if
 //     any) of 1..MaxKidLength bytes of KidCharset.
 func ParseCompact(token string, maxLen int) (*JWS, error) {
+	// Under Yaegi a call allocates a slot for every temporary of the function, error
+	// branches included, so error details are built by the err* functions below and
+	// this function keeps only what a valid token needs.
 	if maxLen <= 0 {
 		maxLen = DefaultMaxTokenLength
 	}
-	if len(token) > maxLen {
-		return nil, newError(ErrTokenTooLarge, "expected at most "+itoa(maxLen)+" bytes, got "+itoa(len(token)))
+	if len(token) > maxLen || token == "" || strings.Trim(token, tokenAlphabet) != "" {
+		return nil, errCompact(token, maxLen)
 	}
-	if token == "" {
-		return nil, newError(ErrMalformed, "expected a compact JWS, got an empty string")
+	parts := strings.SplitN(token, ".", 6)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return nil, errSegments(token, parts)
 	}
-	if strings.Trim(token, tokenAlphabet) != "" {
-		return nil, newError(ErrBase64, "expected only base64url characters and '.', got "+badCharClass(token))
+	header, err1 := b64.DecodeString(parts[0])
+	payload, err2 := b64.DecodeString(parts[1])
+	sig, err3 := b64.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, errSegmentBase64(err1, err2, err3)
 	}
-	dots := strings.Count(token, ".")
-	if dots == 4 {
-		return nil, newError(ErrJWE, "expected a JWS (3 segments), got 5 segments (a JWE)")
-	}
-	if dots != 2 {
-		return nil, newError(ErrSegments, "expected 3 segments, got "+itoa(dots+1))
-	}
-	i := strings.IndexByte(token, '.')
-	j := i + 1 + strings.IndexByte(token[i+1:], '.')
-	if i == 0 {
-		return nil, newError(ErrMalformed, "expected a header segment, got an empty one")
-	}
-	if j == i+1 {
-		// An empty payload is a detached payload (RFC 7515 appendix F); JWTs have none.
-		return nil, newError(ErrMalformed, "expected a payload segment, got an empty one")
-	}
-	if j == len(token)-1 {
-		return nil, newError(ErrSignatureEmpty, "expected a signature segment, got an empty one (unsecured JWS)")
-	}
-	// One copy of the token and one buffer for the three decoded segments.
-	tb := []byte(token)
-	hl, pl := b64.DecodedLen(i), b64.DecodedLen(j-i-1)
-	buf := make([]byte, hl+pl+b64.DecodedLen(len(token)-j-1))
-	hn, err := b64.Decode(buf[:hl], tb[:i])
-	if err != nil {
-		return nil, newError(ErrBase64, "header: expected strict unpadded base64url, got "+err.Error())
-	}
-	pn, err := b64.Decode(buf[hl:hl+pl], tb[i+1:j])
-	if err != nil {
-		return nil, newError(ErrBase64, "payload: expected strict unpadded base64url, got "+err.Error())
-	}
-	sn, err := b64.Decode(buf[hl+pl:], tb[j+1:])
-	if err != nil {
-		return nil, newError(ErrBase64, "signature: expected strict unpadded base64url, got "+err.Error())
-	}
-	rawHeader := buf[:hn:hn]
-	h, err := parseHeader(rawHeader)
-	if err != nil {
+	jws := &JWS{RawHeader: header, Payload: payload, Signature: sig, SigningInput: token[:len(parts[0])+1+len(parts[1])]}
+	// parseHeader fills jws.Header in place: under Yaegi returning a struct by value
+	// is costly.
+	if err := parseHeader(header, &jws.Header); err != nil {
 		return nil, err
 	}
-	return &JWS{Header: h, RawHeader: rawHeader, Payload: buf[hl : hl+pn : hl+pn], Signature: buf[hl+pl : hl+pl+sn : hl+pl+sn],
-		SigningInput: token[:j], signingInput: tb[:j:j]}, nil
+	return jws, nil
+}
+
+// errCompact says why a token failed the size or alphabet check, in that order.
+func errCompact(token string, maxLen int) error {
+	if len(token) > maxLen {
+		return newError(ErrTokenTooLarge, "expected at most "+itoa(maxLen)+" bytes, got "+itoa(len(token)))
+	}
+	if token == "" {
+		return newError(ErrMalformed, "expected a compact JWS, got an empty string")
+	}
+	return newError(ErrBase64, "expected only base64url characters and '.', got "+badCharClass(token))
+}
+
+// errSegments says why the segments are wrong.
+func errSegments(token string, parts []string) error {
+	switch {
+	case len(parts) == 5:
+		return newError(ErrJWE, "expected a JWS (3 segments), got 5 segments (a JWE)")
+	case len(parts) != 3:
+		return newError(ErrSegments, "expected 3 segments, got "+itoa(strings.Count(token, ".")+1))
+	case parts[0] == "":
+		return newError(ErrMalformed, "expected a header segment, got an empty one")
+	case parts[1] == "":
+		// An empty payload is a detached payload (RFC 7515 appendix F); JWTs have none.
+		return newError(ErrMalformed, "expected a payload segment, got an empty one")
+	}
+	return newError(ErrSignatureEmpty, "expected a signature segment, got an empty one (unsecured JWS)")
+}
+
+// errSegmentBase64 reports the first segment that is not strict base64url.
+func errSegmentBase64(header, payload, sig error) error {
+	if header != nil {
+		return newError(ErrBase64, "header: expected strict unpadded base64url, got "+header.Error())
+	}
+	if payload != nil {
+		return newError(ErrBase64, "payload: expected strict unpadded base64url, got "+payload.Error())
+	}
+	return newError(ErrBase64, "signature: expected strict unpadded base64url, got "+sig.Error())
 }
 
 // PreCheck is ParseCompact followed by the algorithm allow-list: every check a
@@ -169,58 +168,116 @@ func badCharClass(s string) string {
 	return "another character"
 }
 
-// parseHeader reads the protected header (RFC 7515 4).
-func parseHeader(b []byte) (Header, error) {
-	var h Header
+// headerFields receives the header parameters Gatehouse reads, in one json.Unmarshal
+// (under Yaegi one compiled call is far cheaper than a getter call per parameter).
+// encoding/json matches names ignoring case; parseHeader only trusts a field whose
+// exact name decodeObject found.
+type headerFields struct {
+	Alg *string `json:"alg"`
+	Kid *string `json:"kid"`
+	Typ *string `json:"typ"`
+	Cty *string `json:"cty"`
+}
+
+// parseHeader reads the protected header (RFC 7515 4) into h.
+func parseHeader(b []byte, h *Header) error {
 	m, err := decodeObject(b)
 	if err != nil {
-		return h, prefixDetail(err, "header: ")
+		return prefixDetail(err, "header: ")
 	}
-	raw, ok := m["alg"]
+	var f headerFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errHeaderTypes(err)
+	}
+	// decodeObject refused names that fold together, so each field was filled by at
+	// most one member: its exact name when m has it, else a case variant, which is an
+	// unknown parameter and ignored.
+	_, ok := m["alg"]
+	if !ok || f.Alg == nil || *f.Alg == "" || strings.EqualFold(*f.Alg, "none") {
+		return errHeaderAlg(m, f.Alg)
+	}
+	h.Alg = *f.Alg
+	if _, ok := m["kid"]; ok {
+		if f.Kid == nil || !kidOK(*f.Kid) {
+			return errKid(f.Kid)
+		}
+		h.Kid = *f.Kid
+	}
+	if _, ok := m["typ"]; ok {
+		if f.Typ == nil {
+			return newError(ErrHeader, "expected typ to be a string, got null")
+		}
+		h.Typ = *f.Typ
+	}
+	if _, ok := m["cty"]; ok {
+		if f.Cty == nil {
+			return newError(ErrHeader, "expected cty to be a string, got null")
+		}
+		h.Cty = *f.Cty
+	}
+	// enc (a JWE), b64 (RFC 7797) and crit (RFC 7515 4.1.11) are rare: one look for
+	// all three.
+	_, hasEnc := m["enc"]
+	_, hasB64 := m["b64"]
+	_, hasCrit := m["crit"]
+	if hasEnc || hasB64 || hasCrit {
+		return checkRareParams(m)
+	}
+	return nil
+}
+
+// errHeaderTypes explains a json.Unmarshal failure of the header fields.
+func errHeaderTypes(err error) error {
+	te, ok := err.(*json.UnmarshalTypeError)
 	if !ok {
-		return h, newError(ErrHeader, "expected an alg parameter, got none")
+		return newError(ErrHeader, "expected a JSON object, got "+err.Error())
 	}
-	if h.Alg, ok = jsonString(raw); !ok || h.Alg == "" {
-		return h, newError(ErrHeader, "expected alg to be a non-empty string, got "+jsonKind(raw))
+	if te.Field == "kid" {
+		return newError(ErrKid, "expected kid to be a string, got a JSON "+te.Value)
 	}
-	if strings.EqualFold(h.Alg, "none") {
-		return h, newError(ErrAlgNone, "got alg "+quote(h.Alg, 8)+" (RFC 8725 3.1)")
+	return newError(ErrHeader, "expected "+quote(te.Field, 16)+" to be a string, got a JSON "+te.Value)
+}
+
+// errHeaderAlg explains a missing, empty or "none" alg.
+func errHeaderAlg(m map[string]json.RawMessage, alg *string) error {
+	if _, ok := m["alg"]; !ok || alg == nil || *alg == "" {
+		return newError(ErrHeader, "expected alg to be a non-empty string, got "+memberKind(m, "alg"))
 	}
+	return newError(ErrAlgNone, "got alg "+quote(*alg, 8)+" (RFC 8725 3.1)")
+}
+
+// checkRareParams refuses enc (a JWE), b64:false (RFC 7797) and any crit.
+func checkRareParams(m map[string]json.RawMessage) error {
 	if _, ok := m["enc"]; ok {
-		return h, newError(ErrJWE, "expected a JWS header, got an enc parameter (a JWE)")
-	}
-	if raw, ok := m["kid"]; ok {
-		if h.Kid, ok = jsonString(raw); !ok {
-			return h, newError(ErrKid, "expected kid to be a string, got "+jsonKind(raw))
-		}
-		if err := checkKid(h.Kid); err != nil {
-			return h, err
-		}
-	}
-	if raw, ok := m["typ"]; ok {
-		if h.Typ, ok = jsonString(raw); !ok {
-			return h, newError(ErrHeader, "expected typ to be a string, got "+jsonKind(raw))
-		}
-	}
-	if raw, ok := m["cty"]; ok {
-		if h.Cty, ok = jsonString(raw); !ok {
-			return h, newError(ErrHeader, "expected cty to be a string, got "+jsonKind(raw))
-		}
+		return newError(ErrJWE, "expected a JWS header, got an enc parameter (a JWE)")
 	}
 	if raw, ok := m["b64"]; ok {
-		// RFC 7797: b64:false means the payload is not base64url-encoded; we never
-		// accept that. b64:true is the default meaning.
+		// b64:false means the payload is not base64url-encoded; we never accept that.
+		// b64:true is the default meaning.
+		if string(raw) == "false" {
+			return newError(ErrB64, "expected an encoded payload, got b64:false (RFC 7797)")
+		}
 		if string(raw) != "true" {
-			if string(raw) == "false" {
-				return h, newError(ErrB64, "expected an encoded payload, got b64:false (RFC 7797)")
-			}
-			return h, newError(ErrHeader, "expected b64 to be a boolean, got "+jsonKind(raw))
+			return newError(ErrHeader, "expected b64 to be a boolean, got "+jsonKind(raw))
 		}
 	}
 	if raw, ok := m["crit"]; ok {
-		return h, checkCrit(raw, m)
+		return checkCrit(raw, m)
 	}
-	return h, nil
+	return nil
+}
+
+// kidOK reports whether kid is 1..MaxKidLength bytes of KidCharset.
+func kidOK(kid string) bool {
+	return kid != "" && len(kid) <= MaxKidLength && strings.Trim(kid, KidCharset) == ""
+}
+
+// errKid explains why kid (nil: JSON null) failed kidOK.
+func errKid(kid *string) error {
+	if kid == nil {
+		return newError(ErrKid, "expected kid to be a string, got null")
+	}
+	return checkKid(*kid)
 }
 
 // checkKid applies MaxKidLength and KidCharset (a kid is only ever a map key).

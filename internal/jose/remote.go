@@ -118,17 +118,41 @@ func (r *RemoteKeySet) ID() string { return r.id }
 //
 // Call PreCheck on the token first: kid and alg must have passed it.
 func (r *RemoteKeySet) KeysFor(ctx context.Context, kid, alg string) ([]*Key, error) {
+	return keysFor(ctx, r, kid, alg)
+}
+
+// keysFor is KeysFor as a plain function (cheaper to call under Yaegi).
+func keysFor(ctx context.Context, r *RemoteKeySet, kid, alg string) ([]*Key, error) {
 	// Never let a bad kid or an alg no key can fit reach a lookup or a fetch, even when
 	// the caller skipped PreCheck.
-	if !isAsymmetricAlg(alg) {
-		return nil, newError(ErrAlgUnsupported, "expected an asymmetric signature alg for a key set, got "+quote(alg, 16))
+	if !isAsymmetricAlg(alg) || (kid != "" && !kidOK(kid)) {
+		return nil, errKeysForInput(kid, alg)
 	}
-	if kid != "" {
-		if err := checkKid(kid); err != nil {
-			return nil, err
-		}
+	if c := freshCandidates(r, kid, alg); c != nil {
+		return c, nil
 	}
 	return r.keys(ctx, kid, alg)
+}
+
+// freshCandidates answers from an unexpired set without a fetch, or returns nil.
+func freshCandidates(r *RemoteKeySet, kid, alg string) []*Key {
+	now := r.opts.Now()
+	r.mu.Lock()
+	set := r.set
+	fresh := set != nil && now.Before(r.expiresAt)
+	r.mu.Unlock()
+	if !fresh {
+		return nil
+	}
+	// A KeySet is never changed once parsed, so reading it unlocked is safe.
+	return candidates(set, kid, alg)
+}
+
+func errKeysForInput(kid, alg string) error {
+	if !isAsymmetricAlg(alg) {
+		return newError(ErrAlgUnsupported, "expected an asymmetric signature alg for a key set, got "+quote(alg, 16))
+	}
+	return checkKid(kid)
 }
 
 func (r *RemoteKeySet) keys(ctx context.Context, kid, alg string) ([]*Key, error) {
@@ -395,9 +419,9 @@ func VerifyRemote(ctx context.Context, token string, maxLen int, allowed []strin
 	}
 	alg := jws.Header.Alg
 	if alg == "HS256" || alg == "HS384" || alg == "HS512" {
-		return nil, nil, newError(ErrHMACNotAllowed, "got alg "+alg+"; HMAC is verified only with a configured secret, never with a key set")
+		return nil, nil, errVerifyAlg(alg)
 	}
-	keys, err := ks.KeysFor(ctx, jws.Header.Kid, alg)
+	keys, err := keysFor(ctx, ks, jws.Header.Kid, alg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,60 +29,31 @@ func decodeObject(b []byte) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(b) {
 		return nil, newError(ErrJSON, "expected UTF-8 (RFC 8259 8.1), got invalid UTF-8")
 	}
-	// The fast path needs compact JSON. Most issuers send it, so Compact (which also
-	// validates) only runs when there is insignificant space to remove; otherwise
-	// json.Unmarshal or checkValidJSON validates.
+	// The fast path needs compact JSON. Most issuers send it, so Compact only runs
+	// when there is insignificant space to remove.
 	c := b
-	validated := false
 	if bytes.ContainsAny(b, " \t\r\n") {
-		var buf bytes.Buffer
-		buf.Grow(len(b))
-		if err := json.Compact(&buf, b); err != nil {
-			return nil, newError(ErrJSON, "expected a JSON object, got invalid JSON ("+err.Error()+")")
-		}
-		c = buf.Bytes()
-		validated = true
+		c = compactJSON(b)
 	}
-	if len(c) == 0 || c[0] != '{' {
-		if !validated {
-			if err := checkValidJSON(c); err != nil {
-				return nil, err
-			}
-		}
-		return nil, newError(ErrJSON, "expected a JSON object, got "+jsonKind(c))
-	}
-	if bytes.IndexByte(c, '\\') < 0 {
+	if len(c) > 0 && c[0] == '{' && bytes.IndexByte(c, '\\') < 0 {
 		var m map[string]json.RawMessage
-		if err := json.Unmarshal(c, &m); err != nil {
-			// Unmarshal validates the whole input first: this is a syntax error.
-			return nil, newError(ErrJSON, "expected a JSON object, got invalid JSON ("+err.Error()+")")
-		}
-		if uniqueNamesFast(c, m) {
+		// Unmarshal validates the whole input (one value, valid JSON) before decoding.
+		if json.Unmarshal(c, &m) == nil && uniqueNamesFast(c, m) {
 			return m, nil
 		}
-		validated = true
 	}
-	if !validated {
-		if err := checkValidJSON(c); err != nil {
-			return nil, err
-		}
-	}
-	return decodeObjectSlow(c)
+	return decodeObjectSlow(b, c)
 }
 
-// checkValidJSON reports whether b is one valid JSON value, with the decoder's
-// message when it is not.
-func checkValidJSON(b []byte) error {
-	if json.Valid(b) {
-		return nil
+// compactJSON returns b without insignificant space, or b itself when b is not valid
+// JSON (decodeObjectSlow then says why).
+func compactJSON(b []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if json.Compact(&buf, b) != nil {
+		return b
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(b, &v)
-	msg := "invalid JSON"
-	if err != nil {
-		msg = "invalid JSON (" + err.Error() + ")"
-	}
-	return newError(ErrJSON, "expected a JSON object, got "+msg)
+	return buf.Bytes()
 }
 
 // uniqueNamesFast reports whether the compact, backslash-free, valid UTF-8 JSON
@@ -122,10 +93,18 @@ func uniqueNamesFast(c []byte, m map[string]json.RawMessage) bool {
 	return true
 }
 
-// decodeObjectSlow walks the members of the valid, compact JSON object c one by one.
-func decodeObjectSlow(c []byte) (map[string]json.RawMessage, error) {
+// decodeObjectSlow reads b (c is b compacted, or b) member by member: the path for
+// documents with escapes, for what the fast path did not clear, and for every error.
+func decodeObjectSlow(b, c []byte) (map[string]json.RawMessage, error) {
+	var v json.RawMessage
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, newError(ErrJSON, "expected a JSON object, got invalid JSON ("+err.Error()+")")
+	}
+	if len(c) == 0 || c[0] != '{' {
+		return nil, newError(ErrJSON, "expected a JSON object, got "+jsonKind(c))
+	}
 	dec := json.NewDecoder(bytes.NewReader(c))
-	if _, err := dec.Token(); err != nil { // '{', checked by the caller
+	if _, err := dec.Token(); err != nil { // '{'
 		return nil, newError(ErrJSON, "expected a JSON object, got "+err.Error())
 	}
 	m := make(map[string]json.RawMessage)

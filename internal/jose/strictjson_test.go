@@ -75,7 +75,7 @@ func TestStrictReaderFastPathAgreesWithMemberWalk(t *testing.T) {
 func compareFastSlow(t *testing.T, c []byte, m map[string]json.RawMessage) {
 	t.Helper()
 	fast := uniqueNamesFast(c, m)
-	slow, err := decodeObjectSlow(c)
+	slow, err := decodeObjectSlow(c, c)
 	if fast != (err == nil) {
 		t.Fatalf("%q: fast path says %v, member walk says %v", c, fast, err)
 	}

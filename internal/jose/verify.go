@@ -26,93 +26,184 @@ import (
 // Keys are tried in order; ECDSA and EdDSA signature lengths and ECDSA r, s ranges are
 // checked once, before any key is tried.
 func Verify(jws *JWS, keys []*Key, allowed []string) (*Key, error) {
-	if jws == nil {
-		return nil, newError(ErrInvalidArgument, "expected a parsed JWS, got nil")
+	// Small functions, errors built elsewhere: under Yaegi a call allocates a slot
+	// for every temporary of the function it enters, error branches included.
+	if jws == nil || len(jws.Signature) == 0 || strings.EqualFold(jws.Header.Alg, "none") || !algAllowed(jws.Header.Alg, allowed) {
+		return nil, errVerifyInput(jws, allowed)
 	}
-	alg := jws.Header.Alg
-	if strings.EqualFold(alg, "none") {
-		return nil, newError(ErrAlgNone, "got alg "+quote(alg, 8))
-	}
-	if err := checkAllowed(alg, allowed); err != nil {
-		return nil, err
-	}
-	sig := jws.Signature
-	if len(sig) == 0 {
-		return nil, newError(ErrSignatureEmpty, "expected a signature, got none")
-	}
-	in := input(jws)
-	var (
-		hash   crypto.Hash
-		digest []byte
-		curve  elliptic.Curve
-		pss    bool
-	)
-	switch alg {
-	case "RS256", "PS256", "ES256":
-		d := sha256.Sum256(in)
-		hash, digest = crypto.SHA256, d[:]
-	case "RS384", "PS384", "ES384":
-		d := sha512.Sum384(in)
-		hash, digest = crypto.SHA384, d[:]
-	case "RS512", "PS512", "ES512":
-		d := sha512.Sum512(in)
-		hash, digest = crypto.SHA512, d[:]
-	case "EdDSA":
-		if len(sig) != ed25519.SignatureSize {
-			return nil, newError(ErrSignatureLength, "EdDSA: expected 64 bytes, got "+itoa(len(sig)))
-		}
-	case "HS256", "HS384", "HS512":
-		return nil, newError(ErrHMACNotAllowed, "got alg "+alg+"; HMAC is verified only with a configured secret, never with a key set")
-	default:
-		return nil, newError(ErrAlgUnsupported, "expected one of RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, got "+quote(alg, 16))
-	}
-	var r, s *big.Int
-	switch alg[0] {
+	switch algFamily(jws.Header.Alg) {
+	case 'R':
+		return verifyRSA(jws, keys)
 	case 'E':
-		if alg != "EdDSA" {
-			curve = curveForAlg(alg)
-			var err error
-			if r, s, err = ecdsaSignature(alg, curve, sig); err != nil {
-				return nil, err
-			}
-		}
-	case 'P':
-		pss = true
+		return verifyECDSA(jws, keys)
+	case 'O':
+		return verifyEdDSA(jws, keys)
 	}
+	return nil, errVerifyAlg(jws.Header.Alg)
+}
+
+// algFamily is 'R' for RS*/PS*, 'E' for ES*, 'O' for EdDSA (an OKP key), 0 for
+// anything else, including HMAC.
+func algFamily(alg string) byte {
+	if len(alg) != 5 {
+		return 0
+	}
+	if alg == "EdDSA" {
+		return 'O'
+	}
+	bits := alg[2:]
+	if bits != "256" && bits != "384" && bits != "512" {
+		return 0
+	}
+	if alg[:2] == "RS" || alg[:2] == "PS" {
+		return 'R'
+	}
+	if alg[:2] == "ES" {
+		return 'E'
+	}
+	return 0
+}
+
+// errVerifyInput says which of Verify's first checks failed, in order.
+func errVerifyInput(jws *JWS, allowed []string) error {
+	if jws == nil {
+		return newError(ErrInvalidArgument, "expected a parsed JWS, got nil")
+	}
+	if strings.EqualFold(jws.Header.Alg, "none") {
+		return newError(ErrAlgNone, "got alg "+quote(jws.Header.Alg, 8))
+	}
+	if !algAllowed(jws.Header.Alg, allowed) {
+		return errNotAllowed(jws.Header.Alg, allowed)
+	}
+	return newError(ErrSignatureEmpty, "expected a signature, got none")
+}
+
+// errVerifyAlg explains an allowed alg that Verify does not do.
+func errVerifyAlg(alg string) error {
+	switch alg {
+	case "HS256", "HS384", "HS512":
+		return newError(ErrHMACNotAllowed, "got alg "+alg+"; HMAC is verified only with a configured secret, never with a key set")
+	}
+	return newError(ErrAlgUnsupported, "expected one of RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, got "+quote(alg, 16))
+}
+
+// verifyRSA checks RS* (RSASSA-PKCS1-v1_5, RFC 7518 3.3) and PS* (RSASSA-PSS with
+// MGF1 and a salt as long as the hash, RFC 7518 3.5).
+func verifyRSA(jws *JWS, keys []*Key) (*Key, error) {
+	alg := jws.Header.Alg
+	hash := hashOf(alg)
+	digest := digestOf(hash, jws.SigningInput)
 	fitting := 0
 	for _, k := range keys {
 		if k == nil || !keyFits(k, alg) {
 			continue
 		}
 		fitting++
-		switch pub := k.Public.(type) {
-		case *rsa.PublicKey:
-			if pub.N == nil || pub.N.BitLen() < minRSABits || pub.N.BitLen() > maxRSABits {
-				continue
-			}
-			var err error
-			if pss {
-				err = rsa.VerifyPSS(pub, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: hash})
-			} else {
-				err = rsa.VerifyPKCS1v15(pub, hash, digest, sig)
-			}
-			if err == nil {
-				return k, nil
-			}
-		case *ecdsa.PublicKey:
-			if pub.Curve == curve && ecdsa.Verify(pub, digest, r, s) {
-				return k, nil
-			}
-		case ed25519.PublicKey:
-			if len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, in, sig) {
-				return k, nil
-			}
+		pub, ok := k.Public.(*rsa.PublicKey)
+		if !ok || pub.N == nil || pub.N.BitLen() < minRSABits || pub.N.BitLen() > maxRSABits {
+			continue
+		}
+		var err error
+		if alg[0] == 'P' {
+			err = rsa.VerifyPSS(pub, hash, digest, jws.Signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		} else {
+			err = rsa.VerifyPKCS1v15(pub, hash, digest, jws.Signature)
+		}
+		if err == nil {
+			return k, nil
 		}
 	}
-	if fitting == 0 {
-		return nil, newError(ErrNoKey, "expected a key for alg "+alg+" among "+itoa(len(keys))+", got none that fits")
+	return nil, errNotVerified(alg, len(keys), fitting)
+}
+
+// verifyECDSA checks ES256/384/512 (RFC 7518 3.4). The signature's length and the
+// range of r and s are checked once, before any key is tried.
+func verifyECDSA(jws *JWS, keys []*Key) (*Key, error) {
+	alg := jws.Header.Alg
+	curve := curveForAlg(alg)
+	r, s := ecdsaRS(curve, jws.Signature)
+	if r == nil {
+		return nil, errECDSASignature(alg, curve, jws.Signature)
 	}
-	return nil, newError(ErrSignature, "alg "+alg+": no key of "+itoa(fitting)+" verified the signature")
+	digest := digestOf(hashOf(alg), jws.SigningInput)
+	fitting := 0
+	for _, k := range keys {
+		if k == nil || !keyFits(k, alg) {
+			continue
+		}
+		fitting++
+		pub, ok := k.Public.(*ecdsa.PublicKey)
+		if ok && pub.Curve == curve && ecdsa.Verify(pub, digest, r, s) {
+			return k, nil
+		}
+	}
+	return nil, errNotVerified(alg, len(keys), fitting)
+}
+
+// verifyEdDSA checks EdDSA with Ed25519 (RFC 8037 3.1).
+func verifyEdDSA(jws *JWS, keys []*Key) (*Key, error) {
+	if len(jws.Signature) != ed25519.SignatureSize {
+		return nil, newError(ErrSignatureLength, "EdDSA: expected 64 bytes, got "+itoa(len(jws.Signature)))
+	}
+	in := []byte(jws.SigningInput)
+	fitting := 0
+	for _, k := range keys {
+		if k == nil || !keyFits(k, "EdDSA") {
+			continue
+		}
+		fitting++
+		pub, ok := k.Public.(ed25519.PublicKey)
+		if ok && len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, in, jws.Signature) {
+			return k, nil
+		}
+	}
+	return nil, errNotVerified("EdDSA", len(keys), fitting)
+}
+
+// errNotVerified: no key fit, or none of the fitting ones verified.
+func errNotVerified(alg string, keys, fitting int) error {
+	if fitting == 0 {
+		return newError(ErrNoKey, "expected a key for alg "+alg+" among "+itoa(keys)+", got none that fits")
+	}
+	return newError(ErrSignature, "alg "+alg+": no key of "+itoa(fitting)+" verified the signature")
+}
+
+// hashOf is the hash of an RS*, PS* or ES* alg.
+func hashOf(alg string) crypto.Hash {
+	switch alg[2:] {
+	case "384":
+		return crypto.SHA384
+	case "512":
+		return crypto.SHA512
+	}
+	return crypto.SHA256
+}
+
+// digestOf hashes the signing input. One small function per hash: under Yaegi every
+// array temporary of a function is allocated on each call.
+func digestOf(hash crypto.Hash, input string) []byte {
+	if hash == crypto.SHA256 {
+		return sum256(input)
+	}
+	if hash == crypto.SHA384 {
+		return sum384(input)
+	}
+	return sum512(input)
+}
+
+func sum256(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+func sum384(s string) []byte {
+	d := sha512.Sum384([]byte(s))
+	return d[:]
+}
+
+func sum512(s string) []byte {
+	d := sha512.Sum512([]byte(s))
+	return d[:]
 }
 
 // VerifyHMAC checks an HS256/384/512 token against secret, the explicitly configured
@@ -129,7 +220,7 @@ func VerifyHMAC(jws *JWS, secret []byte, allowed []string) error {
 	if err := checkAllowed(alg, allowed); err != nil {
 		return err
 	}
-	in := input(jws)
+	in := []byte(jws.SigningInput)
 	var mac []byte
 	switch alg {
 	case "HS256":
@@ -175,35 +266,59 @@ func checkSecret(secret []byte, min int) error {
 	return nil
 }
 
-// checkAllowed requires alg to be in allowed, exactly.
-func checkAllowed(alg string, allowed []string) error {
+// algAllowed reports whether alg is in allowed, exactly (alg values are
+// case-sensitive, RFC 7515 4.1.1).
+func algAllowed(alg string, allowed []string) bool {
 	for _, a := range allowed {
 		if a == alg {
-			return nil
+			return true
 		}
 	}
+	return false
+}
+
+// checkAllowed requires alg to be in allowed.
+func checkAllowed(alg string, allowed []string) error {
+	if algAllowed(alg, allowed) {
+		return nil
+	}
+	return errNotAllowed(alg, allowed)
+}
+
+func errNotAllowed(alg string, allowed []string) error {
 	return newError(ErrAlgNotAllowed, "expected one of ["+strings.Join(allowed, " ")+"], got "+quote(alg, 16))
 }
 
-// ecdsaSignature splits an ES* signature into r and s: exactly twice the curve's
-// byte length (RFC 7518 3.4; an ASN.1 DER signature is refused), each in [1, n-1] —
-// the zero signature ("psychic signatures", CVE-2022-21449) and values ≥ n are refused
-// before any verification.
-func ecdsaSignature(alg string, curve elliptic.Curve, sig []byte) (*big.Int, *big.Int, error) {
+// ecdsaRS splits an ES* signature into r and s: exactly twice the curve's byte
+// length (RFC 7518 3.4; an ASN.1 DER signature is refused), each in [1, n-1] — the
+// zero signature ("psychic signatures", CVE-2022-21449) and values ≥ n are refused
+// before any verification. It returns nil, nil when the signature is unusable.
+func ecdsaRS(curve elliptic.Curve, sig []byte) (*big.Int, *big.Int) {
 	size := (curve.Params().BitSize + 7) / 8
 	if len(sig) != 2*size {
-		return nil, nil, newError(ErrSignatureLength, alg+": expected "+itoa(2*size)+" bytes (r‖s), got "+itoa(len(sig)))
+		return nil, nil
 	}
 	r := new(big.Int).SetBytes(sig[:size])
 	s := new(big.Int).SetBytes(sig[size:])
 	n := curve.Params().N
+	if r.Sign() == 0 || s.Sign() == 0 || r.Cmp(n) >= 0 || s.Cmp(n) >= 0 {
+		return nil, nil
+	}
+	return r, s
+}
+
+// errECDSASignature says why ecdsaRS refused sig.
+func errECDSASignature(alg string, curve elliptic.Curve, sig []byte) error {
+	size := (curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*size {
+		return newError(ErrSignatureLength, alg+": expected "+itoa(2*size)+" bytes (r‖s), got "+itoa(len(sig)))
+	}
+	r := new(big.Int).SetBytes(sig[:size])
+	s := new(big.Int).SetBytes(sig[size:])
 	if r.Sign() == 0 || s.Sign() == 0 {
-		return nil, nil, newError(ErrSignatureRange, alg+": expected 0 < r, s < n, got a zero value")
+		return newError(ErrSignatureRange, alg+": expected 0 < r, s < n, got a zero value")
 	}
-	if r.Cmp(n) >= 0 || s.Cmp(n) >= 0 {
-		return nil, nil, newError(ErrSignatureRange, alg+": expected 0 < r, s < n, got a value ≥ n")
-	}
-	return r, s, nil
+	return newError(ErrSignatureRange, alg+": expected 0 < r, s < n, got a value ≥ n")
 }
 
 // curveForAlg returns the curve an ES* alg requires (RFC 7518 3.4).

@@ -1,6 +1,7 @@
 package josetest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
@@ -206,6 +207,8 @@ func (a *Attacks) AlgKeyMismatch() []TokenCase {
 		a.tc("ES256K-not-supported", Sign("ES256", k.P256, `{"alg":"ES256K","kid":"ec-256"}`, a.claims), jose.ErrAlgNotAllowed),
 		onlyRS,
 		a.tc("PS256-signature-under-RS256-header", strings.Replace(Sign("PS256", k.RSA, `{"alg":"PS256","kid":"rsa-1"}`, a.claims), b64.EncodeToString([]byte(`{"alg":"PS256","kid":"rsa-1"}`)), b64.EncodeToString([]byte(`{"alg":"RS256","kid":"rsa-1"}`)), 1), jose.ErrSignature),
+		a.tc("PS256-with-a-20-byte-salt", pssWithSalt(k, 20), jose.ErrSignature),
+		a.tc("PS256-with-no-salt", pssWithSalt(k, 0), jose.ErrSignature),
 		a.tc("alg-is-a-number", Sign("RS256", k.RSA, `{"alg":256,"kid":"rsa-1"}`, a.claims), jose.ErrHeader),
 		a.tc("alg-is-empty", Sign("RS256", k.RSA, `{"alg":"","kid":"rsa-1"}`, a.claims), jose.ErrHeader),
 		a.tc("alg-missing", Sign("RS256", k.RSA, `{"kid":"rsa-1"}`, a.claims), jose.ErrHeader),
@@ -334,6 +337,9 @@ func (a *Attacks) SignatureLength() []TokenCase {
 			a.tc(c.alg+"/one-byte-short", input+"."+b64.EncodeToString(good[1:]), jose.ErrSignatureLength),
 			a.tc(c.alg+"/one-byte-long", input+"."+b64.EncodeToString(append([]byte{0}, good...)), jose.ErrSignatureLength),
 			a.tc(c.alg+"/doubled", input+"."+b64.EncodeToString(append(append([]byte(nil), good...), good...)), jose.ErrSignatureLength),
+			// r ‖ 0x00 ‖ s: the same values, one byte too long. Splitting by the wrong
+			// length would still find r and s in range.
+			a.tc(c.alg+"/zero-byte-before-s", input+"."+b64.EncodeToString(withByte(good, len(good)/2, 0)), jose.ErrSignatureLength),
 		)
 	}
 	input := b64.EncodeToString([]byte(`{"alg":"EdDSA","kid":"ed-1"}`)) + "." + b64.EncodeToString([]byte(a.claims))
@@ -418,6 +424,14 @@ func mod4is1(s string) string {
 		s += "A"
 	}
 	return s
+}
+
+// withByte returns b with one byte v inserted at index i.
+func withByte(b []byte, i int, v byte) []byte {
+	out := make([]byte, 0, len(b)+1)
+	out = append(out, b[:i]...)
+	out = append(out, v)
+	return append(out, b[i:]...)
 }
 
 // wantIfChanged returns want when s contains old (the substitution changed the
@@ -530,6 +544,17 @@ func (a *Attacks) HMACSecret() []TokenCase {
 		c("RS256-through-VerifyHMAC", a.rs256(`{"alg":"RS256"}`), secret, all, jose.ErrAlgUnsupported),
 		c("truncated-MAC", truncatedMAC, secret, all, jose.ErrSignatureLength),
 	}
+}
+
+// pssWithSalt is a PS256 token whose PSS salt is not the hash length that RFC 7518
+// 3.5 requires.
+func pssWithSalt(k *Keys, salt int) string {
+	input := b64.EncodeToString([]byte(`{"alg":"PS256","kid":"rsa-1"}`)) + "." + b64.EncodeToString([]byte(`{"sub":"alice"}`))
+	sig, err := rsa.SignPSS(rand.Reader, k.RSA, crypto.SHA256, SignDigest("PS256", input), &rsa.PSSOptions{SaltLength: salt})
+	if err != nil {
+		panic(err)
+	}
+	return input + "." + b64.EncodeToString(sig)
 }
 
 // selfSignedCert is a certificate for the attacker's key (for x5c).
