@@ -191,7 +191,8 @@ func parseHeader(b []byte, h *Header) error {
 	}
 	// decodeObject refused names that fold together, so each field was filled by at
 	// most one member: its exact name when m has it, else a case variant, which is an
-	// unknown parameter and ignored.
+	// unknown parameter and ignored. (A case variant of these four names with a
+	// non-string value fails the Unmarshal above: stricter than needed, never looser.)
 	_, ok := m["alg"]
 	if !ok || f.Alg == nil || *f.Alg == "" || strings.EqualFold(*f.Alg, "none") {
 		return errHeaderAlg(m, f.Alg)
