@@ -159,6 +159,17 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 					}
 				}
 			}
+		case *ast.AssignStmt:
+			// a, b = f(), x: under Yaegi the values that are not calls are lost (the
+			// targets get zero values). := and var declarations are not affected.
+			if n.Tok == token.ASSIGN && len(n.Rhs) > 1 {
+				for _, r := range n.Rhs {
+					if _, call := r.(*ast.CallExpr); call {
+						add(n, "multi-assign-call", "a parallel assignment with a call among several values loses the other values under Yaegi; assign one by one")
+						break
+					}
+				}
+			}
 		case *ast.BranchStmt:
 			if n.Label != nil && n.Tok == token.BREAK {
 				add(n, "labeled-break", "break Label hangs when it leaves a select under Yaegi; restructure with a flag or a function")

@@ -21,6 +21,7 @@ func TestEveryRuleFires(t *testing.T) {
 		"defer-args":                `import "fmt"; func f(x int) { defer fmt.Println(x) }`,
 		"json-method":               `type T struct{}; func (T) MarshalJSON() ([]byte, error) { return nil, nil }`,
 		"embedded-mutex":            `import "sync"; type T struct{ sync.Mutex }`,
+		"multi-assign-call":         `func g() int { return 1 }; func f() (int, int) { var a, b int; a, b = g(), 3; return a, b }`,
 	}
 	for rule, src := range cases {
 		fset := token.NewFileSet()
@@ -53,6 +54,8 @@ func f(b byte, xs []int, c chan int) int {
 	defer func() { _ = v }()
 	return v
 }
+func g() int { return 1 }
+func h() (int, int) { a, b := g(), 3; var c, d = g(), 4; var e, f2 int; e, f2 = 1+g(), 5; e, f2 = f2, e; return a + b + c + d + e, f2 }
 func min(a, b int) int { if a < b { return a }; return b }
 var _ = min(1, 2)
 `
