@@ -81,16 +81,18 @@ func ReadChunked(m *Manager, header string) (string, error) {
 	if _, extra := CookieValue(header, m.chunkNames[n+1]); extra {
 		return "", ErrChunks
 	}
-	var b strings.Builder
-	b.Grow(n * m.budget)
+	var chunks [MaxChunks]string
+	total := 0
 	for i := 1; i <= n; i++ {
 		c, ok := CookieValue(header, m.chunkNames[i])
-		if !ok || c == "" || b.Len()+len(c) > MaxChunks*m.budget {
+		total += len(c)
+		if !ok || c == "" || total > MaxChunks*m.budget {
 			return "", ErrChunks
 		}
-		b.WriteString(c)
+		chunks[i-1] = c
 	}
-	return b.String(), nil
+	// One allocation of the exact size.
+	return strings.Join(chunks[:n], ""), nil
 }
 
 // WriteChunked sets value as the session cookie on h, split into chunks of at most
@@ -156,19 +158,35 @@ func expireChunks(m *Manager, h http.Header, req *http.Request, keep int) {
 // StripCookies removes Gatehouse's cookies (the session cookie, its chunks and the
 // login-transaction cookies) from the request before it is forwarded, leaving every
 // other cookie byte for byte and in order. The Cookie header is deleted when nothing
-// else is left.
+// else is left. A header ReadSession has just read is answered from the Manager's
+// memory. Call it last, just before forwarding: WriteSession, ClearSession and
+// StartLogin look at the request's cookies to expire stale ones.
 func StripCookies(m *Manager, req *http.Request) {
 	hs := req.Header["Cookie"]
+	if len(hs) != 1 {
+		stripCookiesSlow(m, req, hs, nil)
+		return
+	}
+	m.memo.mu.RLock()
+	e := m.memo.byHeader[hs[0]]
+	m.memo.mu.RUnlock()
+	if e == nil || e.stripped == "" {
+		stripCookiesSlow(m, req, hs, e)
+		return
+	}
+	if len(e.stripped) != len(hs[0]) {
+		req.Header["Cookie"] = []string{e.stripped}
+	}
+}
+
+// stripCookiesSlow strips headers the Manager does not remember and several Cookie
+// header lines, and deletes a remembered header that has nothing left (e).
+func stripCookiesSlow(m *Manager, req *http.Request, hs []string, e *memoEntry) {
 	if len(hs) == 0 {
 		return
 	}
-	if len(hs) == 1 {
-		v := StripCookieHeader(m, hs[0])
-		if v == "" {
-			delete(req.Header, "Cookie")
-		} else if len(v) != len(hs[0]) {
-			req.Header["Cookie"] = []string{v}
-		}
+	if e != nil {
+		delete(req.Header, "Cookie")
 		return
 	}
 	kept := make([]string, 0, len(hs))
@@ -193,10 +211,12 @@ func StripCookieHeader(m *Manager, header string) string {
 	if i < 0 {
 		return header
 	}
-	var out []byte
+	var out strings.Builder
+	stripped := false
 	keptFrom := 0 // header[keptFrom:] has not been copied or dropped yet
+	searched := 0 // header[searched:i] holds no match: the segment start is there
 	for i >= 0 {
-		segStart := strings.LastIndexByte(header[:i], ';') + 1
+		segStart := searched + strings.LastIndexByte(header[searched:i], ';') + 1
 		segEnd := len(header)
 		if j := strings.IndexByte(header[i:], ';'); j >= 0 {
 			segEnd = i + j
@@ -206,39 +226,39 @@ func StripCookieHeader(m *Manager, header string) string {
 			seg = seg[:eq]
 		}
 		if isOwnCookie(m, strings.TrimSpace(seg)) {
-			if out == nil {
-				out = make([]byte, 0, len(header))
-			}
+			stripped = true
 			if segStart-1 > keptFrom {
-				out = appendCookies(out, header[keptFrom:segStart-1])
+				appendCookies(&out, header[keptFrom:segStart-1])
 			}
 			keptFrom = segEnd + 1
 		}
 		if segEnd >= len(header) {
 			break
 		}
+		searched = segEnd
 		i = strings.Index(header[segEnd:], m.name)
 		if i >= 0 {
 			i += segEnd
 		}
 	}
-	if out == nil {
+	if !stripped {
 		return header
 	}
 	if keptFrom < len(header) {
-		out = appendCookies(out, header[keptFrom:])
+		appendCookies(&out, header[keptFrom:])
 	}
-	return string(out)
+	return out.String()
 }
 
 // appendCookies appends a run of kept cookies: after a ';' when something precedes
 // it, else without the whitespace that followed the dropped separator.
-func appendCookies(out []byte, run string) []byte {
-	if len(out) == 0 {
-		return append(out, strings.TrimLeft(run, " \t")...)
+func appendCookies(out *strings.Builder, run string) {
+	if out.Len() == 0 {
+		out.WriteString(strings.TrimLeft(run, " \t"))
+		return
 	}
-	out = append(out, ';')
-	return append(out, run...)
+	out.WriteByte(';')
+	out.WriteString(run)
 }
 
 // isOwnCookie reports whether a cookie name is the session cookie, one of its chunks

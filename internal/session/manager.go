@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
@@ -64,15 +63,6 @@ type Manager struct {
 	memo sessionMemo
 }
 
-// sessionMemo remembers recently opened sessions by their sealed text, so a request
-// with an unchanged cookie skips base64, AES-GCM and JSON. Entries are read-only.
-type sessionMemo struct {
-	mu      sync.RWMutex
-	entries map[string]*Record
-	bytes   int
-	max     int
-}
-
 // NewManager builds the Manager of one middleware instance from the compiled session
 // options. binding identifies the instance (see InstanceBinding). callbackPath is the
 // redirect URI's path: login-transaction cookies are scoped to the longest path that
@@ -93,7 +83,7 @@ func NewManager(opts *config.SessionOptions, binding, callbackPath string) (*Man
 		refreshGrace: seconds(opts.RefreshGrace),
 		loginTimeout: seconds(opts.LoginTimeout),
 		maxLogins:    DefaultMaxLogins,
-		memo:         sessionMemo{entries: map[string]*Record{}, max: memoMaxBytes},
+		memo:         newSessionMemo(memoMaxBytes),
 	}
 	if m.loginTimeout <= 0 {
 		m.loginTimeout = 600

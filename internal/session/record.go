@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -133,17 +132,42 @@ func CookieMaxAge(m *Manager, rec *Record, now time.Time) int64 {
 }
 
 // ReadSession returns the session the request's cookies carry, checked against the
-// absolute lifetime and idle timeout at now. A cookie seen recently is answered from
-// memory without decrypting it again. The returned record is a copy whose slices and
-// maps are shared: see Record. Errors: ErrNoSession, ErrChunks, those of
-// OpenRecord.
+// absolute lifetime and idle timeout at now. A Cookie header (or a sealed session)
+// seen recently is answered from the Manager's memory without decoding or
+// decrypting it again; the time checks run every time. The returned record is a
+// copy whose slices and maps are shared: see Record. Errors: ErrNoSession,
+// ErrChunks, those of OpenRecord.
 func ReadSession(m *Manager, req *http.Request, now time.Time) (*Record, error) {
-	text, err := ReadChunked(m, CookieHeader(req))
+	// Under Yaegi a function's frame costs an allocation per local and temporary,
+	// taken or not, and every call costs more than the work done here: the fast
+	// path has few of either, and everything rare is in another function.
+	hs := req.Header["Cookie"]
+	if len(hs) != 1 {
+		return readSessionSlow(m, CookieHeader(req), now)
+	}
+	m.memo.mu.RLock()
+	e := m.memo.byHeader[hs[0]]
+	m.memo.mu.RUnlock()
+	if e == nil {
+		return readSessionSlow(m, hs[0], now)
+	}
+	if now.Unix() >= e.deadline {
+		return nil, CheckTimes(m, e.rec, now)
+	}
+	rec := *e.rec
+	return &rec, nil
+}
+
+// readSessionSlow reads a Cookie header the Manager does not remember: chunks
+// reassembled, the sealed text looked up or opened, the times checked, the result
+// remembered.
+func readSessionSlow(m *Manager, header string, now time.Time) (*Record, error) {
+	text, err := ReadChunked(m, header)
 	if err != nil {
 		return nil, err
 	}
 	m.memo.mu.RLock()
-	known := m.memo.entries[text]
+	known := m.memo.byText[text]
 	m.memo.mu.RUnlock()
 	if known == nil {
 		pt, err := Open(m.Session, text)
@@ -153,52 +177,13 @@ func ReadSession(m *Manager, req *http.Request, now time.Time) (*Record, error) 
 		if known, err = decodeRecord(pt); err != nil {
 			return nil, err
 		}
-		remember(m, text, known)
 	}
 	if err := CheckTimes(m, known, now); err != nil {
 		return nil, err
 	}
+	remember(m, header, text, known)
 	rec := *known
 	return &rec, nil
-}
-
-// remember adds an opened session to m's memory, dropping arbitrary entries when it
-// is over its byte budget. Only authenticated values are remembered, so a client
-// cannot fill it with junk.
-func remember(m *Manager, text string, rec *Record) {
-	cost := len(text) + recordSize(rec) + 256
-	if cost > m.memo.max/8 {
-		return
-	}
-	m.memo.mu.Lock()
-	if m.memo.bytes+cost > m.memo.max {
-		for k, v := range m.memo.entries {
-			delete(m.memo.entries, k)
-			m.memo.bytes -= len(k) + recordSize(v) + 256
-			if m.memo.bytes <= m.memo.max/2 {
-				break
-			}
-		}
-	}
-	if _, dup := m.memo.entries[text]; !dup {
-		// A copy, so the entry does not keep the whole Cookie header alive.
-		m.memo.entries[strings.Clone(text)] = rec
-		m.memo.bytes += cost
-	}
-	m.memo.mu.Unlock()
-}
-
-// recordSize approximates a record's memory from its largest parts; the same value
-// is charged when an entry is added and when it is removed.
-func recordSize(r *Record) int {
-	n := len(r.AccessToken) + len(r.RefreshToken) + len(r.IDToken) + len(r.Subject) + len(r.Email) + len(r.User)
-	for _, g := range r.Groups {
-		n += len(g) + 16
-	}
-	for _, g := range r.Roles {
-		n += len(g) + 16
-	}
-	return n + 64*len(r.Claims)
 }
 
 // WriteSession seals rec and sets it as the session cookie on h (chunked when large),

@@ -21,6 +21,7 @@ func TestEveryRuleFires(t *testing.T) {
 		"defer-args":                `import "fmt"; func f(x int) { defer fmt.Println(x) }`,
 		"json-method":               `type T struct{}; func (T) MarshalJSON() ([]byte, error) { return nil, nil }`,
 		"embedded-mutex":            `import "sync"; type T struct{ sync.Mutex }`,
+		"multi-assign-composite":    `func f() (int, []string) { n, s := 5, []string{"y"}; return n, s }`,
 	}
 	for rule, src := range cases {
 		fset := token.NewFileSet()
@@ -53,6 +54,8 @@ func f(b byte, xs []int, c chan int) int {
 	defer func() { _ = v }()
 	return v
 }
+func g() (int, *T, []int) { n, p := 1, &T{}; s := []int{n}; a, b := len(s), cap(s); return n + a + b, p, s }
+var x, y = 1, []int(nil)
 func min(a, b int) int { if a < b { return a }; return b }
 var _ = min(1, 2)
 `
