@@ -72,11 +72,15 @@
 // # On every request
 //
 // ReadSession, StripCookies and the time checks are plain functions (under Yaegi a
-// method call costs four times a function call) that leave the scanning to compiled
-// strings functions. A Manager remembers recently opened sessions (at most 8 MiB)
-// keyed by their sealed text, so a request whose cookie has not changed skips
-// base64url, AES-GCM and JSON; the lifetime checks still run on every request.
-// ShouldReissue says when to write the cookie again to move LastSeen forward (a
-// tenth of the idle timeout, at least a minute), so cookies are not re-sent with
-// every response.
+// method call costs four times a function call) whose fast path has few locals and
+// few calls: under Yaegi each local of a function and each call into compiled code
+// costs allocations. A Manager remembers, for at most 8 MiB, what recent Cookie
+// headers resolved to (the opened session and the header without Gatehouse's
+// cookies) and what recent sealed texts opened to, so a request repeating a header
+// costs one map lookup and skips base64url, AES-GCM and JSON. Both are pure
+// functions of their key and the Manager's keys; only sessions that opened are
+// remembered; the lifetime and idle checks run on every request; revocation is the
+// caller's check, after ReadSession. ShouldReissue says when to write the cookie
+// again to move LastSeen forward (a tenth of the idle timeout, at least a minute,
+// at most half of it), so cookies are not re-sent with every response.
 package session

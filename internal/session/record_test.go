@@ -2,9 +2,12 @@ package session
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -304,5 +307,52 @@ func TestLoginCookiePathCoversTheCallback(t *testing.T) {
 		if got := commonPath(c.cookie, c.callback); got != c.want {
 			t.Errorf("commonPath(%q, %q) = %q, want %q", c.cookie, c.callback, got, c.want)
 		}
+	}
+}
+
+// TestConcurrentRequestsShareTheManagerSafely reads, writes, strips and clears
+// sessions from many goroutines at once (run with -race by make test), with the
+// memory filling and being dropped while they run.
+func TestConcurrentRequestsShareTheManagerSafely(t *testing.T) {
+	m := newTestManager(t, testOptions(t, testKeyA), "a")
+	m.memo.max = 128 << 10
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		rec := typicalRecord(t)
+		rec.Subject = "user-" + strconv.Itoa(g)
+		wg.Add(1)
+		go func(g int, rec *Record) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				h := http.Header{}
+				if err := WriteSession(m, h, requestWithCookies(""), rec, testNow); err != nil {
+					errs <- err
+					return
+				}
+				var sent []string
+				for _, c := range (&http.Response{Header: h}).Cookies() {
+					sent = append(sent, c.Name+"="+c.Value)
+				}
+				req := requestWithCookies("site=" + strconv.Itoa(i%3) + "; " + strings.Join(sent, "; "))
+				got, err := ReadSession(m, req, testNow)
+				if err != nil || got.Subject != rec.Subject {
+					errs <- fmt.Errorf("goroutine %d read %v: %v", g, got, err)
+					return
+				}
+				got.LastSeen++
+				StripCookies(m, req)
+				if req.Header.Get("Cookie") != "site="+strconv.Itoa(i%3) {
+					errs <- fmt.Errorf("goroutine %d forwarded %q", g, req.Header.Get("Cookie"))
+					return
+				}
+				ClearSession(m, http.Header{}, req)
+			}
+		}(g, rec)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

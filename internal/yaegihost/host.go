@@ -107,7 +107,8 @@ func Stage(root, goPath, module string) error {
 			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
-		if !d.Type().IsRegular() {
+		// In a git worktree .git is a file pointing at the repository.
+		if !d.Type().IsRegular() || d.Name() == ".git" {
 			return nil
 		}
 		b, err := os.ReadFile(p)

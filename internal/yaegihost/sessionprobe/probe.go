@@ -274,6 +274,27 @@ func Transcript() string {
 		expect(fmt.Sprintf("read %d groups", groups), errName(err), "ok")
 		if err == nil {
 			expect(fmt.Sprintf("%d groups back", groups), strconv.Itoa(len(got.Groups)), strconv.Itoa(groups))
+			// The same header again is answered from memory: same record, own copy,
+			// still checked against the clock, and stripped the same way.
+			got.LastSeen = 1
+			again, err := session.ReadSession(m, request(br, ""), at(120))
+			if err == nil {
+				a, _ := json.Marshal(Record(groups))
+				b, _ := json.Marshal(again)
+				expect(fmt.Sprintf("%d groups remembered equal", groups), strconv.FormatBool(string(a) == string(b)), "true")
+			} else {
+				say("FAIL remembered read: %s", errName(err))
+			}
+			_, err = session.ReadSession(m, request(br, ""), at(3600))
+			expect(fmt.Sprintf("%d groups remembered past idle", groups), errName(err), "idle")
+			req := request(br, "app=1")
+			_, _ = session.ReadSession(m, req, at(60))
+			session.StripCookies(m, req)
+			expect(fmt.Sprintf("%d groups forwarded cookies", groups), req.Header.Get("Cookie"), "app=1")
+			req = request(br, "")
+			session.StripCookies(m, req)
+			_, present := req.Header["Cookie"]
+			expect(fmt.Sprintf("%d groups forwarded without Cookie", groups), strconv.FormatBool(present), "false")
 		}
 		if groups == 200 {
 			_, err = session.ReadSession(m, request(br, "_gatehouse_"+strconv.Itoa(len(br.names))+"=extra"), at(60))
