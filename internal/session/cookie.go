@@ -100,8 +100,10 @@ func ReadChunked(m *Manager, header string) (string, error) {
 // maxAge seconds. Chunk cookies the request carries that the new value does not use
 // are expired, so no stale chunk of an earlier, larger session survives.
 func WriteChunked(m *Manager, h http.Header, req *http.Request, value string, maxAge int64, now time.Time) error {
-	if value == "" || strings.HasPrefix(value, ".") {
-		return errors.New("session: a cookie value must be non-empty and not start with '.', got " + strconv.Quote(value))
+	// A sealed value is base64url; anything that is not a plain cookie-octet run
+	// (RFC 6265 section 4.1.1) would split or corrupt the Set-Cookie line.
+	if value == "" || strings.HasPrefix(value, ".") || strings.ContainsAny(value, " \t\r\n\";,\\") {
+		return errors.New("session: a cookie value must be non-empty cookie-octets not starting with '.', got " + strconv.Quote(value))
 	}
 	n := 1
 	if len(value) > m.budget {

@@ -62,6 +62,11 @@ func TestSmallValueIsOneCookieAndLargeValueIsChunked(t *testing.T) {
 	if err := WriteChunked(m, http.Header{}, requestWithCookies(""), strings.Repeat("v", MaxChunks*budget+1), 60, testNow); err != ErrTooLarge {
 		t.Fatalf("over %d chunks: %v", MaxChunks, err)
 	}
+	for _, bad := range []string{"", ".2", "a;b", "a b", "a\r\nSet-Cookie: x=y", `a"b`, "a,b", `a\b`} {
+		if err := WriteChunked(m, http.Header{}, requestWithCookies(""), bad, 60, testNow); err == nil {
+			t.Errorf("value %q written", bad)
+		}
+	}
 }
 
 func TestLongDomainAndPathShrinkTheChunksUnder4096Bytes(t *testing.T) {
