@@ -170,6 +170,13 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 					}
 				}
 			}
+			if len(n.Lhs) > 1 && hasCompositeValue(n.Rhs) {
+				add(n, "multi-assign-composite", "in a multi-value assignment with a composite literal on the right, Yaegi assigns zero to the other variables; assign it in its own statement")
+			}
+		case *ast.ValueSpec:
+			if len(n.Names) > 1 && hasCompositeValue(n.Values) {
+				add(n, "multi-assign-composite", "in a multi-value declaration with a composite literal on the right, Yaegi assigns zero to the other variables; declare it in its own statement")
+			}
 		case *ast.BranchStmt:
 			if n.Label != nil && n.Tok == token.BREAK {
 				add(n, "labeled-break", "break Label hangs when it leaves a select under Yaegi; restructure with a flag or a function")
@@ -234,6 +241,27 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 		return true
 	})
 	return out
+}
+
+// hasCompositeValue reports whether one of several right-hand sides is a composite
+// literal value ([]T{}, map[K]V{}, [n]T{}, T{}); &T{} is not affected.
+func hasCompositeValue(values []ast.Expr) bool {
+	if len(values) < 2 {
+		return false
+	}
+	for _, v := range values {
+		for {
+			p, ok := v.(*ast.ParenExpr)
+			if !ok {
+				break
+			}
+			v = p.X
+		}
+		if _, ok := v.(*ast.CompositeLit); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func isIntRange(x ast.Expr) bool {

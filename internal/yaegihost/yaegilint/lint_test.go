@@ -22,6 +22,7 @@ func TestEveryRuleFires(t *testing.T) {
 		"json-method":               `type T struct{}; func (T) MarshalJSON() ([]byte, error) { return nil, nil }`,
 		"embedded-mutex":            `import "sync"; type T struct{ sync.Mutex }`,
 		"multi-assign-call":         `func g() int { return 1 }; func f() (int, int) { var a, b int; a, b = g(), 3; return a, b }`,
+		"multi-assign-composite":    `func f() (int, []string) { n, s := 5, []string{"y"}; return n, s }`,
 	}
 	for rule, src := range cases {
 		fset := token.NewFileSet()
@@ -56,6 +57,8 @@ func f(b byte, xs []int, c chan int) int {
 }
 func g() int { return 1 }
 func h() (int, int) { a, b := g(), 3; var c, d = g(), 4; var e, f2 int; e, f2 = 1+g(), 5; e, f2 = f2, e; return a + b + c + d + e, f2 }
+func g2() (int, *T, []int) { n, p := 1, &T{}; s := []int{n}; a, b := len(s), cap(s); return n + a + b, p, s }
+var x, y = 1, []int(nil)
 func min(a, b int) int { if a < b { return a }; return b }
 var _ = min(1, 2)
 `

@@ -1,0 +1,329 @@
+package oidc
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"hash"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+)
+
+// TokenClaims are the validated registered claims of a token, plus every claim in
+// Raw for what the caller needs beyond them (groups, roles, email, templates).
+type TokenClaims struct {
+	Issuer   string
+	Subject  string
+	Audience []string
+	AZP      string
+	Expiry   time.Time
+	IssuedAt time.Time
+	AuthTime time.Time
+	Nonce    string
+	SID      string
+	JTI      string
+	Scope    string
+	Raw      jose.Claims
+}
+
+// Sentinel errors of the token rules. Callers compare with ==; messages are stable.
+var (
+	ErrWrongIssuer   = errors.New("oidc: iss does not match the configured issuer")
+	ErrWrongAudience = errors.New("oidc: aud does not contain the expected audience")
+	ErrWrongAZP      = errors.New("oidc: azp must equal the client id")
+	ErrNoSubject     = errors.New("oidc: sub is missing or invalid")
+	ErrNonce         = errors.New("oidc: nonce does not match the login transaction")
+	ErrATHash        = errors.New("oidc: at_hash does not match the access token")
+	ErrAuthTime      = errors.New("oidc: auth_time is missing or older than max_age")
+	ErrTokenKind     = errors.New("oidc: token is of the wrong kind for this use")
+	ErrRefreshedID   = errors.New("oidc: refreshed ID token changed iss, sub, aud or auth_time")
+	ErrEvents        = errors.New("oidc: logout token lacks the back-channel logout event")
+	ErrNoSubOrSID    = errors.New("oidc: logout token has neither sub nor sid")
+	ErrNoJTI         = errors.New("oidc: token has no jti")
+	ErrTooOld        = errors.New("oidc: iat is older than the allowed maximum age")
+	ErrTypeHeader    = errors.New("oidc: typ header does not fit this kind of token")
+)
+
+// BackchannelLogoutEvent is the event a logout token must carry (BCL 1.0 2.4).
+const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// registered reads the registered claims every kind shares, with strict types.
+func registered(c jose.Claims) (*TokenClaims, error) {
+	t := &TokenClaims{Raw: c}
+	var err error
+	str := func(name string) string {
+		if err != nil {
+			return ""
+		}
+		v, _, e := c.String(name)
+		if e != nil {
+			err = e
+		}
+		return v
+	}
+	t.Issuer, t.Subject, t.AZP = str("iss"), str("sub"), str("azp")
+	t.Nonce, t.SID, t.JTI, t.Scope = str("nonce"), str("sid"), str("jti"), str("scope")
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := c["aud"]; ok {
+		if t.Audience, err = jose.ParseAudience(raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := c["exp"]; ok {
+		if t.Expiry, err = jose.ParseNumericDate(raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := c["iat"]; ok {
+		if t.IssuedAt, err = jose.ParseNumericDate(raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := c["auth_time"]; ok {
+		if t.AuthTime, err = jose.ParseNumericDate(raw); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func validSubject(sub string) bool {
+	return sub != "" && len(sub) <= 255
+}
+
+// IDTokenCheck is what an ID token must match (OIDC Core 3.1.3.7 and 12.2).
+type IDTokenCheck struct {
+	Issuer, ClientID string
+	// Nonce, when set, must equal the token's nonce (it is set for the code flow).
+	Nonce string
+	// AccessToken, when set and the token has at_hash, must hash to it (3.1.3.8).
+	AccessToken string
+	// MaxAge, when MaxAgeSet, bounds auth_time (3.1.3.7 step 13).
+	MaxAge    time.Duration
+	MaxAgeSet bool
+	// Previous, for a refreshed ID token, is the session's earlier one (12.2).
+	Previous *TokenClaims
+	Now      time.Time
+	Leeway   time.Duration
+}
+
+// CheckIDToken applies the claim rules of OIDC Core 3.1.3.7 to a token whose
+// signature has already been verified with alg (steps 6-8 happen in the verifier).
+func CheckIDToken(h jose.Header, c jose.Claims, alg string, x IDTokenCheck) (*TokenClaims, error) {
+	// Explicit typing: an ID token is typ JWT or untyped; access and logout tokens
+	// carry their own media types and never substitute for one (RFC 8725 3.11).
+	if h.Typ != "" && !jose.TypMatches(h.Typ, "JWT") {
+		return nil, ErrTypeHeader
+	}
+	t, err := registered(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, isLogout := c["events"]; isLogout {
+		return nil, ErrTokenKind
+	}
+	if t.Issuer != x.Issuer { // step 2
+		return nil, ErrWrongIssuer
+	}
+	if !contains(t.Audience, x.ClientID) { // step 3
+		return nil, ErrWrongAudience
+	}
+	if (len(t.Audience) > 1 || t.AZP != "") && t.AZP != x.ClientID { // steps 4-5
+		return nil, ErrWrongAZP
+	}
+	if err := jose.CheckTimes(c, x.Now, x.Leeway, true); err != nil { // steps 9-10
+		return nil, err
+	}
+	if !validSubject(t.Subject) {
+		return nil, ErrNoSubject
+	}
+	if x.Nonce != "" && subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(x.Nonce)) != 1 { // step 11
+		return nil, ErrNonce
+	}
+	if x.MaxAgeSet { // step 13
+		if t.AuthTime.IsZero() || x.Now.Sub(t.AuthTime) > x.MaxAge+x.Leeway {
+			return nil, ErrAuthTime
+		}
+	}
+	if _, has := c["at_hash"]; has && x.AccessToken != "" {
+		want, _, err := c.String("at_hash")
+		if err != nil || !checkATHash(alg, x.AccessToken, want) {
+			return nil, ErrATHash
+		}
+	}
+	if p := x.Previous; p != nil {
+		// 12.2: same iss and sub, same aud, auth_time unchanged when present; a nonce,
+		// if any, must be the original one.
+		if t.Issuer != p.Issuer || t.Subject != p.Subject || !sameSet(t.Audience, p.Audience) {
+			return nil, ErrRefreshedID
+		}
+		if !t.AuthTime.IsZero() && !p.AuthTime.IsZero() && !t.AuthTime.Equal(p.AuthTime) {
+			return nil, ErrRefreshedID
+		}
+		if t.Nonce != "" && t.Nonce != p.Nonce {
+			return nil, ErrNonce
+		}
+	}
+	return t, nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, v := range a {
+		if !contains(b, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkATHash verifies OIDC Core 3.1.3.8: base64url of the left half of the hash of
+// the access token, with the hash of the ID token's alg (SHA-512 for EdDSA, as the
+// Ed25519 signature uses it).
+func checkATHash(alg, accessToken, atHash string) bool {
+	var h hash.Hash
+	switch {
+	case strings.HasSuffix(alg, "256"):
+		h = sha256.New()
+	case strings.HasSuffix(alg, "384"):
+		h = sha512.New384()
+	case strings.HasSuffix(alg, "512") || alg == "EdDSA":
+		h = sha512.New()
+	default:
+		return false
+	}
+	h.Write([]byte(accessToken))
+	sum := h.Sum(nil)
+	want := base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(atHash)) == 1
+}
+
+// LogoutTokenCheck is what a logout token must match (BCL 1.0 section 2.6).
+type LogoutTokenCheck struct {
+	Issuer, ClientID string
+	Now              time.Time
+	Leeway           time.Duration
+}
+
+// CheckLogoutToken applies BCL 1.0 section 2.6 steps 3-9 (the signature is verified
+// by the caller like an ID token's; replay of jti is the caller's check, across
+// replicas).
+func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenClaims, error) {
+	if h.Typ != "" && !jose.TypMatches(h.Typ, "logout+jwt") && !jose.TypMatches(h.Typ, "JWT") {
+		return nil, ErrTypeHeader
+	}
+	t, err := registered(c)
+	if err != nil {
+		return nil, err
+	}
+	if t.Issuer != x.Issuer {
+		return nil, ErrWrongIssuer
+	}
+	if !contains(t.Audience, x.ClientID) {
+		return nil, ErrWrongAudience
+	}
+	if err := jose.CheckTimes(c, x.Now, x.Leeway, true); err != nil {
+		return nil, err
+	}
+	if t.Subject == "" && t.SID == "" {
+		return nil, ErrNoSubOrSID
+	}
+	if t.Subject != "" && !validSubject(t.Subject) {
+		return nil, ErrNoSubject
+	}
+	var events map[string]json.RawMessage
+	if raw, ok := c["events"]; !ok || json.Unmarshal(raw, &events) != nil {
+		return nil, ErrEvents
+	}
+	ev, ok := events[BackchannelLogoutEvent]
+	if !ok || len(ev) == 0 || ev[0] != '{' {
+		return nil, ErrEvents
+	}
+	if _, has := c["nonce"]; has {
+		return nil, ErrTokenKind
+	}
+	if t.JTI == "" {
+		return nil, ErrNoJTI
+	}
+	return t, nil
+}
+
+// AccessTokenCheck is what a bearer access token must match (RFC 9068 section 4
+// and the hardening in docs/BEARER.md).
+type AccessTokenCheck struct {
+	Issuer   string
+	Audience string
+	ClientID string
+	MaxAge   time.Duration
+	Now      time.Time
+	Leeway   time.Duration
+}
+
+// CheckAccessToken applies the access-token rules: explicit typing, token-kind
+// discrimination, issuer, audience, azp, times and maximum age.
+func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenClaims, error) {
+	// RFC 9068 2.1 types access tokens at+jwt; many providers still send JWT or
+	// nothing. Anything else (logout+jwt, id_token types) is another kind of token.
+	if h.Typ != "" && !jose.TypMatches(h.Typ, "at+jwt") && !jose.TypMatches(h.Typ, "JWT") {
+		return nil, ErrTypeHeader
+	}
+	t, err := registered(c)
+	if err != nil {
+		return nil, err
+	}
+	// ID tokens and logout tokens are refused as access tokens: a nonce marks an ID
+	// token of the code flow, token_use (Cognito) names the kind, events marks a
+	// logout token.
+	if _, has := c["nonce"]; has {
+		return nil, ErrTokenKind
+	}
+	if _, has := c["events"]; has {
+		return nil, ErrTokenKind
+	}
+	if use, ok, _ := c.String("token_use"); ok && use != "access" {
+		return nil, ErrTokenKind
+	}
+	if t.Issuer != x.Issuer {
+		return nil, ErrWrongIssuer
+	}
+	if !contains(t.Audience, x.Audience) {
+		// An ID token's audience is the client id; one that names only the client,
+		// and not the resource, is refused here too.
+		return nil, ErrWrongAudience
+	}
+	if len(t.Audience) > 1 && t.AZP != x.ClientID {
+		return nil, ErrWrongAZP
+	}
+	if err := jose.CheckTimes(c, x.Now, x.Leeway, true); err != nil {
+		return nil, err
+	}
+	if x.MaxAge > 0 && x.Now.Sub(t.IssuedAt) > x.MaxAge+x.Leeway {
+		return nil, ErrTooOld
+	}
+	if !validSubject(t.Subject) {
+		return nil, ErrNoSubject
+	}
+	return t, nil
+}
+
+// formatTime is used in error details.
+func formatTime(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
