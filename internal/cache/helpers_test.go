@@ -2,8 +2,8 @@ package cache
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"sync"
 	"testing"
 	"time"

@@ -136,7 +136,9 @@ func TestSharedReadBackfillsL1WithTheRemainingTTL(t *testing.T) {
 	if err := a.Set(bg, ksTokver, "tok", []byte("claims"), 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() bool { return a.Stats().QueueLength == 0 && srv.MustDo("EXISTS", "fill:tokver:"+hexID("tok")) == int64(1) })
+	eventually(t, 5*time.Second, func() bool {
+		return a.Stats().QueueLength == 0 && srv.MustDo("EXISTS", "fill:tokver:"+hexID("tok")) == int64(1)
+	})
 	time.Sleep(500 * time.Millisecond)
 	if v, found, err := b.Get(bg, ksTokver, "tok"); !found || err != nil || string(v) != "claims" {
 		t.Fatalf("replica b: %q %v %v", v, found, err)
