@@ -630,7 +630,9 @@ func onInvalidate(s *store, keys [][]byte, flush bool) {
 		s.flushSeq.Add(1)
 		c.evictions += uint64(len(c.items))
 		c.items = make(map[string]*entry)
-		c.head, c.tail, c.sweep = nil, nil, nil
+		c.head = nil // one by one: Yaegi panics on a multiple assignment of untyped nils
+		c.tail = nil
+		c.sweep = nil
 		c.bytes = 0
 		c.mu.Unlock()
 		bumpGen(s)

@@ -132,7 +132,9 @@ func (c *L1) Purge() {
 	c.mu.Lock()
 	c.evictions += uint64(len(c.items))
 	c.items = make(map[string]*entry)
-	c.head, c.tail, c.sweep = nil, nil, nil
+	c.head = nil // one by one: Yaegi panics on a multiple assignment of untyped nils
+	c.tail = nil
+	c.sweep = nil
 	c.bytes = 0
 	c.mu.Unlock()
 }
@@ -271,7 +273,8 @@ func l1Remove(c *L1, e *entry) {
 	if c.sweep == e {
 		c.sweep = e.prev
 	}
-	e.prev, e.next = nil, nil
+	e.prev = nil // one by one: Yaegi panics on a multiple assignment of untyped nils
+	e.next = nil
 	delete(c.items, e.key)
 	c.bytes -= int64(len(e.key) + len(e.value))
 }

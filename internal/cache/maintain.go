@@ -325,7 +325,7 @@ func (s *store) Close(ctx context.Context) error {
 		<-s.closeDone
 		return nil
 	}
-	defer close(s.closeDone)
+	defer func() { close(s.closeDone) }()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)

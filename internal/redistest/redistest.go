@@ -584,3 +584,28 @@ func (s *Server) makeTLS() error {
 	}
 	return nil
 }
+
+// Benchmark runs redis-benchmark against the server for one test ("get" or "set")
+// with clients connections, pipeline commands per round trip and requests requests
+// in all (default 3-byte payload, one fixed key), and returns its requests per
+// second.
+func (s *Server) Benchmark(test string, clients, pipeline, requests int) (float64, error) {
+	args := []string{"-h", s.Host, "-p", strconv.Itoa(s.Port), "-c", strconv.Itoa(clients), "-P", strconv.Itoa(pipeline),
+		"-n", strconv.Itoa(requests), "-t", test, "--csv"}
+	if s.opts.Password != "" {
+		args = append(args, "-a", s.opts.Password)
+	}
+	out, err := exec.Command("redis-benchmark", args...).Output()
+	if err != nil {
+		return 0, fmt.Errorf("redis-benchmark %s: %v", strings.Join(args, " "), err)
+	}
+	// "test","rps",... then "SET","123456.79",...
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 2 || !strings.EqualFold(strings.Trim(f[0], `"`), test) {
+			continue
+		}
+		return strconv.ParseFloat(strings.Trim(f[1], `"`), 64)
+	}
+	return 0, fmt.Errorf("redis-benchmark: no result for %s in %q", test, out)
+}

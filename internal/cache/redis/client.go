@@ -236,7 +236,8 @@ func dialSlot(c *Client, ctx context.Context, i int) error {
 	}
 	s.fails = 0
 	cn.mu.Lock()
-	cn.onFail = func(error) {
+	cn.onFail = func(err error) {
+		_ = err // named and used: Yaegi mis-assigns an unnamed closure parameter (docs/YAEGI-NOTES.md)
 		c.mu.Lock()
 		if c.slots[i].c == cn {
 			c.slots[i].c = nil

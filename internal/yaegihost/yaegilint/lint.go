@@ -198,6 +198,32 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 			if as, ok := n.Init.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
 				checkLoopCapture(n.Body, loopVars(as.Lhs...), add)
 			}
+		case *ast.AssignStmt:
+			if len(n.Lhs) > 1 && len(n.Rhs) == len(n.Lhs) {
+				for _, r := range n.Rhs {
+					if id, ok := r.(*ast.Ident); ok && id.Name == "nil" {
+						add(n, "multi-assign-nil", "a multiple assignment of untyped nil panics under Yaegi (reflect.New(nil)); assign one by one")
+						break
+					}
+					if _, ok := r.(*ast.CompositeLit); ok {
+						add(n, "multi-assign-composite", "a multiple assignment mixing a composite literal with other values can yield zero values under Yaegi; assign one by one")
+						break
+					}
+				}
+			}
+		case *ast.FuncLit:
+			for _, fld := range n.Type.Params.List {
+				unnamed := len(fld.Names) == 0
+				for _, nm := range fld.Names {
+					if nm.Name == "_" {
+						unnamed = true
+					}
+				}
+				if unnamed {
+					add(n, "unnamed-closure-param", "a function literal with an unnamed or _ parameter gets its arguments in the wrong frame slot under Yaegi when called through a func value; name every parameter")
+					break
+				}
+			}
 		case *ast.DeferStmt:
 			if _, lit := n.Call.Fun.(*ast.FuncLit); !lit && len(n.Call.Args) > 0 {
 				add(n, "defer-args", "deferred call arguments are evaluated at function exit under Yaegi; wrap in defer func() { … }()")

@@ -21,6 +21,9 @@ func TestEveryRuleFires(t *testing.T) {
 		"defer-args":                `import "fmt"; func f(x int) { defer fmt.Println(x) }`,
 		"json-method":               `type T struct{}; func (T) MarshalJSON() ([]byte, error) { return nil, nil }`,
 		"embedded-mutex":            `import "sync"; type T struct{ sync.Mutex }`,
+		"multi-assign-nil":          `type N struct{ a, b *N }; func f(n *N) { n.a, n.b = nil, nil }`,
+		"multi-assign-composite":    `func f() { a, b := 1, []int{2}; _, _ = a, b }`,
+		"unnamed-closure-param":     `var f = func(error) {}`,
 	}
 	for rule, src := range cases {
 		fset := token.NewFileSet()
