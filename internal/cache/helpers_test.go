@@ -36,8 +36,8 @@ func redisOptionsFor(srv *redistest.Server, mode, prefix string) config.CacheOpt
 	o.KeyPrefix = prefix
 	o.ProbeInterval = 50 * time.Millisecond
 	o.Redis = config.RedisOptions{
-		URL: srv.URL(), PoolSize: 2, DialTimeout: 500 * time.Millisecond, ReadTimeout: 300 * time.Millisecond,
-		WriteTimeout: 300 * time.Millisecond, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-test",
+		URL: srv.URL(), PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
+		WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-test",
 	}
 	return o
 }

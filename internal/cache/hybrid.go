@@ -208,20 +208,57 @@ func redisOptions(ro *config.RedisOptions) (redis.Options, error) {
 	return o, nil
 }
 
-// Get: L1 first (no lock but L1's, no network). The fast path is kept to a handful of
-// statements and one plain function call, because under Yaegi every interpreted call
-// costs microseconds.
+// Get implements Store (see Lookup, which is the same and faster under Yaegi).
 func (s *store) Get(ctx context.Context, ks *Keyspace, id string) ([]byte, bool, error) {
+	return Lookup(s, ctx, ks, id)
+}
+
+// Lookup is st.Get(ctx, ks, id) as a plain function. Under Yaegi a method call
+// through an interface costs about 3 µs with this signature and a plain function call
+// about 0.9 µs, so request paths should call Lookup. For the stores New returns, an
+// answer from L1 is computed here in one function body (the L1 lookup written out by
+// hand) with no network call; other Store implementations get st.Get.
+func Lookup(st Store, ctx context.Context, ks *Keyspace, id string) ([]byte, bool, error) {
+	s, ok := st.(*store)
+	if !ok {
+		return st.Get(ctx, ks, id)
+	}
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
-	v, ep, fl, ok := l1Get(s.l1, k, time.Now().UnixNano())
-	if ok && (ep == epochPinned || ep == s.live.Load()) {
-		if fl&flagNegative != 0 {
-			return nil, false, nil
+	c := s.l1
+	now := int64(time.Since(c.base))
+	c.mu.Lock()
+	e := c.items[k]
+	if e != nil && (e.expires == 0 || e.expires > now) {
+		if e.epoch == epochPinned || e.epoch == c.live {
+			if c.head != e {
+				e.prev.next = e.next
+				if e.next != nil {
+					e.next.prev = e.prev
+				} else {
+					c.tail = e.prev
+				}
+				e.prev = nil
+				e.next = c.head
+				c.head.prev = e
+				c.head = e
+			}
+			c.hits++
+			c.mu.Unlock()
+			if e.flags&flagNegative != 0 {
+				return nil, false, nil
+			}
+			return e.value, true, nil
 		}
-		return v, true, nil
 	}
-	return getSlow(s, ctx, ks, k, &sum, v, ok && fl&flagNegative == 0)
+	c.misses++
+	c.mu.Unlock()
+	// e's value, flags and epoch never change once it is in L1 (entries are replaced,
+	// not modified), so they can be read after the unlock.
+	if e != nil && e.flags&flagNegative == 0 && (e.expires == 0 || e.expires > now) {
+		return getSlow(s, ctx, ks, k, &sum, e.value, true)
+	}
+	return getSlow(s, ctx, ks, k, &sum, nil, false)
 }
 
 // getSlow answers what L1 could not: from the outbox, from Redis (filling L1), or
@@ -258,7 +295,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 		l2Failed(s, err)
 		return outageAnswer(ks, known, knownOK)
 	}
-	now := time.Now().UnixNano()
+	now := l1Now(s.l1)
 	if vals[0].Null {
 		// Only a Revocation "not found" is cached, and only while tracking is live:
 		// the tracking subscription will tell us when it stops being true.
@@ -364,7 +401,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	}
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
-	exp := time.Now().UnixNano() + int64(ttl)
+	exp := l1Now(s.l1) + int64(ttl)
 	if s.mode == modeMemory || ks.Class == Local {
 		l1Set(s.l1, k, value, exp, epochPinned, classFlags(ks.Class))
 		if ks.Class == Revocation {
@@ -424,7 +461,7 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 	}
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
-	now := time.Now().UnixNano()
+	now := l1Now(s.l1)
 	exp := now + int64(ttl)
 	fl := classFlags(ks.Class)
 	if s.mode == modeMemory || ks.Class == Local {
@@ -500,6 +537,16 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 
 // Generation implements Store: one atomic load.
 func (s *store) Generation() uint64 { return s.gen.Load() }
+
+// GenerationOf is st.Generation() as a plain function, about half the cost of the
+// method call under Yaegi (0.9 µs against 1.7 µs); request paths that re-check a
+// cached revocation status on every request should call it.
+func GenerationOf(st Store) uint64 {
+	if s, ok := st.(*store); ok {
+		return s.gen.Load()
+	}
+	return st.Generation()
+}
 
 // Coherent implements Store.
 func (s *store) Coherent() bool { return s.gen.Load() != 0 }
@@ -656,7 +703,8 @@ func onInvalidate(s *store, keys [][]byte, flush bool) {
 		s.invalSlots[slotOf(k)].Add(1)
 		if e := c.items[k]; e != nil {
 			if e.flags&flagRevocation != 0 && e.flags&flagNegative == 0 {
-				e.epoch = epochStale
+				// Replaced, not modified: readers may hold e outside the lock.
+				l1Insert(c, e.key, e.value, e.expires, epochStale, e.flags)
 			} else {
 				l1Remove(c, e)
 			}

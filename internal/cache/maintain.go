@@ -60,8 +60,18 @@ func degrade(s *store, why string) {
 // loseCoherence drops every negative answer at once (their epoch no longer matches)
 // and tells callers (generation 0).
 func loseCoherence(s *store) {
-	s.live.Store(0)
+	setLive(s, 0)
 	s.gen.Store(0)
+}
+
+// setLive publishes the live tracking epoch, to lock-free readers (s.live) and to the
+// hot path (the copy under the L1 lock).
+func setLive(s *store, epoch uint64) {
+	c := s.l1
+	c.mu.Lock()
+	c.live = epoch
+	s.live.Store(epoch)
+	c.mu.Unlock()
 }
 
 // maintain is the store's background goroutine: probes, recovery, tracking
@@ -207,7 +217,7 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 		if len(s.outbox.items) == 0 {
 			if tr != nil && tr.Alive() {
 				*epochs++
-				s.live.Store(*epochs)
+				setLive(s, *epochs)
 				s.gen.Store(s.genSeq.Add(1))
 				s.trackState.Store(TrackingLive)
 				// Lost may have run between Alive and the stores: it marks the
@@ -263,7 +273,7 @@ func republish(s *store) error {
 		exp   int64
 	}
 	var all []known
-	now := time.Now().UnixNano()
+	now := l1Now(s.l1)
 	c := s.l1
 	c.mu.Lock()
 	for e := c.head; e != nil; e = e.next {

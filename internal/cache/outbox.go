@@ -15,7 +15,7 @@ const (
 	opDel
 )
 
-// outboxItem is one write bound for Redis: key is the Redis key, expires UnixNano.
+// outboxItem is one write bound for Redis: key is the Redis key, expires an l1Now time.
 type outboxItem struct {
 	key     string
 	op      uint8
@@ -129,7 +129,7 @@ func outboxLookup(s *store, rk string) ([]byte, bool, bool) {
 	if e == nil {
 		return nil, false, false
 	}
-	if e.item.op == opDel || e.item.expires <= time.Now().UnixNano() {
+	if e.item.op == opDel || e.item.expires <= l1Now(s.l1) {
 		return nil, false, true
 	}
 	return e.item.value, true, true
@@ -156,7 +156,7 @@ func writeSyncReply(s *store, ctx context.Context, item outboxItem, local func()
 		return v, true, err
 	}
 	s.outMu.Unlock()
-	args, ok := item.args(time.Now().UnixNano())
+	args, ok := item.args(l1Now(s.l1))
 	if !ok {
 		return redis.Value{}, false, nil
 	}
@@ -208,7 +208,7 @@ func replayOutbox(s *store, ctx context.Context) error {
 		if len(es) == 0 {
 			return nil
 		}
-		now := time.Now().UnixNano()
+		now := l1Now(s.l1)
 		var cmds [][]any
 		var sent []int
 		for i := range items {
@@ -326,7 +326,7 @@ func flushQueue(s *store, ctx context.Context, items []outboxItem) {
 			dropQueued(s, len(batch)+len(items))
 			return
 		}
-		now := time.Now().UnixNano()
+		now := l1Now(s.l1)
 		var cmds [][]any
 		for i := range batch {
 			if args, ok := batch[i].args(now); ok {

@@ -228,8 +228,8 @@ func Open(r *Replicas, name, mode, url, prefix string) string {
 		Mode: mode, KeyPrefix: prefix, L1MaxEntries: 10000, L1MaxBytes: 16 << 20, OutboxSize: 1000, WriteQueue: 1000,
 		ProbeInterval: 50 * time.Millisecond,
 		Redis: config.RedisOptions{
-			URL: url, PoolSize: 2, DialTimeout: time.Second, ReadTimeout: 500 * time.Millisecond,
-			WriteTimeout: 500 * time.Millisecond, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-yaegi",
+			URL: url, PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
+			WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-yaegi",
 		},
 	}
 	s, err := cache.New(context.Background(), o, nil)
@@ -387,9 +387,21 @@ func L1SetLoop(c *cache.L1, keys []string, n int) {
 	}
 }
 
-// StoreGetLoop reads ids from a store n times in turn (a hot-path read when they are
-// in L1) and returns the number found.
+// StoreGetLoop reads ids from a store n times in turn with cache.Lookup (a hot-path
+// read when they are in L1) and returns the number found.
 func StoreGetLoop(s cache.Store, ks *cache.Keyspace, ids []string, n int) int {
+	ctx := context.Background()
+	found := 0
+	for i := 0; i < n; i++ {
+		if _, ok, _ := cache.Lookup(s, ctx, ks, ids[i%len(ids)]); ok {
+			found++
+		}
+	}
+	return found
+}
+
+// StoreMethodGetLoop is StoreGetLoop calling the Store.Get method instead.
+func StoreMethodGetLoop(s cache.Store, ks *cache.Keyspace, ids []string, n int) int {
 	ctx := context.Background()
 	found := 0
 	for i := 0; i < n; i++ {
@@ -400,9 +412,18 @@ func StoreGetLoop(s cache.Store, ks *cache.Keyspace, ids []string, n int) int {
 	return found
 }
 
-// GenerationLoop reads the generation n times (what a request does when its session's
-// revocation check is cached).
+// GenerationLoop reads the generation n times with cache.GenerationOf (what a request
+// does when its session's revocation check is cached).
 func GenerationLoop(s cache.Store, n int) uint64 {
+	var g uint64
+	for i := 0; i < n; i++ {
+		g += cache.GenerationOf(s)
+	}
+	return g
+}
+
+// MethodGenerationLoop is GenerationLoop calling the Store.Generation method.
+func MethodGenerationLoop(s cache.Store, n int) uint64 {
 	var g uint64
 	for i := 0; i < n; i++ {
 		g += s.Generation()
@@ -529,4 +550,45 @@ func URLTranscript(urls []string) string {
 			" db=" + strconv.Itoa(u.DB) + " password-set=" + strconv.FormatBool(u.Password != "") + "\n"
 	}
 	return out
+}
+
+// NewL1 returns an L1 with the default bounds, filled with keys.
+func NewL1(keys []string) *cache.L1 {
+	c := cache.NewL1(100000, 64<<20)
+	L1SetLoop(c, keys, len(keys))
+	return c
+}
+
+// StoreSetAll writes every id to ks.
+func StoreSetAll(s cache.Store, ks *cache.Keyspace, ids []string) string {
+	for _, id := range ids {
+		if err := s.Set(context.Background(), ks, id, []byte("1"), time.Hour); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// OpenHybrid returns a hybrid store on url once it is healthy and coherent.
+func OpenHybrid(url, prefix string) (cache.Store, string) {
+	r := NewReplicas()
+	if e := Open(r, "s", "hybrid", url, prefix); e != "" {
+		return nil, e
+	}
+	s := get(r, "s")
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Coherent() {
+		if time.Now().After(deadline) {
+			return nil, "not coherent: " + State(r, "s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return s, ""
+}
+
+// CloseStore closes s.
+func CloseStore(s cache.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = s.Close(ctx)
 }
