@@ -413,17 +413,15 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
 	switch ks.Class {
 	case Revocation:
-		// Enforced here at once; then Redis, synchronously.
-		ep := s.live.Load()
-		if ep == 0 {
-			ep = epochPinned
-		}
-		l1Set(s.l1, k, value, exp, ep, flagRevocation)
+		// Enforced here at once (pinned: authoritative until Redis confirms it), then
+		// Redis, synchronously.
+		live := s.live.Load()
+		e := l1Write(s, k, value, exp, epochPinned, flagRevocation)
 		bumpGen(s)
 		queued, err := writeSync(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp})
-		if queued {
-			// Not confirmed by Redis: pin it until the replay's own invalidation.
-			l1Set(s.l1, k, value, exp, epochPinned, flagRevocation)
+		if err == nil && !queued {
+			// Confirmed: from now on Redis and the tracking subscription vouch for it.
+			l1Retag(s, k, e, confirmedEpoch(s, live))
 		}
 		return err
 	case Coordination:
@@ -433,7 +431,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 			if queued {
 				ep = epochPinned
 			}
-			l1Set(s.l1, k, value, exp, ep, 0)
+			l1Write(s, k, value, exp, ep, 0)
 		}
 		return err
 	}
@@ -442,9 +440,67 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	if s.mode == modeRedis {
 		ep = epochStale
 	}
-	l1Set(s.l1, k, value, exp, ep, 0)
+	l1Write(s, k, value, exp, ep, 0)
 	enqueue(s, outboxItem{key: rk, op: opSet, value: value, expires: exp})
 	return nil
+}
+
+// confirmedEpoch is the epoch of a revocation Redis confirmed, written while the
+// tracking epoch live was current: fresh while that epoch lasts (hybrid), else only
+// outage knowledge.
+func confirmedEpoch(s *store, live uint64) uint64 {
+	if s.mode == modeHybrid && live != 0 {
+		return live
+	}
+	return epochStale
+}
+
+// l1Write stores a value written on this replica. It moves the key's invalidation
+// slot, so that an L2 read that started before cannot overwrite it with an older
+// answer.
+func l1Write(s *store, k string, v []byte, exp int64, epoch uint64, flags uint8) *entry {
+	c := s.l1
+	c.mu.Lock()
+	s.invalSlots[slotOf(k)].Add(1)
+	e := l1Insert(c, k, v, exp, epoch, flags)
+	c.mu.Unlock()
+	return e
+}
+
+// l1WriteNX is l1Write only when no unexpired entry is under k.
+func l1WriteNX(s *store, k string, v []byte, exp int64, epoch uint64, flags uint8, now int64) bool {
+	c := s.l1
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.items[k]; e != nil && (e.expires == 0 || e.expires > now) {
+		return false
+	}
+	s.invalSlots[slotOf(k)].Add(1)
+	l1Insert(c, k, v, exp, epoch, flags)
+	return true
+}
+
+// l1Retag gives e a new epoch if it is still the entry under k (nothing replaced it
+// meanwhile, such as an invalidation).
+func l1Retag(s *store, k string, e *entry, epoch uint64) {
+	c := s.l1
+	c.mu.Lock()
+	if e != nil && c.items[k] == e {
+		l1Insert(c, k, e.value, e.expires, epoch, e.flags)
+	}
+	c.mu.Unlock()
+}
+
+// l1Forget removes k, moving its invalidation slot like l1Write.
+func l1Forget(s *store, k string) {
+	c := s.l1
+	c.mu.Lock()
+	s.invalSlots[slotOf(k)].Add(1)
+	if e := c.items[k]; e != nil {
+		l1Remove(c, e)
+		c.deletes++
+	}
+	c.mu.Unlock()
 }
 
 // SetNX implements Store.
@@ -474,33 +530,38 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 	noteKeyspace(s, ks)
 	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
 	if ks.Class == Shared {
-		set := l1SetNX(s.l1, k, value, exp, epochPinned, fl, now)
+		ep := epochPinned
+		if s.mode == modeRedis {
+			ep = epochStale
+		}
+		set := l1WriteNX(s, k, value, exp, ep, fl, now)
 		if set {
 			enqueue(s, outboxItem{key: rk, op: opSetNX, value: value, expires: exp})
 		}
 		return set, nil
 	}
 	// Revocation and Coordination: atomic across replicas through Redis.
+	live := s.live.Load()
 	item := outboxItem{key: rk, op: opSetNX, value: value, expires: exp}
 	v, queued, err := writeSyncReply(s, ctx, item, func() bool {
-		// Redis cannot be asked: decide on L1's knowledge, atomically.
-		return l1SetNX(s.l1, k, value, exp, epochPinned, fl, now)
+		// Redis cannot be asked: decide on what this replica knows, atomically.
+		return l1WriteNX(s, k, value, exp, epochPinned, fl, now)
 	})
 	if err != nil {
 		return false, err
 	}
-	set := queued || v.Type == redis.TypeSimple
+	var set bool
 	if queued {
 		set = v.Int == 1
+	} else {
+		set = v.Type == redis.TypeSimple // SET NX answers OK, or null when the key exists
 	}
 	if set && !queued {
 		ep := epochStale
-		if ks.Class == Revocation && s.mode == modeHybrid {
-			if ep = s.live.Load(); ep == 0 {
-				ep = epochPinned
-			}
+		if ks.Class == Revocation {
+			ep = confirmedEpoch(s, live)
 		}
-		l1Set(s.l1, k, value, exp, ep, fl)
+		l1Write(s, k, value, exp, ep, fl)
 	}
 	if set && ks.Class == Revocation {
 		bumpGen(s)
@@ -518,7 +579,7 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 	}
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
-	s.l1.Delete(k)
+	l1Forget(s, k)
 	if ks.Class == Revocation {
 		bumpGen(s)
 	}

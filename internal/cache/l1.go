@@ -236,15 +236,16 @@ func l1SetNX(c *L1, key string, value []byte, expires int64, epoch uint64, flags
 	return true
 }
 
-// l1Insert is l1Set with the lock held.
-func l1Insert(c *L1, key string, value []byte, expires int64, epoch uint64, flags uint8) {
+// l1Insert is l1Set with the lock held; it returns the new entry (nil when the entry
+// is larger than the byte budget and was not stored).
+func l1Insert(c *L1, key string, value []byte, expires int64, epoch uint64, flags uint8) *entry {
 	size := int64(len(key) + len(value))
 	c.sets++
 	if old := c.items[key]; old != nil {
 		l1Remove(c, old)
 	}
 	if size > c.maxBytes {
-		return
+		return nil
 	}
 	e := &entry{key: key, value: value, expires: expires, epoch: epoch, flags: flags, next: c.head}
 	if c.head != nil {
@@ -259,6 +260,7 @@ func l1Insert(c *L1, key string, value []byte, expires int64, epoch uint64, flag
 		l1Remove(c, c.tail)
 		c.evictions++
 	}
+	return c.items[key]
 }
 
 // l1Remove unlinks e; the caller holds the lock.

@@ -177,7 +177,11 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 		}
 		ctx, cancel := context.WithTimeout(s.bg, to)
 		var err error
-		tr, err = s.client.Track(ctx, []string{s.prefix}, redis.TrackingHandler{
+		var prefixes []string // none: every key
+		if s.prefix != "" {
+			prefixes = []string{s.prefix}
+		}
+		tr, err = s.client.Track(ctx, prefixes, redis.TrackingHandler{
 			Invalidate: func(keys [][]byte, flush bool) { onInvalidate(s, keys, flush) },
 			Lost:       func(err error) { trackingLost(s, err) },
 		})
@@ -196,16 +200,19 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 	ctx, cancel := context.WithTimeout(s.bg, to)
 	v, err := s.client.Do(ctx, "INFO", "server")
 	cancel()
-	if err != nil {
+	if err != nil && !redis.IsServerError(err) {
 		return tr, runID, err
 	}
+	// An ACL user without INFO cannot tell a restart: nothing is written back then.
 	id := infoField(v.String(), "run_id")
-	if runID != "" && id != runID {
+	if runID != "" && id != "" && id != runID {
 		if err := republish(s); err != nil {
 			return tr, runID, err
 		}
 	}
-	runID = id
+	if id != "" {
+		runID = id
+	}
 	for {
 		ctx, cancel := context.WithTimeout(s.bg, 4*to)
 		err := replayOutbox(s, ctx)

@@ -82,7 +82,9 @@ func TestInstancesWithDifferentRedisOrPrefixStayApartUnderYaegi(t *testing.T) {
 	one := redistest.Start(t, redistest.Options{})
 	two := redistest.Start(t, redistest.Options{})
 	probe := instanceProbe(t)
-	op := func(hd any, o string) string { return probe.Call([]reflect.Value{reflect.ValueOf(hd), reflect.ValueOf(o)})[0].String() }
+	op := func(hd any, o string) string {
+		return probe.Call([]reflect.Value{reflect.ValueOf(hd), reflect.ValueOf(o)})[0].String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	build := func(ctx context.Context, url, prefix string) any {
