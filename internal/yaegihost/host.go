@@ -107,7 +107,8 @@ func Stage(root, goPath, module string) error {
 			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
-		if !d.Type().IsRegular() {
+		if !d.Type().IsRegular() || d.Name() == ".git" {
+			// In a git worktree .git is a file; the module zip has neither.
 			return nil
 		}
 		b, err := os.ReadFile(p)
