@@ -359,6 +359,24 @@ func TestCloseIsSafeWithConcurrentWritersAndStopsEverything(t *testing.T) {
 	}
 }
 
+func TestCloseSendsQueuedWritesToRedis(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s := newReplica(t, srv, "hybrid", "drain:")
+	for i := 0; i < 500; i++ {
+		if err := s.Set(bg, ksTokver, "t"+strconv.Itoa(i), []byte("v"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.MustDo("DBSIZE"); n != int64(500) {
+		t.Fatalf("%v keys in Redis after Close, want 500 (stats %+v)", n, s.Stats())
+	}
+}
+
 func TestCancellingNewsContextClosesTheStore(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -86,6 +86,7 @@ type store struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeDone chan struct{}
+	queueDone chan struct{} // closed when the Shared writer goroutine has returned
 	bg        context.Context
 	bgCancel  context.CancelFunc
 	wg        sync.WaitGroup
@@ -143,6 +144,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		s.state.Store(stateDegraded) // until the first connection
 		s.client = redis.NewClient(ro)
 		s.queue = newWriteQueue(opts.WriteQueue)
+		s.queueDone = make(chan struct{})
 		s.wg.Add(2)
 		go maintain(s)
 		go queueLoop(s)

@@ -353,13 +353,15 @@ func (s *store) Close(ctx context.Context) error {
 		s.bgCancel()
 		return nil
 	}
-	// Stop the writer, then send what it left.
+	// Stop the writer (it finishes the batch it is sending, bounded by ReadTimeout),
+	// then send what it left.
 	s.queue.mu.Lock()
 	left := s.queue.items
 	s.queue.items = nil
 	s.queue.stopped = true
 	s.queue.cond.Broadcast()
 	s.queue.mu.Unlock()
+	<-s.queueDone
 	if s.state.Load() != stateDegraded {
 		flushQueue(s, ctx, left)
 	} else {

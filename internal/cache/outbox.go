@@ -303,6 +303,7 @@ func takeQueue(q *writeQueue) ([]outboxItem, bool) {
 // queued in pipelined batches.
 func queueLoop(s *store) {
 	defer s.wg.Done()
+	defer func() { close(s.queueDone) }()
 	for {
 		items, ok := takeQueue(s.queue)
 		if !ok {

@@ -49,8 +49,13 @@ type conn struct {
 	head    int
 	writing bool
 	err     error
-	// armed records whether the socket currently has a read deadline.
-	armed bool
+	// armed records whether the socket currently has a read deadline, set at armedAt
+	// (nanoseconds since base). The deadline is moved only when it is a quarter of
+	// ReadTimeout old (SetReadDeadline is a costly call under Yaegi), so a reply may
+	// be waited for between 3/4 and all of ReadTimeout.
+	armed   bool
+	armedAt int64
+	base    time.Time
 
 	failed  atomic.Bool
 	started atomic.Bool
@@ -88,6 +93,17 @@ func newConn(nc net.Conn, o *Options) *conn {
 		readTO:   o.ReadTimeout,
 		writeTO:  o.WriteTimeout,
 		maxReply: o.MaxReplyBytes,
+		base:     time.Now(),
+	}
+}
+
+// armLocked bounds the wait for the next reply, unless the deadline set less than a
+// quarter of ReadTimeout ago already does; the caller holds mu.
+func armLocked(c *conn, now int64) {
+	if !c.armed || now-c.armedAt > int64(c.readTO)/4 {
+		_ = c.nc.SetReadDeadline(c.base.Add(time.Duration(now) + c.readTO))
+		c.armed = true
+		c.armedAt = now
 	}
 }
 
@@ -151,8 +167,7 @@ func (c *conn) send(cl *call, cmds [][]any) {
 			return
 		}
 		// Replies are now due: bound the wait for them.
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.readTO))
-		c.armed = true
+		armLocked(c, int64(time.Since(c.base)))
 	}
 	c.writing = false
 	c.mu.Unlock()
@@ -203,9 +218,9 @@ func readLoop(c *conn) {
 		}
 		cl := c.pending[c.head]
 		acc = append(acc, v)
-		now := time.Now()
+		now := int64(time.Since(c.base))
 		if len(acc) < cl.n {
-			_ = c.nc.SetReadDeadline(now.Add(c.readTO))
+			armLocked(c, now)
 			c.mu.Unlock()
 			continue
 		}
@@ -229,7 +244,7 @@ func readLoop(c *conn) {
 				c.pending = c.pending[:n]
 				c.head = 0
 			}
-			_ = c.nc.SetReadDeadline(now.Add(c.readTO))
+			armLocked(c, now)
 		}
 		c.mu.Unlock()
 		vals := acc

@@ -29,9 +29,10 @@ type Options struct {
 	PoolSize int
 	// DialTimeout bounds connecting and the handshake (default 2 s).
 	DialTimeout time.Duration
-	// ReadTimeout is the longest wait for the next reply while requests are pending;
-	// when it passes, the connection is closed and every pending request fails
-	// (default 1 s).
+	// ReadTimeout bounds the wait for the next reply while requests are pending (the
+	// deadline is moved at most every quarter of it, so a stalled connection is given
+	// up after 3/4 to all of ReadTimeout); then the connection is closed and every
+	// pending request fails (default 1 s).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each write to the socket (default 1 s).
 	WriteTimeout time.Duration
@@ -156,7 +157,7 @@ func ParseURL(raw string) (URL, error) {
 	if host == "" {
 		return out, urlErr("a host", "none")
 	}
-	if strings.ContainsAny(host, " /\\%") {
+	if !validHost(host) {
 		return out, urlErr("a host name or IP address", strconv.Quote(host))
 	}
 	port := u.Port()
@@ -183,6 +184,20 @@ func ParseURL(raw string) (URL, error) {
 		return out, urlErr("a path of the form /db", strconv.Quote(u.Path))
 	}
 	return out, nil
+}
+
+// hostChars are the characters of a host name or IPv4 address.
+const hostChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+
+// validHost accepts a host name, an IPv4 address or an IPv6 address (Hostname has
+// removed its brackets). strings.Trim with the allowed characters as cutset checks
+// every byte in compiled code.
+func validHost(host string) bool {
+	if strings.Contains(host, ":") {
+		ip := net.ParseIP(host)
+		return ip != nil && ip.To4() == nil
+	}
+	return len(host) <= 253 && strings.Trim(host, hostChars) == ""
 }
 
 func urlErr(expected, got string) error {

@@ -59,19 +59,65 @@ const (
 // readReply reads one complete reply of at most max bytes (wire bytes plus
 // elementCost per aggregate element). Any error leaves the stream unusable: the
 // caller must close the connection.
+//
+// The replies the cache lives on (bulk strings, nulls, simple strings, integers) are
+// decoded right here, in one function body: under Yaegi each interpreted call costs
+// about a microsecond and every local is allocated per call, so the general reader
+// (one function per type, below) is kept for the rest.
 func readReply(br *bufio.Reader, max int) (Value, error) {
+	line, err := br.ReadSlice('\n')
+	n := len(line)
+	if err == nil && n >= 3 && n <= max && line[n-2] == '\r' {
+		switch line[0] {
+		case TypeBulk:
+			size, aerr := strconv.Atoi(string(line[1 : n-2]))
+			if aerr == nil && size >= 0 && n+size+2 <= max {
+				buf := make([]byte, size+2)
+				if _, err := io.ReadFull(br, buf); err != nil {
+					return Value{}, err
+				}
+				if buf[size] != '\r' || buf[size+1] != '\n' {
+					return Value{}, protoErr("CRLF after a string of "+strconv.Itoa(size)+" bytes", buf[size:])
+				}
+				return Value{Type: TypeBulk, Str: buf[:size:size]}, nil
+			}
+			if aerr == nil && size == -1 {
+				return Value{Type: TypeBulk, Null: true}, nil
+			}
+		case TypeSimple:
+			return Value{Type: TypeSimple, Str: append([]byte(nil), line[1:n-2]...)}, nil
+		case TypeInt:
+			if i, aerr := strconv.ParseInt(string(line[1:n-2]), 10, 64); aerr == nil {
+				return Value{Type: TypeInt, Int: i}, nil
+			}
+		case TypeNull:
+			if n == 3 {
+				return Value{Type: TypeNull, Null: true}, nil
+			}
+		}
+	}
 	budget := max
-	return readValue(br, &budget, 0)
-}
-
-// readValue dispatches on the type byte, one reader per type (as in the spec). It
-// uses bufio's ReadSlice and io.ReadFull and strconv for numbers: no byte-by-byte loop
-// runs in interpreted code.
-func readValue(br *bufio.Reader, budget *int, depth int) (Value, error) {
-	line, err := readLine(br, budget)
+	line, err = checkLine(br, line, err, &budget)
 	if err != nil {
 		return Value{}, err
 	}
+	return valueOf(br, line, &budget, 0)
+}
+
+// readValue reads one value (the elements of aggregates), charging budget.
+func readValue(br *bufio.Reader, budget *int, depth int) (Value, error) {
+	line, err := br.ReadSlice('\n')
+	line, err = checkLine(br, line, err, budget)
+	if err != nil {
+		return Value{}, err
+	}
+	return valueOf(br, line, budget, depth)
+}
+
+// valueOf decodes a value whose first line (type byte and text, without CRLF) has been
+// read: one reader per type, dispatched on the type byte, as in the specification.
+// It uses bufio, io.ReadFull and strconv: no byte-by-byte loop runs interpreted.
+func valueOf(br *bufio.Reader, line []byte, budget *int, depth int) (Value, error) {
 	t := line[0]
 	body := line[1:]
 	switch t {
@@ -117,10 +163,9 @@ func readValue(br *bufio.Reader, budget *int, depth int) (Value, error) {
 	return Value{}, protoErr("a RESP type byte", line[:1])
 }
 
-// readLine reads one CRLF-terminated line and returns it without the CRLF. The slice
-// is only valid until the next read.
-func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
+// checkLine completes and checks a line ReadSlice returned, and returns it without
+// the CRLF. The slice is only valid until the next read.
+func checkLine(br *bufio.Reader, line []byte, err error, budget *int) ([]byte, error) {
 	if err == bufio.ErrBufferFull {
 		// A line longer than the buffer (a long error message): gather it, still
 		// within the budget.
@@ -239,49 +284,30 @@ func protoErr(expected string, got []byte) error {
 }
 
 // appendCommand encodes one command as a RESP array of bulk strings. Arguments may be
-// string, []byte, int, int64 or uint64; anything else is a programming error and is
-// reported by the caller's error check (appendArg returns false).
+// string, []byte, int, int64 or uint64; ok is false for anything else. (Headers are
+// built by string concatenation, one append each: fewer interpreted calls.)
 func appendCommand(buf []byte, args []any) ([]byte, bool) {
-	buf = append(buf, '*')
-	buf = strconv.AppendInt(buf, int64(len(args)), 10)
-	buf = append(buf, '\r', '\n')
+	buf = append(buf, "*"+strconv.Itoa(len(args))+"\r\n"...)
 	for _, a := range args {
 		switch a := a.(type) {
 		case string:
-			buf = append(buf, '$')
-			buf = strconv.AppendInt(buf, int64(len(a)), 10)
-			buf = append(buf, '\r', '\n')
-			buf = append(buf, a...)
+			buf = append(buf, "$"+strconv.Itoa(len(a))+"\r\n"+a+"\r\n"...)
 		case []byte:
-			buf = append(buf, '$')
-			buf = strconv.AppendInt(buf, int64(len(a)), 10)
-			buf = append(buf, '\r', '\n')
+			buf = append(buf, "$"+strconv.Itoa(len(a))+"\r\n"...)
 			buf = append(buf, a...)
+			buf = append(buf, '\r', '\n')
 		case int:
-			buf = appendIntArg(buf, int64(a))
-			continue
+			s := strconv.Itoa(a)
+			buf = append(buf, "$"+strconv.Itoa(len(s))+"\r\n"+s+"\r\n"...)
 		case int64:
-			buf = appendIntArg(buf, a)
-			continue
+			s := strconv.FormatInt(a, 10)
+			buf = append(buf, "$"+strconv.Itoa(len(s))+"\r\n"+s+"\r\n"...)
 		case uint64:
 			s := strconv.FormatUint(a, 10)
-			buf = append(buf, '$')
-			buf = strconv.AppendInt(buf, int64(len(s)), 10)
-			buf = append(buf, '\r', '\n')
-			buf = append(buf, s...)
+			buf = append(buf, "$"+strconv.Itoa(len(s))+"\r\n"+s+"\r\n"...)
 		default:
 			return buf, false
 		}
-		buf = append(buf, '\r', '\n')
 	}
 	return buf, true
-}
-
-func appendIntArg(buf []byte, n int64) []byte {
-	s := strconv.FormatInt(n, 10)
-	buf = append(buf, '$')
-	buf = strconv.AppendInt(buf, int64(len(s)), 10)
-	buf = append(buf, '\r', '\n')
-	buf = append(buf, s...)
-	return append(buf, '\r', '\n')
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -125,26 +126,30 @@ func TestCommandEncoding(t *testing.T) {
 }
 
 // FuzzReplyParser: whatever the bytes, the reader returns a value or an error, never
-// panics, never reads past what it was given, and never charges more than the cap.
+// panics, never charges more than the cap, and its fast path (the scalar replies
+// decoded inline in readReply) agrees with the general reader.
 func FuzzReplyParser(f *testing.F) {
 	for _, s := range []string{
 		"+OK\r\n", "-ERR x\r\n", ":1\r\n", "$3\r\nabc\r\n", "$-1\r\n", "*2\r\n+a\r\n:1\r\n", "*-1\r\n", "_\r\n",
 		",1.5\r\n", ",inf\r\n", "#t\r\n", "!3\r\nERR\r\n", "=7\r\ntxt:abc\r\n", "(123\r\n", "%1\r\n+a\r\n+b\r\n",
 		"~1\r\n+a\r\n", ">2\r\n+invalidate\r\n*1\r\n$1\r\nk\r\n", ">2\r\n+invalidate\r\n_\r\n",
-		"|1\r\n+a\r\n+b\r\n+c\r\n", "*1\r\n*1\r\n*1\r\n:0\r\n", "$5\r\nab\r\n", "*3\r\n",
+		"|1\r\n+a\r\n+b\r\n+c\r\n", "*1\r\n*1\r\n*1\r\n:0\r\n", "$5\r\nab\r\n", "*3\r\n", "+\r\n", ":+1\r\n", "$+3\r\nabc\r\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := bufio.NewReaderSize(bytes.NewReader(data), 16)
-		budget := 4096
-		v, err := readValue(r, &budget, 0)
-		if err != nil {
-			return
-		}
-		if budget < 0 {
+		const max = 4096
+		fast, ferr := readReply(bufio.NewReaderSize(bytes.NewReader(data), 16), max)
+		budget := max
+		slow, serr := readValue(bufio.NewReaderSize(bytes.NewReader(data), 16), &budget, 0)
+		if serr == nil && budget < 0 {
 			t.Fatalf("budget overdrawn: %d", budget)
 		}
-		_ = v.String()
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("%q: fast path error %v, general reader error %v", data, ferr, serr)
+		}
+		if ferr == nil && fmt.Sprint(fast) != fmt.Sprint(slow) {
+			t.Fatalf("%q: fast path %+v, general reader %+v", data, fast, slow)
+		}
 	})
 }
