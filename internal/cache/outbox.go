@@ -210,11 +210,10 @@ func replayOutbox(s *store, ctx context.Context) error {
 		}
 		now := l1Now(s.l1)
 		var cmds [][]any
-		var sent []int
 		for i := range items {
+			// An expired write has nothing left to enforce: it is dropped unsent.
 			if args, ok := items[i].args(now); ok {
 				cmds = append(cmds, args)
-				sent = append(sent, i)
 			}
 		}
 		var vals []redis.Value

@@ -134,3 +134,15 @@ func TestTwoStoresWithDifferentPrefixesStayApart(t *testing.T) {
 		t.Fatalf("a second replica of tenant-a: does not see it: %v %v", found, err)
 	}
 }
+
+func TestKeyspaceNamesArePrintableASCIIWithoutSpaceOrBraces(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		want := b > ' ' && b <= '~' && b != '{' && b != '}'
+		if got := validKeyspace(&Keyspace{Name: "a" + string([]byte{byte(b)}), Class: Shared}); got != want {
+			t.Errorf("byte %#x: valid=%v, want %v", b, got, want)
+		}
+	}
+	if validKeyspace(&Keyspace{Name: strings.Repeat("a", 65), Class: Shared}) {
+		t.Error("65-byte name accepted")
+	}
+}

@@ -9,16 +9,13 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
 
-// benchServer is one redis-server shared by the throughput benchmarks, with
-// redis-benchmark's figure for each configuration measured once on it.
+// benchRef holds redis-benchmark's figure for each configuration, measured once.
 var (
-	benchOnce sync.Once
-	benchSrv  *redistest.Server
-	benchRef  = map[string]float64{}
-	benchMu   sync.Mutex
+	benchRef = map[string]float64{}
+	benchMu  sync.Mutex
 )
 
-// ReferenceRPS runs redis-benchmark once per (test, clients, pipeline) on srv.
+// referenceRPS runs redis-benchmark once per (test, clients, pipeline) on srv.
 func referenceRPS(b *testing.B, srv *redistest.Server, op string, clients, depth int) float64 {
 	key := fmt.Sprintf("%s/%d/%d", op, clients, depth)
 	benchMu.Lock()
@@ -44,7 +41,6 @@ func referenceRPS(b *testing.B, srv *redistest.Server, op string, clients, depth
 // x-redis-benchmark, the ratio of the two. BenchmarkYaegiRESPThroughput in
 // internal/yaegihost runs the same code under the interpreter.
 func BenchmarkRESPThroughput(b *testing.B) {
-	benchOnce.Do(func() {})
 	srv := redistest.Start(b, redistest.Options{})
 	for _, op := range []string{"get", "set"} {
 		for _, callers := range []int{1, 64} {

@@ -114,14 +114,6 @@ func (c *conn) start() {
 	}
 }
 
-// broken reports whether the connection has failed or been closed.
-func (c *conn) broken() bool {
-	c.mu.Lock()
-	bad := c.err != nil
-	c.mu.Unlock()
-	return bad
-}
-
 // send encodes cmds, queues the call and writes (or leaves the writing to the caller
 // already writing). The call is finished later by the reader, or with an error now.
 func (c *conn) send(cl *call, cmds [][]any) {
