@@ -609,3 +609,14 @@ func (s *Server) Benchmark(test string, clients, pipeline, requests int) (float6
 	}
 	return 0, fmt.Errorf("redis-benchmark: no result for %s in %q", test, out)
 }
+
+// ReferenceRequests is how many requests Benchmark should send for a configuration so
+// that redis-benchmark runs for about a second on a small machine (long enough for a
+// stable figure).
+func ReferenceRequests(clients, pipeline int) int {
+	n := 40000 * pipeline
+	if clients > 1 {
+		n *= 4
+	}
+	return n
+}

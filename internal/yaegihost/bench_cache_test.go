@@ -113,11 +113,7 @@ func BenchmarkYaegiRESPThroughput(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/callers=%d/depth=%d", op, callers, depth), func(b *testing.B) {
 					key := b.Name()
 					if _, ok := ref[key]; !ok {
-						n := 20000 * depth
-						if callers > 1 {
-							n *= 5
-						}
-						rps, err := srv.Benchmark(op, callers, depth, n)
+						rps, err := srv.Benchmark(op, callers, depth, redistest.ReferenceRequests(callers, depth))
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -23,11 +23,7 @@ func referenceRPS(b *testing.B, srv *redistest.Server, op string, clients, depth
 	if v, ok := benchRef[key]; ok {
 		return v
 	}
-	n := 20000 * depth
-	if clients > 1 {
-		n *= 5
-	}
-	rps, err := srv.Benchmark(op, clients, depth, n)
+	rps, err := srv.Benchmark(op, clients, depth, redistest.ReferenceRequests(clients, depth))
 	if err != nil {
 		b.Fatal(err)
 	}
