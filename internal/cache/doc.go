@@ -14,6 +14,13 @@
 //     L1, including "not found", are trusted only while an invalidation subscription
 //     (CLIENT TRACKING, BCAST, prefix KeyPrefix) is live.
 //
+// # Request paths under Yaegi
+//
+// Call cache.Lookup(store, ctx, ks, id) and cache.GenerationOf(store) rather than the
+// Store methods on request paths: they are the same operations as plain functions,
+// which Yaegi calls several times faster than methods through an interface (see
+// docs/YAEGI-NOTES.md). An answer from L1 makes no network call and takes one lock.
+//
 // # Keys
 //
 // A keyspace is declared once (Keyspace{Name, Class, MaxTTL}) and passed with every
