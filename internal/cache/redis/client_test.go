@@ -475,3 +475,21 @@ func TestTrackingDeliversInvalidationsAndFlushes(t *testing.T) {
 		})
 	}
 }
+
+func TestReconnectBackoffDoublesUpToTheCapWithJitter(t *testing.T) {
+	o := Options{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	o = o.withDefaults()
+	for n, full := range map[int]time.Duration{1: 10 * time.Millisecond, 2: 20 * time.Millisecond, 3: 40 * time.Millisecond, 5: 160 * time.Millisecond, 6: 200 * time.Millisecond, 50: 200 * time.Millisecond} {
+		seen := map[time.Duration]bool{}
+		for i := 0; i < 200; i++ {
+			d := backoff(&o, n)
+			if d < full/2 || d > full {
+				t.Fatalf("attempt %d: %v outside [%v, %v]", n, d, full/2, full)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Fatalf("attempt %d: no jitter (%d distinct delays)", n, len(seen))
+		}
+	}
+}
