@@ -9,8 +9,9 @@ import (
 // least-recently-used order, bounded by entry count and by bytes (len(key) +
 // len(value) of every entry), with a TTL per entry. Every operation is O(1) under one
 // mutex. Expired entries are removed when they are read, when they reach the cold
-// end of the list, and by SweepExpired (which the store calls from its maintenance
-// goroutine); there is no goroutine or timer per entry.
+// end of the list, by a short sweep every 64 writes, and by SweepExpired (which the
+// store calls from its maintenance goroutine); there is no goroutine or timer per
+// entry. Its clock is monotonic (l1Now): a wall-clock jump moves no expiry.
 //
 // Values are stored and returned as given, without copying: callers must not modify a
 // slice after Set or one returned by Get.
@@ -182,9 +183,14 @@ func (c *L1) Purge() {
 // stopped, removes the expired ones and returns how many it removed.
 func (c *L1) SweepExpired(max int) int {
 	now := l1Now(c)
-	removed := 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return l1Sweep(c, max, now)
+}
+
+// l1Sweep is SweepExpired with the lock held.
+func l1Sweep(c *L1, max int, now int64) int {
+	removed := 0
 	e := c.sweep
 	if e == nil || c.items[e.key] != e {
 		e = c.tail
@@ -259,6 +265,11 @@ func l1Insert(c *L1, key string, value []byte, expires int64, epoch uint64, flag
 	for len(c.items) > c.maxEntries || c.bytes > c.maxBytes {
 		l1Remove(c, c.tail)
 		c.evictions++
+	}
+	if c.sets&63 == 0 {
+		// Every 64 writes, a few expired entries go, even in a store without a
+		// maintenance goroutine (memory mode).
+		l1Sweep(c, 8, int64(time.Since(c.base)))
 	}
 	return c.items[key]
 }

@@ -187,3 +187,17 @@ func BenchmarkL1GetParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestL1SweepsExpiredEntriesAsItIsWritten(t *testing.T) {
+	c := NewL1(1000, 1<<20)
+	for i := 0; i < 100; i++ {
+		c.Set("old"+strconv.Itoa(i), []byte("x"), time.Millisecond)
+	}
+	time.Sleep(5 * time.Millisecond)
+	for i := 0; i < 1000; i++ {
+		c.Set("new"+strconv.Itoa(i%10), []byte("y"), time.Hour)
+	}
+	if s := c.Stats(); s.Expired == 0 || s.Entries > 100 {
+		t.Fatalf("no expired entry swept by writes alone: %+v", s)
+	}
+}
