@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 )
@@ -28,10 +29,15 @@ type Middleware struct {
 	// securityHeaders.applyToUpstream is on.
 	upstreamSecurityHeaders []string
 	upstreamSecurityValues  [][]string
+	// store is this instance's cache (token-verification results, revocations, ...):
+	// built from its own cache configuration, never shared with another instance.
+	store cache.Store
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
-// option. It does not touch the network.
+// option. It does not touch the network: the instance's cache connects to Redis in the
+// background. When ctx is cancelled (Traefik reloads its configuration) the cache is
+// closed: its queued writes drained within 2 s, its goroutines and connections ended.
 func New(ctx context.Context, next http.Handler, cfg *config.Config, name string) (http.Handler, error) {
 	if next == nil {
 		return nil, errorString("gatehouse: next handler is nil")
@@ -55,10 +61,16 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 			m.upstreamSecurityValues = append(m.upstreamSecurityValues, v)
 		}
 	}
+	// The store closes itself when ctx is cancelled (cache.New's contract).
+	if m.store, err = cache.New(ctx, opts.Cache, m.log); err != nil {
+		return nil, err
+	}
 	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
-	_ = ctx
 	return m, nil
 }
+
+// Cache returns the instance's cache store.
+func (m *Middleware) Cache() cache.Store { return m.store }
 
 // ServeHTTP tells the request's story: strip what the client must not claim, serve
 // what needs no authentication, and refuse the rest until it is authenticated.

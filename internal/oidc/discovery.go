@@ -173,7 +173,8 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 
 	d.mu.Lock()
 	if err == nil {
-		d.meta, d.lastErr = m, nil
+		d.meta = m
+		d.lastErr = nil
 	} else {
 		d.lastErr = err
 	}

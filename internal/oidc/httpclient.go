@@ -46,7 +46,7 @@ func NewHTTPClient(timeout time.Duration, caPEM []byte) (*http.Client, error) {
 	return &http.Client{
 		Transport: tr,
 		Timeout:   timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}, nil

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
-	"strconv"
 	"strings"
 	"time"
 
@@ -67,8 +66,13 @@ func registered(c jose.Claims) (*TokenClaims, error) {
 		}
 		return v
 	}
-	t.Issuer, t.Subject, t.AZP = str("iss"), str("sub"), str("azp")
-	t.Nonce, t.SID, t.JTI, t.Scope = str("nonce"), str("sid"), str("jti"), str("scope")
+	t.Issuer = str("iss")
+	t.Subject = str("sub")
+	t.AZP = str("azp")
+	t.Nonce = str("nonce")
+	t.SID = str("sid")
+	t.JTI = str("jti")
+	t.Scope = str("scope")
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +328,3 @@ func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenC
 	}
 	return t, nil
 }
-
-// formatTime is used in error details.
-func formatTime(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }

@@ -228,7 +228,7 @@ func scenarioUnknownKidFlood(s *scenario) {
 func scenarioColdStartSharesOneFetch(s *scenario) {
 	ks := s.keySet("/delay/coldstart", jose.RemoteKeySetOptions{})
 	tok := s.token("rsa-1")
-	s.logf("200 concurrent:", s.flood(ks, 200, func(int) string { return tok }), fetches(ks))
+	s.logf("200 concurrent:", s.flood(ks, 200, func(i int) string { return tok }), fetches(ks))
 	s.logf("server requests:", s.hits("/delay/coldstart"))
 }
 

@@ -170,6 +170,14 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 					}
 				}
 			}
+			if len(n.Lhs) > 1 && len(n.Rhs) == len(n.Lhs) {
+				for _, r := range n.Rhs {
+					if id, ok := r.(*ast.Ident); ok && id.Name == "nil" {
+						add(n, "multi-assign-nil", "a multiple assignment of untyped nil panics under Yaegi (reflect.New(nil)); assign one by one")
+						break
+					}
+				}
+			}
 			if len(n.Lhs) > 1 && hasCompositeValue(n.Rhs) {
 				add(n, "multi-assign-composite", "in a multi-value assignment with a composite literal on the right, Yaegi assigns zero to the other variables; assign it in its own statement")
 			}
@@ -215,6 +223,19 @@ func CheckFile(fset *token.FileSet, f *ast.File) []Finding {
 		case *ast.ForStmt:
 			if as, ok := n.Init.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
 				checkLoopCapture(n.Body, loopVars(as.Lhs...), add)
+			}
+		case *ast.FuncLit:
+			for _, fld := range n.Type.Params.List {
+				unnamed := len(fld.Names) == 0
+				for _, nm := range fld.Names {
+					if nm.Name == "_" {
+						unnamed = true
+					}
+				}
+				if unnamed {
+					add(n, "unnamed-closure-param", "a function literal with an unnamed or _ parameter gets its arguments in the wrong frame slot under Yaegi when called through a func value; name every parameter")
+					break
+				}
 			}
 		case *ast.DeferStmt:
 			if _, lit := n.Call.Fun.(*ast.FuncLit); !lit && len(n.Call.Args) > 0 {

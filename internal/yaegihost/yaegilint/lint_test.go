@@ -23,6 +23,8 @@ func TestEveryRuleFires(t *testing.T) {
 		"embedded-mutex":            `import "sync"; type T struct{ sync.Mutex }`,
 		"multi-assign-call":         `func g() int { return 1 }; func f() (int, int) { var a, b int; a, b = g(), 3; return a, b }`,
 		"multi-assign-composite":    `func f() (int, []string) { n, s := 5, []string{"y"}; return n, s }`,
+		"multi-assign-nil":          `type N struct{ a, b *N }; func f(n *N) { n.a, n.b = nil, nil }`,
+		"unnamed-closure-param":     `var f = func(error) {}`,
 	}
 	for rule, src := range cases {
 		fset := token.NewFileSet()

@@ -1,0 +1,384 @@
+package cache
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
+)
+
+// The health state machine, driven by the maintenance goroutine (one per store) and
+// by real failures seen on request paths:
+//
+//	healthy ──L2 transport failure / failed probe──▶ degraded
+//	healthy ──tracking subscription lost───────────▶ recovering
+//	degraded ──probe (connect + PING) succeeds─────▶ recovering
+//	recovering: subscribe to invalidations (hybrid), write known revocations back if
+//	            Redis restarted empty, replay the outbox; then ──▶ healthy
+//	recovering ──any of that fails─────────────────▶ degraded
+//
+// Only the maintenance goroutine moves a store out of degraded or recovering.
+
+// kickMaintain wakes the maintenance goroutine without blocking (one sender at a time,
+// guarded by a flag: no select shared between goroutines).
+func kickMaintain(s *store) {
+	if s.kicked.CompareAndSwap(false, true) {
+		s.kick <- struct{}{}
+	}
+}
+
+// setState moves the state machine and logs the transition.
+func setState(s *store, to int32, why string) {
+	from := s.state.Swap(to)
+	if from == to {
+		return
+	}
+	s.healthChanges.Add(1)
+	msg := "cache: redis " + healthName(from) + " -> " + healthName(to)
+	if why != "" {
+		msg += ": " + why
+	}
+	if to == stateDegraded {
+		s.log.Warnf("%s", msg)
+	} else {
+		s.log.Infof("%s", msg)
+	}
+}
+
+// degrade records that Redis cannot be reached: requests stop waiting for it, writes
+// go to the outbox, and L1 stops trusting what tracking vouched for.
+func degrade(s *store, why string) {
+	if s.state.Load() == stateDegraded {
+		return
+	}
+	loseCoherence(s)
+	setState(s, stateDegraded, why)
+	kickMaintain(s)
+}
+
+// loseCoherence drops every negative answer at once (their epoch no longer matches)
+// and tells callers (generation 0).
+func loseCoherence(s *store) {
+	setLive(s, 0)
+	s.gen.Store(0)
+}
+
+// setLive publishes the live tracking epoch, to lock-free readers (s.live) and to the
+// hot path (the copy under the L1 lock).
+func setLive(s *store, epoch uint64) {
+	c := s.l1
+	c.mu.Lock()
+	c.live = epoch
+	s.live.Store(epoch)
+	c.mu.Unlock()
+}
+
+// maintain is the store's background goroutine: probes, recovery, tracking
+// keep-alive, expiry sweeps. It is the only goroutine that runs its select.
+func maintain(s *store) {
+	defer s.wg.Done()
+	var tr *redis.Tracking
+	var epochs uint64
+	runID := ""
+	defer func() {
+		if tr != nil {
+			tr.Close()
+		}
+	}()
+	for {
+		if s.bg.Err() != nil {
+			return
+		}
+		switch s.state.Load() {
+		case stateDegraded:
+			if tr != nil {
+				// Redis is unreachable: assume the subscription is too.
+				tr.Close()
+				tr = nil
+				if s.mode == modeHybrid {
+					s.trackState.Store(TrackingDown)
+				}
+			}
+			if err := probe(s, nil); err == nil {
+				setState(s, stateRecovering, "")
+				continue
+			}
+		case stateRecovering:
+			var err error
+			tr, runID, err = recoverL2(s, tr, &epochs, runID)
+			if err != nil && s.bg.Err() == nil {
+				degrade(s, err.Error())
+			}
+			if err == nil {
+				continue
+			}
+		case stateHealthy:
+			if err := probe(s, tr); err != nil {
+				if tr != nil && !tr.Alive() {
+					setState(s, stateRecovering, "invalidation tracking lost: "+err.Error())
+				} else {
+					degrade(s, "probe: "+err.Error())
+				}
+				continue
+			}
+			if s.outLen.Load() > 0 {
+				// Writes whose callers gave up before Redis answered.
+				if err := replayOutbox(s, s.bg); err != nil && s.bg.Err() == nil {
+					degrade(s, "outbox replay: "+err.Error())
+					continue
+				}
+			}
+		}
+		s.l1.SweepExpired(1024)
+		timer := time.NewTimer(s.opts.ProbeInterval)
+		select {
+		case <-s.bg.Done():
+			timer.Stop()
+			return
+		case <-s.kick:
+			s.kicked.Store(false)
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// probe checks that Redis answers: a connection (dialled now if none is up), a PING,
+// and a PING on every tracking connection.
+func probe(s *store, tr *redis.Tracking) error {
+	to := s.client.Options().DialTimeout + s.client.Options().ReadTimeout
+	ctx, cancel := context.WithTimeout(s.bg, to)
+	defer cancel()
+	if err := s.client.Connect(ctx); err != nil {
+		return err
+	}
+	if _, err := s.client.Do(ctx, "PING"); err != nil {
+		return err
+	}
+	if tr != nil {
+		if !tr.Alive() {
+			return redis.ErrClosed
+		}
+		return tr.Ping(ctx)
+	}
+	return nil
+}
+
+// recoverL2 brings a reachable Redis back into use: tracking first (so that nothing
+// changed during the replay goes unseen), then revocations written back if the server
+// restarted empty, then the outbox; healthy (and coherent) only once the outbox is
+// empty.
+func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*redis.Tracking, string, error) {
+	to := s.client.Options().DialTimeout + s.client.Options().ReadTimeout
+	if s.mode == modeHybrid && s.trackState.Load() != TrackingUnsupported && (tr == nil || !tr.Alive()) {
+		if tr != nil {
+			tr.Close()
+		}
+		ctx, cancel := context.WithTimeout(s.bg, to)
+		var err error
+		var prefixes []string // none: every key
+		if s.prefix != "" {
+			prefixes = []string{s.prefix}
+		}
+		tr, err = s.client.Track(ctx, prefixes, redis.TrackingHandler{
+			Invalidate: func(keys [][]byte, flush bool) { onInvalidate(s, keys, flush) },
+			Lost:       func(err error) { trackingLost(s, err) },
+		})
+		cancel()
+		if err != nil {
+			if trackingRefused(err) {
+				s.trackState.Store(TrackingUnsupported)
+				s.log.Warnf("cache: redis refused CLIENT TRACKING (%v): L1 will not cache revocation answers", err)
+			} else {
+				return nil, runID, err
+			}
+		}
+	}
+	// A server that restarted without persistence has lost every revocation: write
+	// back the ones this replica knows (SET NX: never overwrite a newer value).
+	ctx, cancel := context.WithTimeout(s.bg, to)
+	v, err := s.client.Do(ctx, "INFO", "server")
+	cancel()
+	if err != nil && !redis.IsServerError(err) {
+		return tr, runID, err
+	}
+	// An ACL user without INFO cannot tell a restart: nothing is written back then.
+	id := infoField(v.String(), "run_id")
+	if runID != "" && id != "" && id != runID {
+		if err := republish(s); err != nil {
+			return tr, runID, err
+		}
+	}
+	if id != "" {
+		runID = id
+	}
+	for {
+		ctx, cancel := context.WithTimeout(s.bg, 4*to)
+		err := replayOutbox(s, ctx)
+		cancel()
+		if err != nil {
+			return tr, runID, err
+		}
+		s.outMu.Lock()
+		if len(s.outbox.items) == 0 {
+			if tr != nil && tr.Alive() {
+				*epochs++
+				setLive(s, *epochs)
+				s.gen.Store(s.genSeq.Add(1))
+				s.trackState.Store(TrackingLive)
+				// Lost may have run between Alive and the stores: it marks the
+				// subscription dead before it drops coherence, so checking again
+				// after publishing closes the gap.
+				if !tr.Alive() {
+					loseCoherence(s)
+					s.trackState.Store(TrackingDown)
+				}
+			}
+			setState(s, stateHealthy, "")
+			s.outMu.Unlock()
+			return tr, runID, nil
+		}
+		s.outMu.Unlock()
+	}
+}
+
+// trackingRefused recognises a server that cannot track (older than 6, or an ACL
+// user without CLIENT): recovery goes on without coherence.
+func trackingRefused(err error) bool {
+	code := redis.ErrorCode(err)
+	if code == "NOPERM" {
+		return true
+	}
+	return code == "ERR" && (strings.Contains(strings.ToLower(err.Error()), "unknown") || strings.Contains(err.Error(), "syntax"))
+}
+
+// trackingLost runs on the tracking connection's reader: negatives go at once.
+func trackingLost(s *store, err error) {
+	s.trackingLosses.Add(1)
+	loseCoherence(s)
+	if s.mode == modeHybrid {
+		s.trackState.Store(TrackingDown)
+	}
+	if s.closed.Load() {
+		return
+	}
+	if s.state.CompareAndSwap(stateHealthy, stateRecovering) {
+		s.healthChanges.Add(1)
+		s.log.Warnf("cache: redis healthy -> recovering: invalidation tracking lost: %v", err)
+	} else {
+		s.log.Warnf("cache: invalidation tracking lost: %v", err)
+	}
+	kickMaintain(s)
+}
+
+// republish writes every positive revocation L1 knows back to Redis with SET NX.
+func republish(s *store) error {
+	type known struct {
+		key   string
+		value []byte
+		exp   int64
+	}
+	var all []known
+	now := l1Now(s.l1)
+	c := s.l1
+	c.mu.Lock()
+	for e := c.head; e != nil; e = e.next {
+		if e.flags&flagRevocation != 0 && e.flags&flagNegative == 0 && e.expires > now {
+			all = append(all, known{e.key, e.value, e.expires})
+		}
+	}
+	c.mu.Unlock()
+	var cmds [][]any
+	for _, k := range all {
+		i := strings.LastIndexByte(k.key, ':')
+		if i < 0 || len(k.key)-i-1 != 32 {
+			continue
+		}
+		rk := s.prefix + k.key[:i] + ":" + hexString(k.key[i+1:])
+		it := outboxItem{key: rk, op: opSetNX, value: k.value, expires: k.exp}
+		if args, ok := it.args(now); ok {
+			cmds = append(cmds, args)
+		}
+	}
+	for len(cmds) > 0 {
+		n := len(cmds)
+		if n > 256 {
+			n = 256
+		}
+		ctx, cancel := context.WithTimeout(s.bg, 2*s.client.Options().ReadTimeout)
+		_, err := s.client.Pipeline(ctx, cmds[:n])
+		cancel()
+		if err != nil {
+			return err
+		}
+		s.republished.Add(uint64(n))
+		cmds = cmds[n:]
+	}
+	if len(all) > 0 {
+		s.log.Infof("cache: redis restarted empty; wrote back %d known revocations", len(all))
+	}
+	return nil
+}
+
+// infoField returns a field of an INFO reply ("run_id:abc\r\n").
+func infoField(info, name string) string {
+	i := strings.Index(info, "\n"+name+":")
+	if i < 0 {
+		return ""
+	}
+	rest := info[i+len(name)+2:]
+	if j := strings.IndexAny(rest, "\r\n"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// Close implements Store.
+func (s *store) Close(ctx context.Context) error {
+	first := false
+	s.closeOnce.Do(func() { first = true })
+	if !first {
+		<-s.closeDone
+		return nil
+	}
+	defer func() { close(s.closeDone) }()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+	}
+	s.closed.Store(true)
+	if s.client == nil {
+		s.bgCancel()
+		return nil
+	}
+	// Stop the writer (it finishes the batch it is sending, bounded by ReadTimeout),
+	// then send what it left.
+	s.queue.mu.Lock()
+	left := s.queue.items
+	s.queue.items = nil
+	s.queue.stopped = true
+	s.queue.cond.Broadcast()
+	s.queue.mu.Unlock()
+	<-s.queueDone
+	if s.state.Load() != stateDegraded {
+		flushQueue(s, ctx, left)
+	} else {
+		dropQueued(s, len(left))
+	}
+	// Replay what the outbox holds if Redis is there, then refuse new outbox writes.
+	if s.state.Load() != stateDegraded && s.outLen.Load() > 0 {
+		_ = replayOutbox(s, ctx)
+	}
+	s.outMu.Lock()
+	s.outboxClosed = true
+	lost := len(s.outbox.items)
+	s.outMu.Unlock()
+	if lost > 0 {
+		s.log.Errorf("cache: closing with %d revocation writes Redis never confirmed; other replicas will not see them", lost)
+	}
+	s.bgCancel()
+	s.wg.Wait()
+	return s.client.Close()
+}

@@ -1,0 +1,332 @@
+package redis
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client talks to one Redis server over a fixed number of multiplexed connections
+// (Options.PoolSize). Calls never wait for a connection: a call goes to the next live
+// connection in turn, or fails at once with ErrNotConnected while none is up. A
+// single connector goroutine re-dials broken connections with capped exponential
+// backoff and jitter until Close.
+//
+// A Client is safe for concurrent use. Its zero value is not usable; call NewClient.
+type Client struct {
+	opts  Options
+	slots []slot
+	rr    atomic.Uint64
+
+	// dialMu serialises dials, so that Connect and the connector never dial the same
+	// slot twice.
+	dialMu sync.Mutex
+	mu     sync.Mutex // guards slots[i].c, fails, next
+	closed atomic.Bool
+	// ctx is cancelled by Close: it stops the connector and any dial in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
+	kick   chan struct{}
+	kicked atomic.Bool
+	wg     sync.WaitGroup
+
+	dials      atomic.Uint64
+	dialErrors atomic.Uint64
+	lastErr    atomic.Value // string
+}
+
+type slot struct {
+	c     *conn
+	fails int
+	next  time.Time
+}
+
+// ClientStats are a client's counters.
+type ClientStats struct {
+	PoolSize   int
+	Live       int    // connections up now
+	Dials      uint64 // connection attempts
+	DialErrors uint64 // failed attempts (network, TLS, handshake)
+	LastError  string // the last dial error's text
+}
+
+// NewClient returns a client and starts connecting in the background. It does not
+// wait for the network: use Connect to wait for a first connection.
+func NewClient(opts Options) *Client {
+	o := opts.withDefaults()
+	c := &Client{
+		opts:  o,
+		slots: make([]slot, o.PoolSize),
+		kick:  make(chan struct{}, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.lastErr.Store("")
+	c.wg.Add(1)
+	go connector(c)
+	return c
+}
+
+// Options returns the client's options with defaults applied.
+func (c *Client) Options() Options { return c.opts }
+
+// Do sends one command and returns its reply. An error reply is returned as an Error
+// together with the reply. Arguments may be string, []byte, int, int64 or uint64.
+// ctx bounds the wait; ReadTimeout bounds it in any case.
+func (c *Client) Do(ctx context.Context, args ...any) (Value, error) {
+	cn, err := pick(c)
+	if err != nil {
+		return Value{}, err
+	}
+	vals, err := cn.roundTrip(ctx, [][]any{args})
+	if err != nil {
+		return Value{}, err
+	}
+	return vals[0], replyErr(vals[0])
+}
+
+// Pipeline sends several commands in one write and returns their replies in order, in
+// one round trip. Error replies are in the returned values (see Value.Type and
+// ReplyError); the error is for transport failures only.
+func (c *Client) Pipeline(ctx context.Context, cmds [][]any) ([]Value, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	cn, err := pick(c)
+	if err != nil {
+		return nil, err
+	}
+	return cn.roundTrip(ctx, cmds)
+}
+
+// ReplyError returns the Error an error reply carries, or nil.
+func ReplyError(v Value) error { return replyErr(v) }
+
+// pick returns the next live connection in turn, or ErrNotConnected (and asks the
+// connector to hurry) when none is up.
+func pick(c *Client) (*conn, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	n := len(c.slots)
+	start := int(c.rr.Add(1) % uint64(n))
+	c.mu.Lock()
+	for i := 0; i < n; i++ {
+		cn := c.slots[(start+i)%n].c
+		if cn != nil && !cn.failed.Load() {
+			c.mu.Unlock()
+			return cn, nil
+		}
+	}
+	c.mu.Unlock()
+	kickConnector(c)
+	return nil, ErrNotConnected
+}
+
+// Connect returns once at least one connection is up, dialling one now if needed
+// (ignoring the backoff: the caller asked), or with the dial's error.
+func (c *Client) Connect(ctx context.Context) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	c.mu.Lock()
+	for i := range c.slots {
+		if c.slots[i].c != nil {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	c.mu.Lock()
+	for i := range c.slots {
+		if c.slots[i].c != nil {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	err := dialSlot(c, ctx, 0)
+	kickConnector(c)
+	return err
+}
+
+// Live reports how many connections are up.
+func (c *Client) Live() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for i := range c.slots {
+		if c.slots[i].c != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() ClientStats {
+	s := ClientStats{PoolSize: len(c.slots), Live: c.Live(), Dials: c.dials.Load(), DialErrors: c.dialErrors.Load()}
+	s.LastError, _ = c.lastErr.Load().(string)
+	return s
+}
+
+// Close closes every connection (pending calls fail with ErrClosed) and stops the
+// connector. It is safe to call more than once and concurrently with calls.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	c.cancel()
+	c.dialMu.Lock() // wait for a dial in progress, so its connection is closed too
+	c.mu.Lock()
+	var conns []*conn
+	for i := range c.slots {
+		if c.slots[i].c != nil {
+			conns = append(conns, c.slots[i].c)
+			c.slots[i].c = nil
+		}
+	}
+	c.mu.Unlock()
+	c.dialMu.Unlock()
+	for _, cn := range conns {
+		cn.close()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// dial opens a dedicated connection outside the pool (for tracking and
+// subscriptions), with the client's options and handshake.
+func (c *Client) dial(ctx context.Context, prep func(*conn)) (*conn, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	c.dials.Add(1)
+	cn, err := dialConn(ctx, &c.opts, prep)
+	if err != nil {
+		c.dialErrors.Add(1)
+		c.lastErr.Store(err.Error())
+	}
+	return cn, err
+}
+
+// dialSlot dials slot i unless it is already up; the caller holds dialMu.
+func dialSlot(c *Client, ctx context.Context, i int) error {
+	c.mu.Lock()
+	up := c.slots[i].c != nil
+	c.mu.Unlock()
+	if up {
+		return nil
+	}
+	cn, err := c.dial(ctx, nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.slots[i]
+	if err != nil {
+		s.fails++
+		s.next = time.Now().Add(backoff(&c.opts, s.fails))
+		return err
+	}
+	if c.closed.Load() {
+		cn.close()
+		return ErrClosed
+	}
+	s.fails = 0
+	cn.mu.Lock()
+	cn.onFail = func(err error) {
+		_ = err // named and used: Yaegi mis-assigns an unnamed closure parameter (docs/YAEGI-NOTES.md)
+		c.mu.Lock()
+		if c.slots[i].c == cn {
+			c.slots[i].c = nil
+		}
+		c.mu.Unlock()
+		kickConnector(c)
+	}
+	// A connection that failed before onFail was set is not put in the slot.
+	if cn.err == nil {
+		s.c = cn
+	}
+	cn.mu.Unlock()
+	return nil
+}
+
+// backoff is the delay before the n-th consecutive attempt: MinBackoff doubled n-1
+// times, capped at MaxBackoff, then drawn uniformly from its upper half (jitter keeps
+// many replicas from reconnecting in step).
+func backoff(o *Options, n int) time.Duration {
+	d := o.MinBackoff
+	for i := 1; i < n && d < o.MaxBackoff; i++ {
+		d *= 2
+	}
+	if d > o.MaxBackoff {
+		d = o.MaxBackoff
+	}
+	half := int64(d / 2)
+	if half <= 0 {
+		return d
+	}
+	return time.Duration(half + rand.Int64N(half+1))
+}
+
+// kickConnector wakes the connector without blocking. The flag makes sure at most
+// one goroutine sends, so the one-slot channel never blocks and no select is shared.
+func kickConnector(c *Client) {
+	if c.kicked.CompareAndSwap(false, true) {
+		c.kick <- struct{}{}
+	}
+}
+
+// connector is the client's one background goroutine: it dials every empty slot whose
+// backoff has passed, then sleeps until the next is due or it is kicked. Only this
+// goroutine runs this select.
+func connector(c *Client) {
+	defer c.wg.Done()
+	for {
+		wait := time.Hour
+		for i := range c.slots {
+			if c.closed.Load() {
+				return
+			}
+			c.mu.Lock()
+			up := c.slots[i].c != nil
+			next := c.slots[i].next
+			c.mu.Unlock()
+			if up {
+				continue
+			}
+			if d := time.Until(next); d > 0 {
+				if d < wait {
+					wait = d
+				}
+				continue
+			}
+			c.dialMu.Lock()
+			_ = dialSlot(c, c.ctx, i)
+			c.dialMu.Unlock()
+			c.mu.Lock()
+			if c.slots[i].c == nil {
+				if d := time.Until(c.slots[i].next); d < wait {
+					wait = d
+				}
+			}
+			c.mu.Unlock()
+		}
+		if wait < time.Millisecond {
+			wait = time.Millisecond
+		}
+		// A fresh timer each round: no Stop-and-drain, whose meaning changed in Go 1.23.
+		timer := time.NewTimer(wait)
+		select {
+		case <-c.ctx.Done():
+			timer.Stop()
+			return
+		case <-c.kick:
+			c.kicked.Store(false)
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
