@@ -327,6 +327,17 @@ func (h *Host) Eval(src string) (reflect.Value, error) {
 	return h.interp.Eval(src)
 }
 
+// Import imports packages into the interpreter's main scope, one by one, tolerating
+// packages an earlier test in the same interpreter already imported.
+func (h *Host) Import(paths ...string) error {
+	for _, p := range paths {
+		if _, err := h.interp.Eval(fmt.Sprintf("import %q", p)); err != nil && !strings.Contains(err.Error(), "redeclared") {
+			return err
+		}
+	}
+	return nil
+}
+
 // Output returns what the interpreted code has printed so far.
 func (h *Host) Output() string { return h.output.String() }
 

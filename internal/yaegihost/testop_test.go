@@ -79,21 +79,8 @@ func TestTestProviderTokensVerifyUnderYaegi(t *testing.T) {
 	}
 	defer p.Close()
 	h := host(t)
-	if _, err := h.Eval(`import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
-	"math/big"
-	"net/http"
-	"strings"
-)`); err != nil {
+	if err := h.Import("crypto", "crypto/ecdsa", "crypto/ed25519", "crypto/elliptic", "crypto/rsa", "crypto/sha256",
+		"encoding/base64", "encoding/json", "errors", "io", "math/big", "net/http", "strings"); err != nil {
 		t.Fatal(err)
 	}
 	// A func literal evaluated alone comes back empty from Yaegi; bind it to a name
