@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
 // Middleware is one Gatehouse instance. Everything it needs is built in New and held
@@ -23,21 +24,29 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// cookieStripper removes Gatehouse's cookies from a request bound upstream.
-	cookieStripper func(*http.Request)
+	// Paths of Gatehouse's own endpoints ("" when disabled).
+	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+
 	// upstreamSecurityHeaders/Values are set on backend responses when
 	// securityHeaders.applyToUpstream is on.
 	upstreamSecurityHeaders []string
 	upstreamSecurityValues  [][]string
 	// store is this instance's cache (token-verification results, revocations, ...):
 	// built from its own cache configuration, never shared with another instance.
-	store cache.Store
+	store    cache.Store
+	ks       *keyspaces
+	sessions *session.Manager
+	provider *provider
+	verified *verifiedCache
+	throttle *throttle
+	refresh  *refresher
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
-// option. It does not touch the network: the instance's cache connects to Redis in the
-// background. When ctx is cancelled (Traefik reloads its configuration) the cache is
-// closed: its queued writes drained within 2 s, its goroutines and connections ended.
+// option. It does not touch the network: provider discovery runs in the background
+// (retried with backoff) and the cache connects to Redis in the background. When ctx
+// is cancelled (Traefik reloads its configuration) the discovery loop stops and the
+// cache is closed: its queued writes drained, its goroutines and connections ended.
 func New(ctx context.Context, next http.Handler, cfg *config.Config, name string) (http.Handler, error) {
 	if next == nil {
 		return nil, errorString("gatehouse: next handler is nil")
@@ -47,11 +56,19 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m := &Middleware{
-		name:     name,
-		next:     next,
-		opts:     opts,
-		log:      logging.New(name, opts.LogLevel, nil),
-		identity: newIdentityHeaders(&opts.Headers),
+		name:             name,
+		next:             next,
+		opts:             opts,
+		log:              logging.New(name, opts.LogLevel, nil),
+		identity:         newIdentityHeaders(&opts.Headers),
+		callbackPath:     opts.Provider.CallbackPath,
+		logoutPath:       opts.Logout.Path,
+		backchannelPath:  opts.Logout.BackchannelPath,
+		frontchannelPath: opts.Logout.FrontchannelPath,
+		ks:               newKeyspaces(opts),
+		verified:         newVerifiedCache(opts.Cache.L1MaxEntries),
+		throttle:         newThrottle(opts.Throttle),
+		refresh:          newRefresher(),
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}
@@ -60,6 +77,13 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 			m.upstreamSecurityHeaders = append(m.upstreamSecurityHeaders, name)
 			m.upstreamSecurityValues = append(m.upstreamSecurityValues, v)
 		}
+	}
+	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
+	if m.sessions, err = session.NewManager(&opts.Session, binding, opts.Provider.CallbackPath); err != nil {
+		return nil, errorString("gatehouse: session: " + err.Error())
+	}
+	if m.provider, err = newProvider(ctx, opts); err != nil {
+		return nil, errorString("gatehouse: provider: " + err.Error())
 	}
 	// The store closes itself when ctx is cancelled (cache.New's contract).
 	if m.store, err = cache.New(ctx, opts.Cache, m.log); err != nil {
@@ -73,7 +97,11 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 func (m *Middleware) Cache() cache.Store { return m.store }
 
 // ServeHTTP tells the request's story: strip what the client must not claim, serve
-// what needs no authentication, and refuse the rest until it is authenticated.
+// Gatehouse's own endpoints and what needs no authentication, authenticate the rest
+// by bearer token or session cookie, and send the unauthenticated to sign in.
+//
+// Only this is a method; everything it calls per request is a plain function (see
+// docs/YAEGI-NOTES.md).
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -90,24 +118,37 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
-	if isExcluded(m, req) {
+	switch req.URL.Path {
+	case m.callbackPath:
+		handleCallback(m, rw, req)
+		return
+	case m.logoutPath:
+		handleLogout(m, rw, req)
+		return
+	case m.backchannelPath:
+		handleBackchannel(m, rw, req)
+		return
+	case m.frontchannelPath:
+		handleFrontchannel(m, rw, req)
+		return
+	}
+
+	if len(m.opts.ExcludedURLs) > 0 && isExcluded(m, req) {
 		if m.opts.Bearer.Enabled {
-			req.Header.Del("Authorization")
+			delete(req.Header, "Authorization")
 		}
 		m.next.ServeHTTP(rw, req)
 		return
 	}
 
-	m.unauthenticated(rw, req)
-}
-
-// unauthenticated answers a request that carries no acceptable credentials.
-func (m *Middleware) unauthenticated(rw http.ResponseWriter, _ *http.Request) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	rw.WriteHeader(http.StatusUnauthorized)
-	_, _ = rw.Write([]byte("gatehouse: authentication required\n"))
+	if m.opts.Bearer.Enabled && bearerFirst(m, req) {
+		serveBearer(m, rw, req)
+		return
+	}
+	if serveSession(m, rw, req) {
+		return
+	}
+	unauthenticated(m, rw, req)
 }
 
 // ownHeaders sets the headers every response Gatehouse writes itself carries.

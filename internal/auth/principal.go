@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
 // principal is who a request authenticated as, whichever way it came: a session
@@ -62,11 +63,17 @@ func newPrincipal(o *config.Options, source string, claims map[string]any, user,
 	if len(p.Scopes) == 0 {
 		p.Scopes = claimStrings(claims, "scp")
 	}
+	decide(o, p, claims, accessToken)
+	return p
+}
+
+// decide takes the authorization decision for a filled-in principal and, when it is
+// allowed, computes its headers.
+func decide(o *config.Options, p *principal, claims map[string]any, accessToken string) {
 	p.Allowed, p.DenyReason = authorize(&o.Authorization, p)
 	if p.Allowed {
 		buildHeaders(o, p, claims, accessToken)
 	}
-	return p
 }
 
 // authorize applies the authorization rules: users or domains (either matches), then
@@ -262,8 +269,8 @@ func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request,
 	if m.opts.Bearer.Enabled && !m.opts.Headers.PassAuthorization {
 		delete(hdr, "Authorization")
 	}
-	if m.opts.Headers.StripCookies && m.cookieStripper != nil {
-		m.cookieStripper(req)
+	if m.opts.Headers.StripCookies {
+		session.StripCookies(m.sessions, req)
 	}
 	for i, name := range p.headerNames {
 		hdr[name] = p.headerValues[i]

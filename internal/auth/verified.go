@@ -3,6 +3,8 @@ package auth
 import (
 	"sync"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
 // verifiedCache remembers, per credential (a session cookie's sealed value or a bearer
@@ -32,6 +34,7 @@ type verified struct {
 	// re-issued) so the idle timeout slides.
 	touchAfter time.Time
 	// session-only details needed when re-checking revocation or refreshing.
+	rec       *session.Record
 	sessionID string
 	sid       string
 	subject   string

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -32,9 +33,14 @@ func NewHTTPClient(timeout time.Duration, caPEM []byte) (*http.Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: http.ProxyFromEnvironment,
+		// A closure, not the method value dialer.DialContext: Yaegi cannot assign a
+		// method value of a compiled type to a func-typed field.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,

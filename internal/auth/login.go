@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
+)
+
+// unauthenticated answers a request with no acceptable credentials: API clients get
+// 401, browsers are sent to the provider to sign in.
+func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	if wantsJSON(req) {
+		h := rw.Header()
+		m.ownHeaders(h)
+		if m.opts.Bearer.Enabled && m.opts.Bearer.WWWAuthenticate {
+			h.Set("WWW-Authenticate", bearerChallenge("", "", ""))
+		}
+		h.Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusUnauthorized)
+		_, _ = rw.Write([]byte(`{"error":"unauthorized","error_description":"authentication required"}` + "\n"))
+		return
+	}
+	startLogin(m, rw, req)
+}
+
+// startLogin begins the authorization-code flow (OIDC Core 3.1.2.1): a login
+// transaction of its own (state, nonce, PKCE verifier, return path) in a short-lived
+// sealed cookie, and a redirect to the provider's authorization endpoint.
+func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	meta, err := m.provider.discovery.Metadata(req.Context())
+	if err != nil {
+		providerUnavailable(m, rw, err)
+		return
+	}
+	redirectURI, ok := redirectURIFor(m, req)
+	if !ok {
+		errorPage(m, rw, http.StatusBadRequest, "The request's Host header is not valid.")
+		return
+	}
+	h := rw.Header()
+	l, err := session.StartLogin(m.sessions, h, req, safeReturnPath(req), m.opts.Provider.PKCE, time.Now())
+	if err != nil {
+		m.log.Errorf("cannot start a login: %v", err)
+		errorPage(m, rw, http.StatusInternalServerError, "Sign-in could not be started.")
+		return
+	}
+	p := &m.opts.Provider
+	q := url.Values{}
+	for k, v := range p.AuthParams {
+		q.Set(k, v)
+	}
+	q.Set("response_type", "code")
+	q.Set("client_id", p.ClientID)
+	q.Set("redirect_uri", redirectURI)
+	q.Set("scope", strings.Join(p.Scopes, " "))
+	q.Set("state", l.State)
+	q.Set("nonce", l.Nonce)
+	if l.Verifier != "" {
+		q.Set("code_challenge", session.PKCEChallenge(l.Verifier))
+		q.Set("code_challenge_method", "S256")
+	}
+	if p.MaxAgeSet {
+		q.Set("max_age", itoa64(int64(p.MaxAge/time.Second)))
+	}
+	target := meta.AuthorizationEndpoint
+	if strings.Contains(target, "?") {
+		target += "&" + q.Encode()
+	} else {
+		target += "?" + q.Encode()
+	}
+	m.ownHeaders(h)
+	h.Set("Location", target)
+	rw.WriteHeader(http.StatusFound)
+}
+
+// redirectURIFor returns the redirect URI for this request: the configured one, or
+// the request's scheme and host with the callback path. The scheme is https when the
+// connection or X-Forwarded-Proto (set by Traefik's entry point) says so.
+func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
+	if u := m.opts.Provider.RedirectURL; u != nil {
+		return u.String(), true
+	}
+	host := req.Host
+	if host == "" || len(host) > 255 || strings.ContainsAny(host, "/\\@?#%\"'<> \t\r\n") {
+		return "", false
+	}
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	if fp := req.Header.Get("X-Forwarded-Proto"); fp == "https" || fp == "http" {
+		scheme = fp
+	}
+	return scheme + "://" + host + m.callbackPath, true
+}
+
+// handleCallback finishes the authorization-code flow: the login transaction named by
+// state, the RFC 9207 iss parameter, the code exchange with the PKCE verifier, the ID
+// token (OIDC Core 3.1.3.7), then a session and a redirect back to where the browser
+// started. Every failure ends at an error page; nothing is forwarded.
+func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	ip := clientIP(m.opts.TrustedProxies, req)
+	if blocked, left := throttled(m.throttle, ip); blocked {
+		tooManyRequests(m, rw, left)
+		return
+	}
+	if req.Method != http.MethodGet {
+		errorPage(m, rw, http.StatusMethodNotAllowed, "The sign-in callback only accepts GET.")
+		return
+	}
+	now := time.Now()
+	q := req.URL.Query()
+	h := rw.Header()
+	l, err := session.FinishLogin(m.sessions, h, req, q.Get("state"), now)
+	if err != nil {
+		callbackFailed(m, rw, ip, "login transaction: "+err.Error(),
+			"This sign-in link has expired or was already used. Go back to the page you wanted and try again.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		callbackFailed(m, rw, ip, "provider returned error "+strconvQuote(e),
+			"The identity provider did not sign you in ("+e+").")
+		return
+	}
+	meta, err := m.provider.discovery.Metadata(req.Context())
+	if err != nil {
+		providerUnavailable(m, rw, err)
+		return
+	}
+	// RFC 9207 section 2.4: compare iss when present; require it when advertised.
+	if iss, has := q["iss"]; has {
+		if len(iss) != 1 || iss[0] != m.opts.Provider.Issuer {
+			callbackFailed(m, rw, ip, "authorization response iss does not match the issuer", "The sign-in response came from the wrong identity provider.")
+			return
+		}
+	} else if meta.AuthorizationResponseIssParameterSupported {
+		callbackFailed(m, rw, ip, "authorization response lacks the iss parameter the provider advertises", "The sign-in response is incomplete.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		callbackFailed(m, rw, ip, "authorization response has no code", "The sign-in response is incomplete.")
+		return
+	}
+	redirectURI, ok := redirectURIFor(m, req)
+	if !ok {
+		errorPage(m, rw, http.StatusBadRequest, "The request's Host header is not valid.")
+		return
+	}
+	ctx := req.Context()
+	tok, err := m.provider.client.Exchange(ctx, meta.TokenEndpoint, code, redirectURI, l.Verifier)
+	if err != nil {
+		callbackFailed(m, rw, ip, "code exchange: "+err.Error(), "The identity provider did not accept the sign-in.")
+		return
+	}
+	rec, err := newSessionRecord(m, ctx, meta, tok, l.Nonce, nil, now)
+	if err != nil {
+		callbackFailed(m, rw, ip, "ID token rejected: "+err.Error(), "The identity provider's answer could not be verified.")
+		return
+	}
+	if err := writeSession(m, ctx, h, req, rec, now); err != nil {
+		m.log.Errorf("cannot write the session: %v", err)
+		errorPage(m, rw, http.StatusInternalServerError, "The session could not be stored.")
+		return
+	}
+	m.log.Infof("signed in %s", logging.ID(rec.Subject))
+	returnTo := l.ReturnURL
+	if !isLocal(returnTo) {
+		returnTo = "/"
+	}
+	m.ownHeaders(h)
+	if m.opts.Session.SameSite == http.SameSiteStrictMode {
+		// A navigation that began at the provider is cross-site all the way through its
+		// redirects, so a Strict cookie would not be sent to returnTo and the browser
+		// would loop back to sign-in. A page that navigates itself is same-site.
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		rw.WriteHeader(http.StatusOK)
+		esc := html.EscapeString(returnTo)
+		_, _ = rw.Write([]byte(`<!doctype html><meta charset=utf-8><meta http-equiv="refresh" content="0;url=` + esc +
+			`"><title>Signed in</title><p>Signed in. <a href="` + esc + `">Continue</a>.</p>` + "\n"))
+		return
+	}
+	h.Set("Location", returnTo)
+	rw.WriteHeader(http.StatusFound)
+}
+
+// newSessionRecord verifies the ID token of a token response and builds the session
+// record from it. previous is the record being refreshed (nil at login): a refreshed
+// ID token must keep iss, sub and aud (OIDC Core 12.2), and a refresh without one keeps
+// the previous identity.
+func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, nonce string, previous *session.Record, now time.Time) (*session.Record, error) {
+	var rec *session.Record
+	if previous == nil {
+		r, err := session.NewRecord(now)
+		if err != nil {
+			return nil, err
+		}
+		rec = r
+	} else {
+		copied := *previous
+		rec = &copied
+	}
+	if tok.IDToken == "" && previous == nil {
+		return nil, errorString("token response has no id_token")
+	}
+	if tok.IDToken != "" {
+		jws, claims, err := verifyJWS(m, ctx, meta, tok.IDToken, jose.DefaultMaxTokenLength, m.opts.Provider.SigningAlgorithms)
+		if err != nil {
+			return nil, err
+		}
+		check := oidc.IDTokenCheck{
+			Issuer: m.opts.Provider.Issuer, ClientID: m.opts.Provider.ClientID, Nonce: nonce,
+			AccessToken: tok.AccessToken, MaxAge: m.opts.Provider.MaxAge, MaxAgeSet: m.opts.Provider.MaxAgeSet && previous == nil,
+			Now: now, Leeway: m.opts.Provider.ClockSkew,
+		}
+		if previous != nil {
+			check.Previous = &oidc.TokenClaims{Issuer: previous.Issuer, Subject: previous.Subject, Audience: []string{m.opts.Provider.ClientID}}
+		}
+		tc, err := oidc.CheckIDToken(jws.Header, claims, jws.Header.Alg, check)
+		if err != nil {
+			return nil, err
+		}
+		fillIdentity(m, rec, tc, claims)
+		rec.IDToken = tok.IDToken
+	}
+	rec.AccessToken = ""
+	if m.opts.Headers.AccessToken != "" {
+		rec.AccessToken = tok.AccessToken
+	}
+	if tok.RefreshToken != "" {
+		rec.RefreshToken = tok.RefreshToken
+	}
+	rec.TokenExpiry = 0
+	if d := tok.Lifetime(); d > 0 {
+		rec.TokenExpiry = now.Add(d).Unix()
+	}
+	return rec, nil
+}
+
+// fillIdentity copies the verified identity into the record: subject, issuer,
+// provider session id, the user identifier, email, roles, groups, and (only when
+// header templates need them) the claims.
+func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, claims jose.Claims) {
+	all := decodeClaimValues(claims)
+	rec.Subject = tc.Subject
+	rec.Issuer = tc.Issuer
+	if tc.SID != "" {
+		rec.SID = tc.SID
+	}
+	rec.User = claimString(all, m.opts.Provider.UserClaim)
+	if rec.User == "" {
+		rec.User = tc.Subject
+	}
+	rec.Email = claimString(all, "email")
+	rec.EmailVerified = claimBool(all, "email_verified")
+	rec.Roles = claimStrings(all, m.opts.Authorization.RolesClaim)
+	rec.Groups = claimStrings(all, m.opts.Authorization.GroupsClaim)
+	rec.Claims = nil
+	if len(m.opts.Headers.TemplateNames) > 0 {
+		for _, k := range []string{"aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "auth_time", "jti", "azp"} {
+			delete(all, k)
+		}
+		rec.Claims = all
+	}
+}
+
+// isLocal re-checks a stored return path (defence in depth: it was checked when the
+// login started).
+func isLocal(p string) bool {
+	return p != "" && p[0] == '/' && (len(p) == 1 || (p[1] != '/' && p[1] != '\\')) && !strings.ContainsAny(p, "\\\r\n\t")
+}
+
+// callbackFailed logs why a callback failed, counts it against the client, and shows
+// the user what to do. The log line carries no token, code or state.
+func callbackFailed(m *Middleware, rw http.ResponseWriter, ip, reason, userMessage string) {
+	m.log.Warnf("sign-in failed for %s: %s", logging.ID(ip), reason)
+	if recordFailure(m.throttle, ip) {
+		m.log.Warnf("client %s throttled after repeated failures", logging.ID(ip))
+	}
+	errorPage(m, rw, http.StatusUnauthorized, userMessage)
+}
+
+// providerUnavailable answers 503 when discovery (or the provider) cannot be reached.
+func providerUnavailable(m *Middleware, rw http.ResponseWriter, err error) {
+	m.log.Warnf("identity provider unavailable: %v", err)
+	rw.Header().Set("Retry-After", "5")
+	errorPage(m, rw, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Try again in a moment.")
+}
+
+// errorPage writes a small HTML page with an escaped message.
+func errorPage(m *Middleware, rw http.ResponseWriter, status int, message string) {
+	h := rw.Header()
+	m.ownHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	rw.WriteHeader(status)
+	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign-in</title><h1>" + itoa64(int64(status)) + " " +
+		html.EscapeString(http.StatusText(status)) + "</h1><p>" + html.EscapeString(message) + "</p>\n"))
+}

@@ -1,0 +1,115 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/cache"
+	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
+)
+
+// refresher makes sure one refresh token is redeemed once: concurrent requests of
+// one session on this replica share one flight, and replicas share one through a lock
+// in the cache, the winner publishing the result (sealed) for the others.
+type refresher struct {
+	mu      sync.Mutex
+	flights map[string]*refreshFlight
+}
+
+type refreshFlight struct {
+	done chan struct{}
+	rec  *session.Record
+	err  error
+}
+
+func newRefresher() *refresher { return &refresher{flights: map[string]*refreshFlight{}} }
+
+// errRefreshBusy: another replica holds the lock and published nothing in time.
+var errRefreshBusy = errors.New("refresh in progress on another replica")
+
+// refreshWait bounds how long a request waits for another replica's refresh.
+const refreshWait = 10 * time.Second
+
+func isRefusedGrant(err error) bool { return oidc.IsInvalidGrant(err) }
+
+// refreshOnce returns the refreshed record for rec, redeeming its refresh token at
+// most once across this replica's concurrent requests.
+func refreshOnce(m *Middleware, ctx context.Context, rec *session.Record, now time.Time) (*session.Record, error) {
+	r := m.refresh
+	key := rec.RefreshToken
+	r.mu.Lock()
+	if f := r.flights[key]; f != nil {
+		r.mu.Unlock()
+		<-f.done
+		return f.rec, f.err
+	}
+	f := &refreshFlight{done: make(chan struct{})}
+	r.flights[key] = f
+	r.mu.Unlock()
+
+	f.rec, f.err = refreshShared(m, context.WithoutCancel(ctx), rec, now)
+
+	r.mu.Lock()
+	delete(r.flights, key)
+	r.mu.Unlock()
+	close(f.done)
+	return f.rec, f.err
+}
+
+// refreshShared redeems rec's refresh token unless another replica already did or
+// is doing so, in which case it takes that replica's result.
+func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now time.Time) (*session.Record, error) {
+	id := rec.RefreshToken
+	if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+		return nrec, nil
+	}
+	got, err := m.store.SetNX(ctx, m.ks.refreshLock, id, []byte("1"), 30*time.Second)
+	if err != nil {
+		got = true // no coordination possible: refreshing is better than failing
+	}
+	if !got {
+		deadline := time.Now().Add(refreshWait)
+		for time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+				return nrec, nil
+			}
+		}
+		return nil, errRefreshBusy
+	}
+	defer func() { _ = m.store.Delete(ctx, m.ks.refreshLock, id) }()
+	meta, err := m.provider.discovery.Metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := m.provider.client.Refresh(ctx, meta.TokenEndpoint, rec.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
+	if err != nil {
+		return nil, err
+	}
+	nrec.LastSeen = now.Unix()
+	if sealed, err := session.SealRecord(m.sessions.Cache, nrec); err == nil {
+		_ = m.store.Set(ctx, m.ks.refreshed, id, []byte(sealed), 2*time.Minute)
+	}
+	return nrec, nil
+}
+
+// publishedRefresh returns the record another request (here or on a replica)
+// published after redeeming refresh token id, or nil.
+func publishedRefresh(m *Middleware, ctx context.Context, id string, now time.Time) *session.Record {
+	v, ok, err := cache.Lookup(m.store, ctx, m.ks.refreshed, id)
+	if err != nil || !ok {
+		return nil
+	}
+	nrec, err := session.OpenRecord(m.sessions, m.sessions.Cache, string(v), now)
+	if err != nil {
+		return nil
+	}
+	return nrec
+}
