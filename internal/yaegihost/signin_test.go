@@ -270,7 +270,7 @@ func TestCertificationMisbehavioursAreRejected(t *testing.T) {
 		"bad signature": testop.BadSignature, "wrong iss": testop.WrongIssuer, "wrong aud": testop.WrongAudience,
 		"missing aud": testop.MissingAudience, "missing iat": testop.MissingIssuedAt, "missing sub": testop.MissingSubject,
 		"wrong nonce": testop.WrongNonce, "missing nonce": testop.MissingNonce, "bad at_hash": testop.BadAtHash,
-		"alg none": testop.AlgNone,
+		"alg none":                   testop.AlgNone,
 		"key rotated before signing": testop.UnpublishedKey, "expired": testop.ExpiredToken,
 		"issued in the future": testop.IssuedInFuture, "several audiences without azp": testop.MultipleAudiencesNoAzp,
 		"no iss parameter": testop.NoIssParameter, "wrong iss parameter": testop.WrongIssParameter,
