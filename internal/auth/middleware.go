@@ -27,6 +27,11 @@ type Middleware struct {
 	// Paths of Gatehouse's own endpoints ("" when disabled).
 	callbackPath, logoutPath, backchannelPath, frontchannelPath string
 
+	// Flags read on every request, copied out of opts so the hot path does not
+	// follow pointer chains (each step costs under Yaegi).
+	hasExcluded, bearerOn, stripAuthorization, stripCookies bool
+	gen                                                     *atomic.Uint64
+
 	// upstreamSecurityHeaders/Values are set on backend responses when
 	// securityHeaders.applyToUpstream is on.
 	upstreamSecurityHeaders []string
@@ -56,19 +61,23 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m := &Middleware{
-		name:             name,
-		next:             next,
-		opts:             opts,
-		log:              logging.New(name, opts.LogLevel, nil),
-		identity:         newIdentityHeaders(&opts.Headers),
-		callbackPath:     opts.Provider.CallbackPath,
-		logoutPath:       opts.Logout.Path,
-		backchannelPath:  opts.Logout.BackchannelPath,
-		frontchannelPath: opts.Logout.FrontchannelPath,
-		ks:               newKeyspaces(opts),
-		verified:         newVerifiedCache(opts.Cache.L1MaxEntries),
-		throttle:         newThrottle(opts.Throttle),
-		refresh:          newRefresher(),
+		name:               name,
+		next:               next,
+		opts:               opts,
+		log:                logging.New(name, opts.LogLevel, nil),
+		identity:           newIdentityHeaders(&opts.Headers),
+		callbackPath:       opts.Provider.CallbackPath,
+		logoutPath:         opts.Logout.Path,
+		backchannelPath:    opts.Logout.BackchannelPath,
+		frontchannelPath:   opts.Logout.FrontchannelPath,
+		hasExcluded:        len(opts.ExcludedURLs) > 0,
+		bearerOn:           opts.Bearer.Enabled,
+		stripAuthorization: opts.Bearer.Enabled && !opts.Headers.PassAuthorization,
+		stripCookies:       opts.Headers.StripCookies,
+		ks:                 newKeyspaces(opts),
+		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
+		throttle:           newThrottle(opts.Throttle),
+		refresh:            newRefresher(),
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}
@@ -89,6 +98,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.store, err = cache.New(ctx, opts.Cache, m.log); err != nil {
 		return nil, err
 	}
+	m.gen = cache.GenerationCounter(m.store)
 	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
 	return m, nil
 }
@@ -103,16 +113,11 @@ func (m *Middleware) Cache() cache.Store { return m.store }
 // Only this is a method; everything it calls per request is a plain function (see
 // docs/YAEGI-NOTES.md).
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	// The deferred closure is kept tiny: under Yaegi its frame is allocated on every
+	// request, and the recovery work lives in recovered.
 	defer func() {
 		if r := recover(); r != nil {
-			if err, ok := r.(error); ok && err == http.ErrAbortHandler {
-				// The reverse proxy aborts a response this way; Traefik handles it.
-				panic(r)
-			}
-			n := m.panics.Add(1)
-			m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, logging.ID(req.URL.Path), r)
-			m.ownHeaders(rw.Header())
-			http.Error(rw, "gatehouse: internal error", http.StatusInternalServerError)
+			recovered(m, rw, req, r)
 		}
 	}()
 
@@ -133,15 +138,15 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	if len(m.opts.ExcludedURLs) > 0 && isExcluded(m, req) {
-		if m.opts.Bearer.Enabled {
+	if m.hasExcluded && isExcluded(m, req) {
+		if m.bearerOn {
 			delete(req.Header, "Authorization")
 		}
 		m.next.ServeHTTP(rw, req)
 		return
 	}
 
-	if m.opts.Bearer.Enabled && bearerFirst(m, req) {
+	if m.bearerOn && bearerFirst(m, req) {
 		serveBearer(m, rw, req)
 		return
 	}
@@ -149,6 +154,18 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	unauthenticated(m, rw, req)
+}
+
+// recovered answers a request whose handling panicked: 500, logged once, never a
+// panic escaping to Traefik — except the reverse proxy's own abort signal.
+func recovered(m *Middleware, rw http.ResponseWriter, req *http.Request, r any) {
+	if err, ok := r.(error); ok && err == http.ErrAbortHandler {
+		panic(r)
+	}
+	n := m.panics.Add(1)
+	m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, logging.ID(req.URL.Path), r)
+	m.ownHeaders(rw.Header())
+	http.Error(rw, "gatehouse: internal error", http.StatusInternalServerError)
 }
 
 // ownHeaders sets the headers every response Gatehouse writes itself carries.

@@ -57,9 +57,18 @@ func TestUnauthenticatedRequestIsRefusedNotPassedThrough(t *testing.T) {
 	called := false
 	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 	rec := httptest.NewRecorder()
-	m.ServeHTTP(rec, httptest.NewRequest("GET", "/app", nil))
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Accept", "application/json")
+	m.ServeHTTP(rec, req)
 	if called || rec.Code != http.StatusUnauthorized {
-		t.Fatalf("called=%v status=%d", called, rec.Code)
+		t.Fatalf("API client: called=%v status=%d", called, rec.Code)
+	}
+	// A browser is sent to sign in; with this test's unreachable provider that is a
+	// 503, and never the backend.
+	rec = httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest("GET", "/app", nil))
+	if called || rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("browser: called=%v status=%d", called, rec.Code)
 	}
 	if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", rec.Header())

@@ -266,22 +266,28 @@ func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request,
 	hdr := req.Header
 	// Gatehouse owns Authorization only when bearer auth is on; then the credential
 	// it verified is not passed on unless headers.passAuthorization says so.
-	if m.opts.Bearer.Enabled && !m.opts.Headers.PassAuthorization {
+	if m.stripAuthorization {
 		delete(hdr, "Authorization")
 	}
-	if m.opts.Headers.StripCookies {
+	if m.stripCookies {
 		session.StripCookies(m.sessions, req)
 	}
 	for i, name := range p.headerNames {
 		hdr[name] = p.headerValues[i]
 	}
 	if m.upstreamSecurityHeaders != nil {
-		out := rw.Header()
-		for i, name := range m.upstreamSecurityHeaders {
-			if _, set := out[name]; !set {
-				out[name] = m.upstreamSecurityValues[i]
-			}
-		}
+		setUpstreamSecurityHeaders(m, rw)
 	}
 	m.next.ServeHTTP(rw, req)
+}
+
+// setUpstreamSecurityHeaders sets the securityHeaders profile on a response the
+// backend is about to write.
+func setUpstreamSecurityHeaders(m *Middleware, rw http.ResponseWriter) {
+	out := rw.Header()
+	for i, name := range m.upstreamSecurityHeaders {
+		if _, set := out[name]; !set {
+			out[name] = m.upstreamSecurityValues[i]
+		}
+	}
 }

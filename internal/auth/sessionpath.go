@@ -19,10 +19,48 @@ import (
 // returns false, having written nothing but perhaps cookie-clearing headers, when the
 // request has no usable session: the caller then sends the browser to sign in.
 //
-// The hot path — a session seen before, no revocation since, no refresh due — is a
-// memoised cookie read, one atomic load and a map lookup before forwarding.
+// The hot path — the same Cookie header seen before, no revocation anywhere since
+// (the store's generation unchanged), nothing due — is one map lookup, one atomic
+// load and a clock read before forwarding. Everything else is in serveSessionSlow.
 func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+	hs := req.Header["Cookie"]
+	if len(hs) == 1 && m.gen != nil {
+		c := m.verified
+		c.mu.Lock()
+		v := c.entries[hs[0]]
+		c.mu.Unlock()
+		if v != nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
+			// forwardAuthorized, inlined with the cookie stripping precomputed.
+			hdr := req.Header
+			if m.stripAuthorization {
+				delete(hdr, "Authorization")
+			}
+			if m.stripCookies {
+				if v.upstreamCookie == nil {
+					delete(hdr, "Cookie")
+				} else {
+					hdr["Cookie"] = v.upstreamCookie
+				}
+			}
+			p := v.p
+			for i, name := range p.headerNames {
+				hdr[name] = p.headerValues[i]
+			}
+			if m.upstreamSecurityHeaders != nil {
+				setUpstreamSecurityHeaders(m, rw)
+			}
+			m.next.ServeHTTP(rw, req)
+			return true
+		}
+	}
+	return serveSessionSlow(m, rw, req)
+}
+
+// serveSessionSlow opens the session cookie, checks revocation, refreshes or
+// re-issues when due, and remembers the verdict for the hot path.
+func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
 	now := time.Now()
+	gen := cache.GenerationOf(m.store)
 	rec, err := session.ReadSession(m.sessions, req, now)
 	if err != nil {
 		if err != session.ErrNoSession {
@@ -30,23 +68,29 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 		}
 		return false
 	}
-	gen := cache.GenerationOf(m.store)
-	v := lookupVerified(m.verified, rec.ID)
-	if v == nil || v.rec != rec || gen == 0 || v.gen != gen {
-		if v = verifySession(m, req.Context(), rec, gen); v == nil {
-			session.ClearSession(m.sessions, rw.Header(), req)
-			return false
-		}
+	if sessionRevoked(m, req.Context(), rec) {
+		m.log.Infof("refused revoked session of %s", logging.ID(rec.Subject))
+		session.ClearSession(m.sessions, rw.Header(), req)
+		return false
 	}
 	if rec.RefreshToken != "" && session.NeedsRefresh(m.sessions, rec, now) {
 		return serveRefreshing(m, rw, req, rec, now)
 	}
 	if session.ShouldReissue(m.sessions, rec, now) {
-		touched := *rec
-		touched.LastSeen = now.Unix()
-		if err := writeSession(m, req.Context(), rw.Header(), req, &touched, now); err != nil {
+		rec.LastSeen = now.Unix() // rec is this request's own copy
+		if err := writeSession(m, req.Context(), rw.Header(), req, rec, now); err != nil {
 			m.log.Warnf("cannot re-issue the session cookie: %v", err)
 		}
+		// The browser will send a new cookie: nothing to remember for this one.
+		forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, rec))
+		return true
+	}
+	v := &verified{p: sessionPrincipal(m.opts, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
+	if hs := req.Header["Cookie"]; len(hs) == 1 && gen != 0 {
+		if up := session.StripCookieHeader(m.sessions, hs[0]); up != "" {
+			v.upstreamCookie = []string{up}
+		}
+		storeVerified(m.verified, hs[0], v)
 	}
 	forwardAuthorized(m, rw, req, v.p)
 	return true
@@ -57,20 +101,6 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 func sessionUnusable(m *Middleware, rw http.ResponseWriter, req *http.Request, err error) {
 	m.log.Debugf("session cookie refused: %v", err)
 	session.ClearSession(m.sessions, rw.Header(), req)
-}
-
-// verifySession checks a session against the revocation keyspace and, if it stands,
-// builds its principal and remembers it at generation gen. It returns nil for a
-// revoked session.
-func verifySession(m *Middleware, ctx context.Context, rec *session.Record, gen uint64) *verified {
-	if sessionRevoked(m, ctx, rec) {
-		m.log.Infof("refused revoked session of %s", logging.ID(rec.Subject))
-		forgetVerified(m.verified, rec.ID)
-		return nil
-	}
-	v := &verified{p: sessionPrincipal(m.opts, rec), rec: rec, gen: gen, sessionID: rec.ID, sid: rec.SID, subject: rec.Subject}
-	storeVerified(m.verified, rec.ID, v)
-	return v
 }
 
 // sessionRevoked consults the revocation keyspace: this session by id, the provider
@@ -128,23 +158,17 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
 			m.log.Infof("refresh failed for %s, ending the session: %v", logging.ID(rec.Subject), err)
-			forgetVerified(m.verified, rec.ID)
 			session.ClearSession(m.sessions, rw.Header(), req)
 			return false
 		}
 		m.log.Warnf("refresh failed for %s, serving the current session: %v", logging.ID(rec.Subject), err)
-		v := lookupVerified(m.verified, rec.ID)
-		if v == nil {
-			return false
-		}
-		forwardAuthorized(m, rw, req, v.p)
+		forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, rec))
 		return true
 	}
 	if err := writeSession(m, req.Context(), rw.Header(), req, nrec, now); err != nil {
 		m.log.Errorf("cannot write the refreshed session: %v", err)
 	}
-	v := &verified{p: sessionPrincipal(m.opts, nrec), rec: nrec, gen: 0, sessionID: nrec.ID, sid: nrec.SID, subject: nrec.Subject}
-	forwardAuthorized(m, rw, req, v.p)
+	forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, nrec))
 	return true
 }
 

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"sync"
-	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -17,37 +16,37 @@ import (
 // checked; when the generation moves (a revocation written here or anywhere, an
 // invalidation, tracking lost), the entry is re-checked before use.
 type verifiedCache struct {
-	mu      sync.Mutex
-	entries map[string]*verified
-	max     int
+	mu       sync.Mutex
+	entries  map[string]*verified
+	max      int
+	bytes    int
+	maxBytes int
 }
 
 // verified is one credential's cached verdict.
 type verified struct {
 	p *principal
-	// until is when the cached verdict must be re-derived at the latest: access token
-	// expiry minus refresh grace, idle deadline, absolute lifetime, bearer exp.
-	until time.Time
+	// until (Unix seconds) is when the cached verdict must be re-derived at the
+	// latest: refresh due, cookie re-issue due, idle or absolute end, bearer exp.
+	until int64
 	// gen is the store generation at which revocation was last checked.
 	gen uint64
-	// touchAfter: past it, the session's last-seen time is refreshed (cookie
-	// re-issued) so the idle timeout slides.
-	touchAfter time.Time
-	// session-only details needed when re-checking revocation or refreshing.
-	rec       *session.Record
-	sessionID string
-	sid       string
-	subject   string
-	issuedAt  time.Time
-	// bearer-only details.
-	jti string
+	// rec is the session (nil for bearer tokens).
+	rec *session.Record
+	// upstreamCookie is the request's Cookie header without Gatehouse's cookies
+	// (nil: remove the header), computed once for the credential's header.
+	upstreamCookie []string
 }
+
+// maxVerifiedBytes bounds the memory of credentials kept as keys (a chunked session's
+// Cookie header can be tens of kilobytes).
+const maxVerifiedBytes = 32 << 20
 
 func newVerifiedCache(max int) *verifiedCache {
 	if max < 16 {
 		max = 16
 	}
-	return &verifiedCache{entries: map[string]*verified{}, max: max}
+	return &verifiedCache{entries: map[string]*verified{}, max: max, maxBytes: maxVerifiedBytes}
 }
 
 // lookupVerified returns the cached verdict for credential, or nil.
@@ -63,15 +62,19 @@ func lookupVerified(c *verifiedCache, credential string) *verified {
 // flood of distinct credentials cannot grow memory.
 func storeVerified(c *verifiedCache, credential string, v *verified) {
 	c.mu.Lock()
-	if len(c.entries) >= c.max {
-		n := c.max / 16
+	if len(c.entries) >= c.max || c.bytes+len(credential) > c.maxBytes {
+		n := len(c.entries)/16 + 1
 		for k := range c.entries {
-			if n <= 0 {
+			if n <= 0 && len(c.entries) < c.max && c.bytes+len(credential) <= c.maxBytes {
 				break
 			}
 			delete(c.entries, k)
+			c.bytes -= len(k)
 			n--
 		}
+	}
+	if _, had := c.entries[credential]; !had {
+		c.bytes += len(credential)
 	}
 	c.entries[credential] = v
 	c.mu.Unlock()
@@ -80,6 +83,9 @@ func storeVerified(c *verifiedCache, credential string, v *verified) {
 // forgetVerified drops credential's verdict.
 func forgetVerified(c *verifiedCache, credential string) {
 	c.mu.Lock()
-	delete(c.entries, credential)
+	if _, had := c.entries[credential]; had {
+		delete(c.entries, credential)
+		c.bytes -= len(credential)
+	}
 	c.mu.Unlock()
 }

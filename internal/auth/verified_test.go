@@ -13,8 +13,8 @@ func TestVerifiedCacheIsBounded(t *testing.T) {
 	if len(c.entries) > 1000 {
 		t.Fatalf("%d entries", len(c.entries))
 	}
-	storeVerified(c, "k", &verified{sid: "s"})
-	if v := lookupVerified(c, "k"); v == nil || v.sid != "s" {
+	storeVerified(c, "k", &verified{until: 7})
+	if v := lookupVerified(c, "k"); v == nil || v.until != 7 {
 		t.Fatal("lookup after store")
 	}
 	forgetVerified(c, "k")

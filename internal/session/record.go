@@ -205,3 +205,25 @@ func WriteSession(m *Manager, h http.Header, req *http.Request, rec *Record, now
 func ClearSession(m *Manager, h http.Header, req *http.Request) {
 	ClearChunked(m, h, req)
 }
+
+// NextCheck returns the Unix time at which something about rec must next be done or
+// checked: the absolute lifetime or the idle timeout ends, the cookie is due for
+// re-issue, or (when rec has a refresh token) the refresh grace period starts. Until
+// then a caller that has seen rec may reuse its verdict without reading it again.
+func NextCheck(m *Manager, rec *Record) int64 {
+	t := rec.CreatedAt + m.lifetime
+	if m.idle > 0 {
+		if r := rec.LastSeen + m.reissueAfter; r < t {
+			t = r
+		}
+		if e := rec.LastSeen + m.idle; e < t {
+			t = e
+		}
+	}
+	if rec.RefreshToken != "" && rec.TokenExpiry > 0 {
+		if r := rec.TokenExpiry - m.refreshGrace; r < t {
+			t = r
+		}
+	}
+	return t
+}

@@ -111,7 +111,9 @@ func TestExcludedURLReachesTheBackendAndOthersGet401(t *testing.T) {
 		"/public/./x":        http.StatusUnauthorized,
 		"/public\\..\\admin": http.StatusUnauthorized,
 	} {
-		resp, body := serve(t, h, rawRequest(path))
+		req := rawRequest(path)
+		req.Header.Set("Accept", "application/json") // an API client: 401, not a redirect
+		resp, body := serve(t, h, req)
 		if resp.StatusCode != want {
 			t.Errorf("%s: status %d, want %d (%s)", path, resp.StatusCode, want, strings.TrimSpace(body))
 		}
@@ -146,7 +148,9 @@ func TestThreeInstancesInOneInterpreterKeepTheirOwnSettings(t *testing.T) {
 	}
 	for i, h := range hs {
 		for j, p := range []string{"/a", "/b", "/c"} {
-			resp, _ := serve(t, h, httptest.NewRequest("GET", p, nil))
+			req := httptest.NewRequest("GET", p, nil)
+			req.Header.Set("Accept", "application/json")
+			resp, _ := serve(t, h, req)
 			want := http.StatusUnauthorized
 			if i == j {
 				want = http.StatusOK

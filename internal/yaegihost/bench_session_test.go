@@ -1,0 +1,80 @@
+package yaegihost
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/testop"
+)
+
+// benchSession signs in through a real server, then benchmarks the handler directly
+// with the session cookie: the per-request cost of an authenticated browser request.
+func benchSession(b *testing.B, md mode, mutate ...func(map[string]any)) {
+	op := newOP(b, testop.Options{})
+	cfg := rpConfig(op)
+	for _, f := range mutate {
+		f(cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h := md.build(b, ctx, next, cfg, "bench@file")
+	srv := httptest.NewServer(md.build(b, ctx, echoBackend(), cfg, "bench@file"))
+	defer srv.Close()
+	br := newBrowser()
+	if p := br.get(b, srv.URL+"/"); p.status != 200 {
+		b.Fatalf("login: %d", p.status)
+	}
+	var cookie []string
+	for _, c := range sessionCookies(br, srv.URL) {
+		cookie = append(cookie, c.Name+"="+c.Value)
+	}
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Cookie", strings.Join(cookie, "; ")+"; theme=dark")
+	rw := &discardWriter{h: http.Header{}}
+	// One request first: it opens the cookie and checks revocation once.
+	h.ServeHTTP(rw, req.Clone(ctx))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := req.Clone(ctx)
+		for k := range rw.h {
+			delete(rw.h, k)
+		}
+		h.ServeHTTP(rw, r)
+	}
+	b.StopTimer()
+	if rw.h.Get("Location") != "" {
+		b.Fatal("the benchmarked request was redirected: the session is not valid")
+	}
+}
+
+func BenchmarkYaegiValidSession(b *testing.B)    { benchSession(b, modes[0]) }
+func BenchmarkCompiledValidSession(b *testing.B) { benchSession(b, modes[1]) }
+
+// BenchmarkRequestClone is what the session benchmarks spend outside the plugin.
+func BenchmarkRequestClone(b *testing.B) {
+	req := httptest.NewRequest("GET", "/app", nil)
+	req.Header.Set("Cookie", "a=b")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = req.Clone(ctx)
+	}
+}
+
+func BenchmarkYaegiValidSessionNoCookieStrip(b *testing.B) {
+	benchSession(b, modes[0], func(c map[string]any) { group(c, "headers")["stripCookies"] = false })
+}
+func BenchmarkYaegiValidSessionMinimal(b *testing.B) {
+	benchSession(b, modes[0], func(c map[string]any) {
+		group(c, "headers")["stripCookies"] = false
+		group(c, "headers")["minimal"] = true
+	})
+}
