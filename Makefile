@@ -47,7 +47,9 @@ bench: deps
 fuzz:
 	@bash .ci/fuzz.sh $(FUZZTIME)
 
-## demo: the plugin under the Yaegi host in front of a test provider and an echo backend.
+## demo: the plugin under Yaegi (as Traefik loads it) in front of a test provider and a
+## backend that shows the identity it receives. REDIS_URL=redis://… uses Redis.
+DEMO_LISTEN ?= 127.0.0.1:8080
+DEMO_PROVIDER ?= 127.0.0.1:9000
 demo:
-	@echo "make demo: the sign-in demo arrives with the browser sign-in work (issue 5)."
-	@echo "Until then, 'make test' exercises the plugin under Yaegi as Traefik loads it."
+	cd $(HOST) && $(GO) run ./cmd/demo -listen $(DEMO_LISTEN) -provider $(DEMO_PROVIDER)

@@ -1,0 +1,95 @@
+package demo
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-oidc/gatehouse/internal/yaegihost"
+)
+
+// chromiumPath finds Debian's Chromium (make test installs it when missing).
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Fatal("Chromium is not installed: run make test (it installs Debian's chromium), or set CHROMIUM")
+	return ""
+}
+
+// TestRealBrowserSignsInThroughTheDemoStack drives headless Chromium through the demo
+// stack (the plugin under Yaegi, the test provider's login form, the demo backend):
+// sign in as alice with her password, see the identity the backend received, sign out.
+func TestRealBrowserSignsInThroughTheDemoStack(t *testing.T) {
+	chrome := chromiumPath(t)
+	root, err := yaegihost.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(root, Options{Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"app"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "alice-password"),
+		chromedp.Click(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.ID("who")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	who, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("who")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(who, "alice@example.com") {
+		t.Fatalf("backend greeted %q", who)
+	}
+	for _, want := range []string{"X-Forwarded-Email", "alice@example.com", "engineering,admins", "Alice Example"} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("backend did not receive %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "_gatehouse") {
+		t.Fatalf("the session cookie reached the backend:\n%s", table)
+	}
+}
