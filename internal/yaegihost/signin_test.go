@@ -306,3 +306,26 @@ func TestCertificationMisbehavioursAreRejected(t *testing.T) {
 		mustContain(t, "kid absent, one key", newBrowser().get(t, fresh.URL+"/ok"), "backend /ok")
 	})
 }
+
+// TestStrictSameSiteCallbackNavigatesFromTheSite: with SameSite=Strict the callback
+// answers a page that navigates itself to the return path, so the browser's next
+// request is same-site and carries the Strict cookie (a redirect chain that began at
+// the provider would not, and would loop back to sign-in).
+func TestStrictSameSiteCallbackNavigatesFromTheSite(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := rpConfig(op)
+		group(cfg, "session")["sameSite"] = "strict"
+		srv := startGatehouse(t, md, cfg, "strict@file")
+		p := newBrowser().get(t, srv.URL+"/deep/link?q=1")
+		if p.status != 200 || !strings.Contains(p.url, "/oauth2/callback") ||
+			!strings.Contains(p.body, `http-equiv="refresh" content="0;url=/deep/link?q=1"`) {
+			t.Fatalf("%d at %s:\n%s", p.status, p.url, p.body)
+		}
+		for _, c := range p.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "_gatehouse=") && !strings.Contains(c, "SameSite=Strict") {
+				t.Fatalf("session cookie without SameSite=Strict: %s", c)
+			}
+		}
+	})
+}
