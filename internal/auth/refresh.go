@@ -95,7 +95,15 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	}
 	nrec.LastSeen = now.Unix()
 	if sealed, err := session.SealRecord(m.sessions.Cache, nrec); err == nil {
-		_ = m.store.Set(ctx, m.ks.refreshed, id, []byte(sealed), 2*time.Minute)
+		ttl := 2 * time.Minute
+		if nrec.TokenExpiry > 0 {
+			if left := time.Duration(nrec.TokenExpiry-now.Unix()) * time.Second; left < ttl {
+				ttl = left
+			}
+		}
+		if ttl > 0 {
+			_ = m.store.Set(ctx, m.ks.refreshed, id, []byte(sealed), ttl)
+		}
 	}
 	return nrec, nil
 }
@@ -109,6 +117,11 @@ func publishedRefresh(m *Middleware, ctx context.Context, id string, now time.Ti
 	}
 	nrec, err := session.OpenRecord(m.sessions, m.sessions.Cache, string(v), now)
 	if err != nil {
+		return nil
+	}
+	// Without refresh-token rotation the same token is redeemed again later: an
+	// earlier result that is itself due is not an answer.
+	if session.NeedsRefresh(m.sessions, nrec, now) {
 		return nil
 	}
 	return nrec

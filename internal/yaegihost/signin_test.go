@@ -329,3 +329,23 @@ func TestStrictSameSiteCallbackNavigatesFromTheSite(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshWithoutRotationKeepsRefreshing: a provider that does not rotate refresh
+// tokens gets the same one back each time; every due refresh must still reach it.
+func TestRefreshWithoutRotationKeepsRefreshing(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{DisableRefreshRotation: true, Lifetimes: testop.Lifetimes{AccessToken: 2 * time.Second}})
+		cfg := rpConfig(op)
+		group(cfg, "session")["refreshGrace"] = "0s"
+		srv := startGatehouse(t, md, cfg, "norotate@file")
+		b := newBrowser()
+		mustContain(t, "login", b.get(t, srv.URL+"/"), "backend /")
+		for round := 1; round <= 2; round++ {
+			time.Sleep(2100 * time.Millisecond)
+			mustContain(t, "after expiry", b.get(t, srv.URL+"/x"), "backend /x")
+			if got := op.Count("token:refresh_token"); got != round {
+				t.Fatalf("round %d: %d refreshes", round, got)
+			}
+		}
+	})
+}
