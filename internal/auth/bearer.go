@@ -424,12 +424,13 @@ func unavailableFailure(reason string) *bearerFailure {
 func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFailure) {
 	m.bearer.refused.Add(1)
 	if f.status == http.StatusServiceUnavailable {
-		m.log.Warnf("bearer token from %s not checked, provider unavailable: %s", logging.ID(ip), f.reason)
+		// (Never "bearer <word>" in a message: the logger redacts what follows "bearer".)
+		m.log.Warnf("access token from %s not checked, provider unavailable: %s", logging.ID(ip), f.reason)
 	} else if m.log.Enabled(logging.LevelDebug) {
-		m.log.Debugf("bearer token from %s refused (%s): %s", logging.ID(ip), f.code, f.reason)
+		m.log.Debugf("access token from %s refused (%s): %s", logging.ID(ip), f.code, f.reason)
 	}
 	if f.count && recordFailure(m.throttle, ip) {
-		m.log.Warnf("client %s throttled after repeated bearer failures", logging.ID(ip))
+		m.log.Warnf("client %s throttled after repeated access-token failures", logging.ID(ip))
 	}
 	h := rw.Header()
 	m.ownHeaders(h)
