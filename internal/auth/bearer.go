@@ -53,6 +53,9 @@ type bearerState struct {
 	introspections    atomic.Int64
 	introspectionHits atomic.Int64
 	refused           atomic.Int64
+
+	// base is the monotonic origin of tokenFacts.deadline.
+	base time.Time
 }
 
 // tokenFacts are what a bearer verdict needs to re-check revocation: the token's
@@ -60,6 +63,9 @@ type bearerState struct {
 type tokenFacts struct {
 	jti string
 	iat int64
+	// deadline is the verdict's until as an offset from bearerState.base (monotonic),
+	// for the hot path.
+	deadline time.Duration
 }
 
 // bearerFailure is why a bearer request is refused: the status, the RFC 6750 error
@@ -84,6 +90,7 @@ const (
 func newBearerState(o *config.Options) (*bearerState, error) {
 	b := &bearerState{
 		preferOverCookie: o.Bearer.PreferOverCookie,
+		base:             time.Now(),
 		challenge:        o.Bearer.WWWAuthenticate,
 		cookieName:       o.Session.CookieName,
 		allowed:          o.Bearer.Algorithms,
@@ -109,12 +116,13 @@ func newBearerState(o *config.Options) (*bearerState, error) {
 }
 
 // bearerFirst reports whether the request is authenticated by its bearer token
-// rather than its session cookie. ServeHTTP calls it only when bearer auth is on and
-// the request has an Authorization header, so a browser request pays nothing here.
-// A credential of another scheme (Basic, ...) is not Gatehouse's: such requests go
-// the session way. With both a Bearer token and a session cookie, the cookie wins
-// unless bearer.preferOverCookie: a header injected into a signed-in browser's
-// request must not change who the request runs as.
+// rather than its session cookie. It is asked only for requests with an
+// Authorization header (a browser request pays nothing here), and only off the hot
+// path. A credential of another scheme (Basic, ...) is not Gatehouse's: such
+// requests go the session way. With both a Bearer token and a session cookie, the
+// cookie wins unless bearer.preferOverCookie: a header injected into a signed-in
+// browser's request must not change who the request runs as. Other cookies do not
+// count.
 func bearerFirst(m *Middleware, req *http.Request) bool {
 	h := req.Header["Authorization"][0]
 	if len(h) < 6 || !strings.EqualFold(h[:6], "Bearer") || (len(h) > 6 && h[6] != ' ') {
@@ -127,23 +135,30 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 	return !hasSession
 }
 
-// serveBearer authenticates a request by its bearer token and forwards it, or
-// answers 401/403/429/503.
+// serveBearer authenticates a request with an Authorization header by its bearer
+// token and forwards it, or answers 401/403/429/503, and returns true; it returns
+// false, having written nothing, when the request is not bearer-first (bearerFirst)
+// and goes the session way.
 //
-// The hot path — the same Authorization header seen before, its verdict taken at the
-// store's current generation (no revocation anywhere since), the token still within
-// its lifetime — is one map lookup, one atomic load and a clock read before
-// forwarding, like serveSession's. Everything else is in serveBearerSlow.
-func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	hs := req.Header["Authorization"]
-	if len(hs) == 1 && m.gen != nil {
+// The hot path — the same Authorization header seen before, no Cookie header to
+// compete with it (or bearer.preferOverCookie), its verdict taken at the store's
+// current generation (no revocation anywhere since), the token still within its
+// lifetime — is one map lookup, one atomic load and a clock read before forwarding,
+// like serveSession's. A verdict is only ever stored for a Bearer credential that
+// passed bearerFirst, so a hit needs no second look at the header. Everything else
+// is in serveBearerSlow.
+func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+	hdr := req.Header
+	hs := hdr["Authorization"]
+	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || m.bearer.preferOverCookie) {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
 		c.mu.Unlock()
-		if v != nil && v.bearer != nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
+		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
+		// time.Now().Unix() under Yaegi.)
+		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.Allowed {
 			// forwardAuthorized, inlined.
-			hdr := req.Header
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")
 			}
@@ -158,15 +173,24 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 				setUpstreamSecurityHeaders(m, rw)
 			}
 			m.next.ServeHTTP(rw, req)
-			return
+			return true
 		}
 	}
-	serveBearerSlow(m, rw, req)
+	return serveBearerSlow(m, rw, req)
 }
 
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
-func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+	if !bearerFirst(m, req) {
+		return false
+	}
+	serveBearerChecked(m, rw, req)
+	return true
+}
+
+// serveBearerChecked is serveBearerSlow for a request that is bearer-first.
+func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	ip := clientIP(m.opts.TrustedProxies, req)
 	if blocked, left := throttled(m.throttle, ip); blocked {
 		tooManyRequests(m, rw, left)
@@ -350,6 +374,7 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 		return nil, f
 	}
 	p := newPrincipal(m.opts, "bearer", decodeClaimValues(claims), id, tok)
+	facts.deadline = time.Unix(until, 0).Sub(b.base)
 	return &verified{p: p, until: until, bearer: facts}, nil
 }
 

@@ -153,9 +153,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	// A request without an Authorization header pays nothing for bearer auth.
-	if m.bearerOn && req.Header["Authorization"] != nil && bearerFirst(m, req) {
-		serveBearer(m, rw, req)
+	// A request without an Authorization header pays nothing for bearer auth;
+	// serveBearer answers false when the request goes the session way (bearerFirst).
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req) {
 		return
 	}
 	if serveSession(m, rw, req) {
