@@ -61,8 +61,11 @@ type bearerState struct {
 // tokenFacts are what a bearer verdict needs to re-check revocation: the token's
 // jti and iat. A verified entry with facts is a bearer verdict.
 type tokenFacts struct {
-	jti string
-	iat int64
+	// iss and sub name the token in the revocation keyspace (iss is the configured
+	// issuer for an opaque token whose introspection answer has none).
+	iss, sub string
+	jti      string
+	iat      int64
 	// deadline is the verdict's until as an offset from bearerState.base (monotonic),
 	// for the hot path.
 	deadline time.Duration
@@ -189,34 +192,31 @@ func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) b
 	return true
 }
 
-// serveBearerChecked is serveBearerSlow for a request that is bearer-first.
+// serveBearerChecked is serveBearerSlow for a request that is bearer-first. A token
+// this instance verified before, still within its verdict's lifetime, only has its
+// revocation status checked again (the generation moved, or a Cookie header kept the
+// request off the hot path); it keeps working for a client that is throttled. Any
+// other credential from a throttled client gets 429 before any work is done for it.
 func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	hs := req.Header["Authorization"]
+	tok, problem := parseBearerHeader(hs)
+	// The generation is read before any revocation lookup whose answer is cached.
+	gen := cache.GenerationOf(m.store)
+	now := time.Now()
+	ctx := req.Context()
+	if problem == "" {
+		if v := lookupVerified(m.verified, hs[0]); v != nil && v.bearer != nil && now.Unix() < v.until {
+			reuseBearerVerdict(m, rw, req, v, gen)
+			return
+		}
+	}
 	ip := clientIP(m.opts.TrustedProxies, req)
 	if blocked, left := throttled(m.throttle, ip); blocked {
 		tooManyRequests(m, rw, left)
 		return
 	}
-	hs := req.Header["Authorization"]
-	tok, problem := parseBearerHeader(hs)
 	if problem != "" {
 		bearerRefused(m, rw, ip, &bearerFailure{status: http.StatusUnauthorized, code: "invalid_request", desc: descRequest, reason: problem, count: true})
-		return
-	}
-	// The generation is read before any revocation lookup whose answer is cached.
-	gen := cache.GenerationOf(m.store)
-	now := time.Now()
-	ctx := req.Context()
-	if v := lookupVerified(m.verified, hs[0]); v != nil && v.bearer != nil && now.Unix() < v.until {
-		// Verified before; only its revocation status (or authorization) is due.
-		if f := bearerRevoked(m, ctx, v.p.Issuer, v.p.Subject, v.bearer); f != nil {
-			forgetVerified(m.verified, hs[0])
-			bearerRefused(m, rw, ip, f)
-			return
-		}
-		if gen != 0 && v.gen != gen {
-			storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
-		}
-		forwardAuthorized(m, rw, req, v.p)
 		return
 	}
 	v, f := verifyBearer(m, ctx, tok, now)
@@ -227,6 +227,21 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 	if gen != 0 {
 		v.gen = gen
 		storeVerified(m.verified, hs[0], v)
+	}
+	forwardAuthorized(m, rw, req, v.p)
+}
+
+// reuseBearerVerdict serves a token verified before: its revocation status is
+// checked again and the verdict remembered at generation gen.
+func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, v *verified, gen uint64) {
+	hs := req.Header["Authorization"]
+	if f := bearerRevoked(m, req.Context(), v.bearer); f != nil {
+		forgetVerified(m.verified, hs[0])
+		bearerRefused(m, rw, clientIP(m.opts.TrustedProxies, req), f)
+		return
+	}
+	if gen != 0 && v.gen != gen {
+		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
 	}
 	forwardAuthorized(m, rw, req, v.p)
 }
@@ -354,8 +369,13 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 		return nil, tokenFailure("identifier claim " + strconv.Quote(b.idClaim) + " is too long or holds control, bidi or delimiter characters")
 	}
 	iss, _, _ := jose.StringClaim(claims, "iss")
+	if iss == "" {
+		iss = m.opts.Provider.Issuer
+	}
 	sub, _, _ := jose.StringClaim(claims, "sub")
-	if f := bearerRevoked(m, ctx, iss, sub, facts); f != nil {
+	facts.iss = iss
+	facts.sub = sub
+	if f := bearerRevoked(m, ctx, facts); f != nil {
 		return nil, f
 	}
 	if introspectJWT {
@@ -382,15 +402,15 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 // subject (revoked for tokens issued at or before the stored time). Like
 // sessionRevoked, an unverifiable answer counts as not revoked and is not cached
 // (the generation is 0 then).
-func bearerRevoked(m *Middleware, ctx context.Context, iss, sub string, facts *tokenFacts) *bearerFailure {
+func bearerRevoked(m *Middleware, ctx context.Context, facts *tokenFacts) *bearerFailure {
 	ks := m.ks.revoked
 	if facts.jti != "" {
-		if _, ok, _ := cache.Lookup(m.store, ctx, ks, revokedJTI(iss, facts.jti)); ok {
+		if _, ok, _ := cache.Lookup(m.store, ctx, ks, revokedJTI(facts.iss, facts.jti)); ok {
 			return tokenFailure("token id revoked")
 		}
 	}
-	if sub != "" {
-		if v, ok, _ := cache.Lookup(m.store, ctx, ks, revokedSub(iss, sub)); ok {
+	if facts.sub != "" {
+		if v, ok, _ := cache.Lookup(m.store, ctx, ks, revokedSub(facts.iss, facts.sub)); ok {
 			if notBefore, err := strconv.ParseInt(string(v), 10, 64); err == nil && facts.iat <= notBefore {
 				return tokenFailure("subject revoked for tokens issued until " + string(v))
 			}

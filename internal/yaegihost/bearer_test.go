@@ -458,14 +458,31 @@ func TestBearerThrottleTripsTo429AndRecovers(t *testing.T) {
 		cfg["throttle"] = map[string]any{"failures": 3, "window": "1m", "penalty": "2s"}
 		srv := startGatehouse(t, md, cfg, "api@file")
 		good := ordersToken(t, op)
+		// Without trusted proxies X-Forwarded-For is ignored: these are one client.
 		for i := 0; i < 3; i++ {
-			resp, body := getAPI(t, srv.URL+"/orders", bearer("not-a-token-"+strconv.Itoa(i))...)
+			resp, body := getAPI(t, srv.URL+"/orders", append(bearer("not-a-token-"+strconv.Itoa(i)), "X-Forwarded-For", "10.0.0."+strconv.Itoa(i))...)
 			wantRefused(t, "bad token", resp, body, http.StatusUnauthorized, "invalid_token")
 		}
-		resp, body := getAPI(t, srv.URL+"/orders", bearer(good)...)
+		resp, body := getAPI(t, srv.URL+"/orders", append(bearer(good), "X-Forwarded-For", "10.9.9.9")...)
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" || strings.Contains(body, "backend") {
 			t.Fatalf("after 3 failures: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
+
+		// Behind a trusted proxy the client is the X-Forwarded-For address: one client
+		// tripping the throttle does not lock out another.
+		cfg["trustedProxies"] = "127.0.0.1/32,::1/128"
+		proxied := startGatehouse(t, md, cfg, "api-proxied@file")
+		for i := 0; i < 3; i++ {
+			resp, body = getAPI(t, proxied.URL+"/orders", append(bearer("not-a-token"), "X-Forwarded-For", "10.0.0.1")...)
+			wantRefused(t, "bad token from 10.0.0.1", resp, body, http.StatusUnauthorized, "invalid_token")
+		}
+		resp, _ = getAPI(t, proxied.URL+"/orders", append(bearer(good), "X-Forwarded-For", "10.0.0.1")...)
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("10.0.0.1 after 3 failures: %d", resp.StatusCode)
+		}
+		resp, body = getAPI(t, proxied.URL+"/orders", append(bearer(good), "X-Forwarded-For", "10.0.0.2")...)
+		wantForwarded(t, "another client behind the proxy", resp, body, "X-Forwarded-User: svc-orders")
+
 		time.Sleep(2100 * time.Millisecond)
 		resp, body = getAPI(t, srv.URL+"/orders", bearer(good)...)
 		wantForwarded(t, "after the penalty", resp, body, "X-Forwarded-User: svc-orders")
