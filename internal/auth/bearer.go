@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -309,7 +311,7 @@ func verifyBearer(m *Middleware, ctx context.Context, tok string, now time.Time)
 		until = t.IssuedAt.Unix() + b.maxAge
 	}
 	facts := &tokenFacts{jti: t.JTI, iat: t.IssuedAt.Unix()}
-	return finishBearer(m, ctx, tok, claims, facts, until, now, b.intro != nil)
+	return finishBearer(m, ctx, tok, claims, payload, facts, until, now, b.intro != nil)
 }
 
 // verifiedPayload returns the token's payload once its signature is known good:
@@ -358,7 +360,7 @@ func rememberVerified(m *Middleware, ctx context.Context, tok string, payload []
 //
 // introspectJWT says whether the token is a JWT that introspection must confirm
 // (an opaque token's claims already are the introspection answer).
-func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Claims, facts *tokenFacts, until int64, now time.Time, introspectJWT bool) (*verified, *bearerFailure) {
+func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Claims, payload []byte, facts *tokenFacts, until int64, now time.Time, introspectJWT bool) (*verified, *bearerFailure) {
 	b := m.bearer
 	raw, _, err := jose.StringClaim(claims, b.idClaim)
 	if err != nil || raw == "" {
@@ -393,9 +395,24 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 	if f := missingScope(b, claims); f != nil {
 		return nil, f
 	}
-	p := newPrincipal(m.opts, "bearer", decodeClaimValues(claims), id, tok)
+	p := newPrincipal(m.opts, "bearer", claimValues(payload, claims), id, tok)
 	facts.deadline = time.Unix(until, 0).Sub(b.base)
 	return &verified{p: p, until: until, bearer: facts}, nil
+}
+
+// claimValues decodes the claims for the principal (numbers stay json.Number): the
+// whole payload in one decoder call when there is one — it already passed the strict
+// reader, so its names are unique — else claim by claim.
+func claimValues(payload []byte, claims jose.Claims) map[string]any {
+	if payload != nil {
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.UseNumber()
+		var out map[string]any
+		if dec.Decode(&out) == nil && out != nil {
+			return out
+		}
+	}
+	return decodeClaimValues(claims)
 }
 
 // bearerRevoked consults the revocation keyspace for the token's jti and for its

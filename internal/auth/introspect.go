@@ -209,7 +209,7 @@ func verifyOpaque(m *Middleware, ctx context.Context, tok string, now time.Time)
 	if exp, ok, _ := jose.NumericDateClaim(ans, "exp"); ok && exp.Unix() < until {
 		until = exp.Unix()
 	}
-	return finishBearer(m, ctx, tok, ans, facts, until, now, false)
+	return finishBearer(m, ctx, tok, ans, nil, facts, until, now, false)
 }
 
 func hasString(list []string, s string) bool {

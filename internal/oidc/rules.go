@@ -56,24 +56,7 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // registered reads the registered claims every kind shares, with strict types.
 func registered(c jose.Claims) (*TokenClaims, error) {
 	t := &TokenClaims{Raw: c}
-	var err error
-	str := func(name string) string {
-		if err != nil {
-			return ""
-		}
-		v, _, e := c.String(name)
-		if e != nil {
-			err = e
-		}
-		return v
-	}
-	t.Issuer = str("iss")
-	t.Subject = str("sub")
-	t.AZP = str("azp")
-	t.Nonce = str("nonce")
-	t.SID = str("sid")
-	t.JTI = str("jti")
-	t.Scope = str("scope")
+	err := stringClaims(c, t)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +81,41 @@ func registered(c jose.Claims) (*TokenClaims, error) {
 		}
 	}
 	return t, nil
+}
+
+// stringClaims fills t's string claims from c. Plain calls in a row: under Yaegi a
+// closure call or a method call per claim costs several times as much.
+func stringClaims(c jose.Claims, t *TokenClaims) error {
+	v, _, err := jose.StringClaim(c, "iss")
+	if err != nil {
+		return err
+	}
+	t.Issuer = v
+	if v, _, err = jose.StringClaim(c, "sub"); err != nil {
+		return err
+	}
+	t.Subject = v
+	if v, _, err = jose.StringClaim(c, "azp"); err != nil {
+		return err
+	}
+	t.AZP = v
+	if v, _, err = jose.StringClaim(c, "nonce"); err != nil {
+		return err
+	}
+	t.Nonce = v
+	if v, _, err = jose.StringClaim(c, "sid"); err != nil {
+		return err
+	}
+	t.SID = v
+	if v, _, err = jose.StringClaim(c, "jti"); err != nil {
+		return err
+	}
+	t.JTI = v
+	if v, _, err = jose.StringClaim(c, "scope"); err != nil {
+		return err
+	}
+	t.Scope = v
+	return nil
 }
 
 func contains(list []string, v string) bool {
