@@ -872,8 +872,14 @@ func TestBearerIntrospectionActiveInactiveAndCached(t *testing.T) {
 		if n := op.Count("introspect"); n != 1 {
 			t.Fatalf("%d introspections for five uses of one token", n)
 		}
-		if got := op.Requests("introspect"); len(got) != 1 || got[0].Form.Get("token") != opaque {
+		got := op.Requests("introspect")
+		if len(got) != 1 || got[0].Form.Get("token") != opaque {
 			t.Fatalf("introspection request: %+v", got)
+		}
+		// The resource server's own credentials (bearer.introspection.clientID/Secret).
+		probe := &http.Request{Header: got[0].Header}
+		if u, p, ok := probe.BasicAuth(); !ok || u != testop.IntrospectionClientID || p != testop.IntrospectionClientSecret {
+			t.Fatalf("introspection client authentication: %q %v", u, ok)
 		}
 		// The other replica takes the cached answer (sealed in Redis).
 		deadline := time.Now().Add(5 * time.Second)
@@ -890,18 +896,19 @@ func TestBearerIntrospectionActiveInactiveAndCached(t *testing.T) {
 		}
 
 		// Inactive: unknown to the provider; the negative answer is cached too.
+		before := op.Count("introspect")
 		for i := 0; i < 3; i++ {
 			resp, body := getAPI(t, a.URL+"/orders", bearer("opq_unknown_to_the_provider")...)
 			wantRefused(t, "inactive token", resp, body, http.StatusUnauthorized, "invalid_token")
 		}
-		if n := op.Count("introspect"); n > 3 {
-			t.Fatalf("%d introspections: the inactive answer was not cached", n)
+		if n := op.Count("introspect") - before; n != 1 {
+			t.Fatalf("%d introspections for three uses of an inactive token: the answer was not cached", n)
 		}
 
 		// A JWT is introspected after passing every local rule; revoked at the provider
 		// it stops once its cached answer (maxCacheTTL 2s) runs out.
 		jwt := ordersToken(t, op)
-		before := op.Count("introspect")
+		before = op.Count("introspect")
 		resp, body := getAPI(t, a.URL+"/orders", bearer(jwt)...)
 		wantForwarded(t, "JWT with introspection", resp, body)
 		if op.Count("introspect") != before+1 {
