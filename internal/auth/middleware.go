@@ -45,6 +45,8 @@ type Middleware struct {
 	verified *verifiedCache
 	throttle *throttle
 	refresh  *refresher
+	// bearer is the bearer path's state (bearer.go); nil when bearer auth is off.
+	bearer *bearerState
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -93,6 +95,11 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	}
 	if m.provider, err = newProvider(ctx, opts); err != nil {
 		return nil, errorString("gatehouse: provider: " + err.Error())
+	}
+	if opts.Bearer.Enabled {
+		if m.bearer, err = newBearerState(opts); err != nil {
+			return nil, errorString("gatehouse: bearer: " + err.Error())
+		}
 	}
 	// The store closes itself when ctx is cancelled (cache.New's contract).
 	if m.store, err = cache.New(ctx, opts.Cache, m.log); err != nil {
@@ -146,8 +153,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	if m.bearerOn && bearerFirst(m, req) {
-		serveBearer(m, rw, req)
+	// A request without an Authorization header pays nothing for bearer auth;
+	// serveBearer answers false when the request goes the session way (bearerFirst).
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req) {
 		return
 	}
 	if serveSession(m, rw, req) {

@@ -29,7 +29,7 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 		c.mu.Lock()
 		v := c.entries[hs[0]]
 		c.mu.Unlock()
-		if v != nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
+		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
 			hdr := req.Header
 			if m.stripAuthorization {

@@ -36,6 +36,9 @@ type verified struct {
 	// upstreamCookie is the request's Cookie header without Gatehouse's cookies
 	// (nil: remove the header), computed once for the credential's header.
 	upstreamCookie []string
+	// bearer is set for a bearer token's verdict (keyed by its Authorization header)
+	// and nil for a session's: neither path may use the other's entries.
+	bearer *tokenFacts
 }
 
 // maxVerifiedBytes bounds the memory of credentials kept as keys (a chunked session's

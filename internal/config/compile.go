@@ -244,6 +244,11 @@ func (c *checker) bearer(in *BearerConfig, out *BearerOptions, provider *Provide
 	if out.Audience != "" && !printable(out.Audience) {
 		c.fail("bearer.audience", "must be printable text")
 	}
+	if in.Enabled && out.Audience != "" && out.Audience == provider.ClientID {
+		// A token whose only audience is the client id is an ID token (OIDC Core 2),
+		// and access tokens are refused when they look like one.
+		c.fail("bearer.audience", "must be the API's resource identifier, not provider.clientID: tokens addressed only to the client id are ID tokens and are refused as access tokens")
+	}
 	out.IdentifierClaim = c.claimName("bearer.identifierClaim", in.IdentifierClaim)
 	if strings.EqualFold(out.IdentifierClaim, "email") {
 		c.fail("bearer.identifierClaim", "must not be email: an email claim in an access token is not verified and can be spoofed; use sub (default) or another stable identifier")
@@ -268,6 +273,9 @@ func (c *checker) bearer(in *BearerConfig, out *BearerOptions, provider *Provide
 	io.ClientSecret = c.secret("bearer.introspection.clientSecret", ii.ClientSecret)
 	if io.ClientSecret == "" {
 		io.ClientSecret = provider.ClientSecret
+	}
+	if ii.Enabled && io.ClientSecret == "" {
+		c.fail("bearer.introspection.clientSecret", "is required when bearer.introspection.enabled is true (RFC 7662 section 2.1: the caller authenticates); it defaults to provider.clientSecret, which is empty")
 	}
 	io.OpaqueTokens = ii.OpaqueTokens
 	if ii.OpaqueTokens && !ii.Enabled {

@@ -159,6 +159,7 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"session.loginTimeout", func(c *Config) { c.Session.LoginTimeout = "5s" }},
 		{"session.store", func(c *Config) { c.Session.Store = "database" }},
 		{"bearer.audience", func(c *Config) { c.Bearer.Enabled = true }},
+		{"bearer.audience", func(c *Config) { c.Bearer.Enabled = true; c.Bearer.Audience = c.Provider.ClientID }},
 		{"bearer.identifierClaim", func(c *Config) { c.Bearer.IdentifierClaim = "email" }},
 		{"bearer.algorithms", func(c *Config) { c.Bearer.Algorithms = []string{"HS256"} }},
 		{"bearer.maxTokenLength", func(c *Config) { c.Bearer.MaxTokenLength = 10 }},
@@ -167,6 +168,13 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"bearer.requiredScopes", func(c *Config) { c.Bearer.RequiredScopes = []string{"a b"} }},
 		{"bearer.introspection.endpoint", func(c *Config) { c.Bearer.Introspection.Endpoint = "http://idp.example.com/introspect" }},
 		{"bearer.introspection.opaqueTokens", func(c *Config) { c.Bearer.Introspection.OpaqueTokens = true }},
+		{"bearer.introspection.clientSecret", func(c *Config) {
+			c.Provider.ClientSecret = ""
+			c.Provider.ClientAuthMethod = "none"
+			c.Bearer.Enabled = true
+			c.Bearer.Audience = "api"
+			c.Bearer.Introspection.Enabled = true
+		}},
 		{"bearer.introspection.timeout", func(c *Config) { c.Bearer.Introspection.Timeout = "1ms" }},
 		{"authorization.allowedDomains", func(c *Config) { c.Authorization.AllowedDomains = []string{"not a domain"} }},
 		{"authorization.rolesClaim", func(c *Config) { c.Authorization.RolesClaim = "  " }},

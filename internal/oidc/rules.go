@@ -36,6 +36,7 @@ var (
 	ErrWrongIssuer   = errors.New("oidc: iss does not match the configured issuer")
 	ErrWrongAudience = errors.New("oidc: aud does not contain the expected audience")
 	ErrWrongAZP      = errors.New("oidc: azp must equal the client id")
+	ErrNoAZP         = errors.New("oidc: a token with several audiences must name its client in azp")
 	ErrNoSubject     = errors.New("oidc: sub is missing or invalid")
 	ErrNonce         = errors.New("oidc: nonce does not match the login transaction")
 	ErrATHash        = errors.New("oidc: at_hash does not match the access token")
@@ -55,24 +56,7 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // registered reads the registered claims every kind shares, with strict types.
 func registered(c jose.Claims) (*TokenClaims, error) {
 	t := &TokenClaims{Raw: c}
-	var err error
-	str := func(name string) string {
-		if err != nil {
-			return ""
-		}
-		v, _, e := c.String(name)
-		if e != nil {
-			err = e
-		}
-		return v
-	}
-	t.Issuer = str("iss")
-	t.Subject = str("sub")
-	t.AZP = str("azp")
-	t.Nonce = str("nonce")
-	t.SID = str("sid")
-	t.JTI = str("jti")
-	t.Scope = str("scope")
+	err := stringClaims(c, t)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +81,41 @@ func registered(c jose.Claims) (*TokenClaims, error) {
 		}
 	}
 	return t, nil
+}
+
+// stringClaims fills t's string claims from c. Plain calls in a row: under Yaegi a
+// closure call or a method call per claim costs several times as much.
+func stringClaims(c jose.Claims, t *TokenClaims) error {
+	v, _, err := jose.StringClaim(c, "iss")
+	if err != nil {
+		return err
+	}
+	t.Issuer = v
+	if v, _, err = jose.StringClaim(c, "sub"); err != nil {
+		return err
+	}
+	t.Subject = v
+	if v, _, err = jose.StringClaim(c, "azp"); err != nil {
+		return err
+	}
+	t.AZP = v
+	if v, _, err = jose.StringClaim(c, "nonce"); err != nil {
+		return err
+	}
+	t.Nonce = v
+	if v, _, err = jose.StringClaim(c, "sid"); err != nil {
+		return err
+	}
+	t.SID = v
+	if v, _, err = jose.StringClaim(c, "jti"); err != nil {
+		return err
+	}
+	t.JTI = v
+	if v, _, err = jose.StringClaim(c, "scope"); err != nil {
+		return err
+	}
+	t.Scope = v
+	return nil
 }
 
 func contains(list []string, v string) bool {
@@ -272,21 +291,37 @@ func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenC
 }
 
 // AccessTokenCheck is what a bearer access token must match (RFC 9068 section 4
-// and the hardening in docs/BEARER.md).
+// and the hardening table in docs/BEARER.md).
 type AccessTokenCheck struct {
-	Issuer   string
+	// Issuer is the configured issuer, compared exactly.
+	Issuer string
+	// Audience is the resource audience (bearer.audience) the token must name.
 	Audience string
+	// ClientID is Gatehouse's own client id: a token addressed to it alone is an ID
+	// token, whatever else it looks like.
 	ClientID string
-	MaxAge   time.Duration
-	Now      time.Time
-	Leeway   time.Duration
+	// MaxAge bounds how long ago iat may be (0: no bound).
+	MaxAge time.Duration
+	Now    time.Time
+	Leeway time.Duration
 }
 
-// CheckAccessToken applies the access-token rules: explicit typing, token-kind
-// discrimination, issuer, audience, azp, times and maximum age.
+// CheckAccessToken applies the access-token rules to a token whose signature has
+// already been verified, in this order (each step one error):
+//
+//  1. explicit typing (RFC 9068 2.1, RFC 8725 3.11): typ absent, JWT or at+jwt;
+//  2. the registered claims have their JSON types;
+//  3. token kind: no nonce (an ID token of the code flow), no events (a logout or
+//     security-event token), token_use, when present, is "access" (Cognito);
+//  4. iss equals the configured issuer exactly;
+//  5. an audience made only of Gatehouse's client id is an ID token (ErrTokenKind);
+//     otherwise aud must contain the configured resource audience;
+//  6. several audiences need azp (OIDC Core 2 for the party the token was issued to);
+//     azp and client_id (RFC 9068 2.2), when both are present, must agree;
+//  7. exp, nbf and iat (required, not in the future) with leeway;
+//  8. iat no older than MaxAge;
+//  9. sub present and at most 255 bytes.
 func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenClaims, error) {
-	// RFC 9068 2.1 types access tokens at+jwt; many providers still send JWT or
-	// nothing. Anything else (logout+jwt, id_token types) is another kind of token.
 	if h.Typ != "" && !jose.TypMatches(h.Typ, "at+jwt") && !jose.TypMatches(h.Typ, "JWT") {
 		return nil, ErrTypeHeader
 	}
@@ -294,28 +329,17 @@ func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenC
 	if err != nil {
 		return nil, err
 	}
-	// ID tokens and logout tokens are refused as access tokens: a nonce marks an ID
-	// token of the code flow, token_use (Cognito) names the kind, events marks a
-	// logout token.
-	if _, has := c["nonce"]; has {
-		return nil, ErrTokenKind
-	}
-	if _, has := c["events"]; has {
-		return nil, ErrTokenKind
-	}
-	if use, ok, _ := c.String("token_use"); ok && use != "access" {
-		return nil, ErrTokenKind
+	if err := accessTokenKind(c, t, x.ClientID); err != nil {
+		return nil, err
 	}
 	if t.Issuer != x.Issuer {
 		return nil, ErrWrongIssuer
 	}
 	if !contains(t.Audience, x.Audience) {
-		// An ID token's audience is the client id; one that names only the client,
-		// and not the resource, is refused here too.
 		return nil, ErrWrongAudience
 	}
-	if len(t.Audience) > 1 && t.AZP != x.ClientID {
-		return nil, ErrWrongAZP
+	if err := accessTokenAZP(c, t); err != nil {
+		return nil, err
 	}
 	if err := jose.CheckTimes(c, x.Now, x.Leeway, true); err != nil {
 		return nil, err
@@ -327,4 +351,64 @@ func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenC
 		return nil, ErrNoSubject
 	}
 	return t, nil
+}
+
+// accessTokenKind refuses ID tokens and logout tokens presented as access tokens.
+func accessTokenKind(c jose.Claims, t *TokenClaims, clientID string) error {
+	if _, has := c["nonce"]; has {
+		return ErrTokenKind
+	}
+	if _, has := c["events"]; has {
+		return ErrTokenKind
+	}
+	if raw, has := c["token_use"]; has {
+		if use, ok := jsonString(raw); !ok || use != "access" {
+			return ErrTokenKind
+		}
+	}
+	// An ID token's audience is the client it was issued to (OIDC Core 2); a token
+	// whose every audience is Gatehouse's own client id, with no resource audience,
+	// is one, even without nonce (refreshed ID tokens carry none).
+	if clientID != "" && len(t.Audience) > 0 {
+		onlyClient := true
+		for _, a := range t.Audience {
+			if a != clientID {
+				onlyClient = false
+			}
+		}
+		if onlyClient {
+			return ErrTokenKind
+		}
+	}
+	return nil
+}
+
+// accessTokenAZP applies the authorized-party rules: with several audiences the
+// token must say which client it was issued to, and azp and client_id must not
+// contradict each other.
+func accessTokenAZP(c jose.Claims, t *TokenClaims) error {
+	clientID := ""
+	if raw, has := c["client_id"]; has {
+		v, ok := jsonString(raw)
+		if !ok {
+			return ErrWrongAZP
+		}
+		clientID = v
+	}
+	if len(t.Audience) > 1 && t.AZP == "" {
+		return ErrNoAZP
+	}
+	if t.AZP != "" && clientID != "" && t.AZP != clientID {
+		return ErrWrongAZP
+	}
+	return nil
+}
+
+// jsonString decodes a JSON string member.
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 )
 
 // Client speaks to the provider's token, revocation and introspection endpoints as
@@ -133,18 +135,27 @@ type Introspection struct {
 	Raw    map[string]json.RawMessage
 }
 
-// Introspect asks the provider about token (RFC 7662 section 2.1).
+// MaxIntrospectionBytes caps an introspection answer: it describes one token, and a
+// larger answer is refused rather than parsed.
+const MaxIntrospectionBytes = 64 << 10
+
+// Introspect asks the provider about token (RFC 7662 section 2.1), with the client's
+// authentication. The answer is read up to MaxIntrospectionBytes and decoded with
+// the strict JSON reader (a member named twice, e.g. "active", refuses the answer).
+// ctx's deadline bounds the whole exchange. Any answer but 200 with a JSON object
+// holding a boolean active is an error: the caller cannot tell whether the token is
+// good, which is not the same as a token that is not.
 func (c *Client) Introspect(ctx context.Context, introspectionURL, token string) (*Introspection, error) {
-	b, status, err := c.post(ctx, introspectionURL, url.Values{"token": {token}, "token_type_hint": {"access_token"}})
+	b, status, err := c.postCapped(ctx, introspectionURL, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, MaxIntrospectionBytes)
 	if err != nil {
 		return nil, err
 	}
 	if status != http.StatusOK {
 		return nil, oauthError(status, b)
 	}
-	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, errors.New("oidc: introspection response is not a JSON object")
+	raw, err := jose.DecodeClaims(b)
+	if err != nil {
+		return nil, errors.New("oidc: introspection response is not a strict JSON object: " + err.Error())
 	}
 	var active bool
 	if v, ok := raw["active"]; !ok || json.Unmarshal(v, &active) != nil {
@@ -155,6 +166,11 @@ func (c *Client) Introspect(ctx context.Context, introspectionURL, token string)
 
 // post sends a client-authenticated form request and returns the capped body.
 func (c *Client) post(ctx context.Context, endpoint string, form url.Values) ([]byte, int, error) {
+	return c.postCapped(ctx, endpoint, form, MaxResponseBytes)
+}
+
+// postCapped is post with a body cap of limit bytes.
+func (c *Client) postCapped(ctx context.Context, endpoint string, form url.Values, limit int64) ([]byte, int, error) {
 	switch c.AuthMethod {
 	case "client_secret_post":
 		form.Set("client_id", c.ClientID)
@@ -178,7 +194,7 @@ func (c *Client) post(ctx context.Context, endpoint string, form url.Values) ([]
 		return nil, 0, errors.New("oidc: " + scrubURLError(err.Error()))
 	}
 	defer func() { _ = resp.Body.Close() }()
-	b, err := readCapped(resp.Body, MaxResponseBytes)
+	b, err := readCapped(resp.Body, limit)
 	if err != nil {
 		return nil, resp.StatusCode, err
 	}

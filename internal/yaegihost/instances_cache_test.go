@@ -21,17 +21,13 @@ func instanceProbe(t *testing.T) reflect.Value {
 	h := host(t)
 	var err error
 	instanceProbeOnce.Do(func() {
+		// h.Import, not an import block: other tests import the same packages into the
+		// shared interpreter's main scope, and a second import block fails.
+		if err = h.Import("context", "net/http", "strings", "time",
+			"github.com/gatehouse-oidc/gatehouse/internal/auth", "github.com/gatehouse-oidc/gatehouse/internal/cache"); err != nil {
+			return
+		}
 		_, err = h.Eval(`
-import (
-	"context"
-	"net/http"
-	"strings"
-	"time"
-
-	"github.com/gatehouse-oidc/gatehouse/internal/auth"
-	"github.com/gatehouse-oidc/gatehouse/internal/cache"
-)
-
 var yaegiInstanceRevoked = &cache.Keyspace{Name: "revoked", Class: cache.Revocation, MaxTTL: time.Hour}
 
 func yaegiInstanceCache(h http.Handler, op string) string {
