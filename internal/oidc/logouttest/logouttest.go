@@ -49,17 +49,17 @@ func base() map[string]any {
 	}
 }
 
-// with returns base() changed by pairs of name and value; a nil value removes the
-// claim.
-func with(kv ...any) map[string]any {
+// with returns base() with the claims in changes set; a nil value removes the claim.
+// (A map, not a ...any of pairs: Yaegi spreads a []any given as the last argument of
+// a ...any function, docs/YAEGI-NOTES.md.)
+func with(changes map[string]any) map[string]any {
 	c := base()
-	for i := 0; i+1 < len(kv); i += 2 {
-		name, _ := kv[i].(string)
-		if kv[i+1] == nil {
+	for name, v := range changes {
+		if v == nil {
 			delete(c, name)
 			continue
 		}
-		c[name] = kv[i+1]
+		c[name] = v
 	}
 	return c
 }
@@ -74,53 +74,53 @@ func Cases() []Case {
 	}
 	// Accepted.
 	add("valid sid", "logout+jwt", base(), nil)
-	add("valid sub", "logout+jwt", with("sid", nil, "sub", "usr_alice"), nil)
-	add("valid sub and sid", "logout+jwt", with("sub", "usr_alice"), nil)
+	add("valid sub", "logout+jwt", with(map[string]any{"sid": nil, "sub": "usr_alice"}), nil)
+	add("valid sub and sid", "logout+jwt", with(map[string]any{"sub": "usr_alice"}), nil)
 	add("typ application/logout+jwt", "application/logout+jwt", base(), nil)
 	add("typ JWT", "JWT", base(), nil)
 	add("no typ", "", base(), nil)
-	add("aud array with azp", "logout+jwt", with("aud", []any{ClientID, "other"}, "azp", ClientID), nil)
-	add("other events too", "logout+jwt", with("events", map[string]any{ev: map[string]any{}, "urn:other": map[string]any{}}), nil)
-	add("iat within leeway ahead", "logout+jwt", with("iat", Now.Unix()+20), nil)
+	add("aud array with azp", "logout+jwt", with(map[string]any{"aud": []any{ClientID, "other"}, "azp": ClientID}), nil)
+	add("other events too", "logout+jwt", with(map[string]any{"events": map[string]any{ev: map[string]any{}, "urn:other": map[string]any{}}}), nil)
+	add("iat within leeway ahead", "logout+jwt", with(map[string]any{"iat": Now.Unix() + 20}), nil)
 	// Refused: typ.
 	add("typ at+jwt", "at+jwt", base(), oidc.ErrTypeHeader)
 	add("typ id token kind", "id_token+jwt", base(), oidc.ErrTypeHeader)
 	// Refused: step 3.
-	add("wrong iss", "logout+jwt", with("iss", Issuer+"/wrong"), oidc.ErrWrongIssuer)
-	add("no iss", "logout+jwt", with("iss", nil), oidc.ErrWrongIssuer)
-	add("wrong aud", "logout+jwt", with("aud", "other-client"), oidc.ErrWrongAudience)
-	add("no aud", "logout+jwt", with("aud", nil), oidc.ErrWrongAudience)
-	add("empty aud array", "logout+jwt", with("aud", []any{}), jose.ErrAudience)
-	add("aud array without azp", "logout+jwt", with("aud", []any{ClientID, "other"}), oidc.ErrWrongAZP)
-	add("wrong azp", "logout+jwt", with("azp", "other"), oidc.ErrWrongAZP)
-	add("expired", "logout+jwt", with("iat", Now.Unix()-300, "exp", Now.Unix()-100), jose.ErrExpired)
-	add("no exp", "logout+jwt", with("exp", nil), jose.ErrClaimMissing)
-	add("no iat", "logout+jwt", with("iat", nil), jose.ErrClaimMissing)
-	add("iat in the future", "logout+jwt", with("iat", Now.Unix()+3600, "exp", Now.Unix()+7200), jose.ErrIssuedInFuture)
-	add("iat older than max age", "logout+jwt", with("iat", Now.Unix()-7200, "exp", Now.Unix()+60), oidc.ErrTooOld)
-	add("exp as string", "logout+jwt", with("exp", "1700000100"), jose.ErrNumericDate)
+	add("wrong iss", "logout+jwt", with(map[string]any{"iss": Issuer + "/wrong"}), oidc.ErrWrongIssuer)
+	add("no iss", "logout+jwt", with(map[string]any{"iss": nil}), oidc.ErrWrongIssuer)
+	add("wrong aud", "logout+jwt", with(map[string]any{"aud": "other-client"}), oidc.ErrWrongAudience)
+	add("no aud", "logout+jwt", with(map[string]any{"aud": nil}), oidc.ErrWrongAudience)
+	add("empty aud array", "logout+jwt", with(map[string]any{"aud": []any{}}), jose.ErrAudience)
+	add("aud array without azp", "logout+jwt", with(map[string]any{"aud": []any{ClientID, "other"}}), oidc.ErrWrongAZP)
+	add("wrong azp", "logout+jwt", with(map[string]any{"azp": "other"}), oidc.ErrWrongAZP)
+	add("expired", "logout+jwt", with(map[string]any{"iat": Now.Unix() - 300, "exp": Now.Unix() - 100}), jose.ErrExpired)
+	add("no exp", "logout+jwt", with(map[string]any{"exp": nil}), jose.ErrClaimMissing)
+	add("no iat", "logout+jwt", with(map[string]any{"iat": nil}), jose.ErrClaimMissing)
+	add("iat in the future", "logout+jwt", with(map[string]any{"iat": Now.Unix() + 3600, "exp": Now.Unix() + 7200}), jose.ErrIssuedInFuture)
+	add("iat older than max age", "logout+jwt", with(map[string]any{"iat": Now.Unix() - 7200, "exp": Now.Unix() + 60}), oidc.ErrTooOld)
+	add("exp as string", "logout+jwt", with(map[string]any{"exp": "1700000100"}), jose.ErrNumericDate)
 	// Refused: step 4.
-	add("neither sub nor sid", "logout+jwt", with("sid", nil), oidc.ErrNoSubOrSID)
-	add("empty sub", "logout+jwt", with("sub", ""), oidc.ErrNoSubject)
-	add("empty sid", "logout+jwt", with("sid", ""), oidc.ErrBadSID)
-	add("sid too long", "logout+jwt", with("sid", long), oidc.ErrBadSID)
-	add("sid a number", "logout+jwt", with("sid", 7), jose.ErrClaimType)
+	add("neither sub nor sid", "logout+jwt", with(map[string]any{"sid": nil}), oidc.ErrNoSubOrSID)
+	add("empty sub", "logout+jwt", with(map[string]any{"sub": ""}), oidc.ErrNoSubject)
+	add("empty sid", "logout+jwt", with(map[string]any{"sid": ""}), oidc.ErrBadSID)
+	add("sid too long", "logout+jwt", with(map[string]any{"sid": long}), oidc.ErrBadSID)
+	add("sid a number", "logout+jwt", with(map[string]any{"sid": 7}), jose.ErrClaimType)
 	// Refused: step 5.
-	add("no events", "logout+jwt", with("events", nil), oidc.ErrEvents)
-	add("wrong event", "logout+jwt", with("events", map[string]any{"http://schemas.openid.net/event/other": map[string]any{}}), oidc.ErrEvents)
-	add("events an array", "logout+jwt", with("events", []any{ev}), oidc.ErrEvents)
-	add("events a string", "logout+jwt", with("events", ev), oidc.ErrEvents)
-	add("event value a string", "logout+jwt", with("events", map[string]any{ev: ""}), oidc.ErrEvents)
-	add("event value an array", "logout+jwt", with("events", map[string]any{ev: []any{}}), oidc.ErrEvents)
-	add("event value null", "logout+jwt", with("events", map[string]any{ev: nil}), oidc.ErrEvents)
+	add("no events", "logout+jwt", with(map[string]any{"events": nil}), oidc.ErrEvents)
+	add("wrong event", "logout+jwt", with(map[string]any{"events": map[string]any{"http://schemas.openid.net/event/other": map[string]any{}}}), oidc.ErrEvents)
+	add("events an array", "logout+jwt", with(map[string]any{"events": []any{ev}}), oidc.ErrEvents)
+	add("events a string", "logout+jwt", with(map[string]any{"events": ev}), oidc.ErrEvents)
+	add("event value a string", "logout+jwt", with(map[string]any{"events": map[string]any{ev: ""}}), oidc.ErrEvents)
+	add("event value an array", "logout+jwt", with(map[string]any{"events": map[string]any{ev: []any{}}}), oidc.ErrEvents)
+	add("event value null", "logout+jwt", with(map[string]any{"events": map[string]any{ev: nil}}), oidc.ErrEvents)
 	// Refused: step 6 (an ID token is not a logout token).
-	add("with nonce", "logout+jwt", with("nonce", "n-1"), oidc.ErrTokenKind)
-	add("with empty nonce", "logout+jwt", with("nonce", ""), oidc.ErrTokenKind)
-	add("an ID token", "JWT", with("events", nil, "nonce", "n-1", "sub", "usr_alice"), oidc.ErrEvents)
+	add("with nonce", "logout+jwt", with(map[string]any{"nonce": "n-1"}), oidc.ErrTokenKind)
+	add("with empty nonce", "logout+jwt", with(map[string]any{"nonce": ""}), oidc.ErrTokenKind)
+	add("an ID token", "JWT", with(map[string]any{"events": nil, "nonce": "n-1", "sub": "usr_alice"}), oidc.ErrEvents)
 	// Refused: jti.
-	add("no jti", "logout+jwt", with("jti", nil), oidc.ErrNoJTI)
-	add("empty jti", "logout+jwt", with("jti", ""), oidc.ErrNoJTI)
-	add("jti too long", "logout+jwt", with("jti", long), oidc.ErrNoJTI)
+	add("no jti", "logout+jwt", with(map[string]any{"jti": nil}), oidc.ErrNoJTI)
+	add("empty jti", "logout+jwt", with(map[string]any{"jti": ""}), oidc.ErrNoJTI)
+	add("jti too long", "logout+jwt", with(map[string]any{"jti": long}), oidc.ErrNoJTI)
 	return cs
 }
 
