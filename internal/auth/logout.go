@@ -144,6 +144,12 @@ func validLogoutToken(m *Middleware, id, token string) bool {
 func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
 	h := rw.Header()
 	m.ownHeaders(h)
+	// Never framed, whatever securityHeaders.profile says: a framed sign-out button
+	// could be clicked for the user (clickjacking).
+	h.Set("X-Frame-Options", "DENY")
+	if h.Get("Content-Security-Policy") == "" {
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
