@@ -230,6 +230,11 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 		}
 		fillIdentity(m, rec, tc, claims)
 		rec.IDToken = tok.IDToken
+		if previous == nil && !tc.IssuedAt.IsZero() {
+			// Back-channel logout by sub revokes sessions that signed in before the
+			// logout token's iat: both times on the provider's clock (logout.go).
+			rec.LoginTime = tc.IssuedAt.Unix()
+		}
 	}
 	rec.AccessToken = ""
 	if m.opts.Headers.AccessToken != "" {

@@ -27,7 +27,8 @@ type keyspaces struct {
 	// refreshLock: one refresh of a refresh token at a time, across replicas.
 	refreshLock *cache.Keyspace
 	// refreshed: the sealed outcome of refreshing a refresh token, for the requests
-	// (on any replica) that lost the race for the lock.
+	// (on any replica) that lost the race for the lock. Coordination, not Shared: it
+	// must be in Redis before the lock is released (refresh.go).
 	refreshed *cache.Keyspace
 	// jwks: the provider's key set, sealed, shared by replicas.
 	jwks *cache.Keyspace
@@ -49,7 +50,7 @@ func newKeyspaces(o *config.Options) *keyspaces {
 		revoked:     &cache.Keyspace{Name: "revoked", Class: cache.Revocation, MaxTTL: revokedTTL},
 		replay:      &cache.Keyspace{Name: "replay", Class: cache.Coordination, MaxTTL: time.Hour},
 		refreshLock: &cache.Keyspace{Name: "lock:refresh", Class: cache.Coordination, MaxTTL: time.Minute},
-		refreshed:   &cache.Keyspace{Name: "refreshed", Class: cache.Shared, MaxTTL: 5 * time.Minute},
+		refreshed:   &cache.Keyspace{Name: "refreshed", Class: cache.Coordination, MaxTTL: 5 * time.Minute},
 		jwks:        &cache.Keyspace{Name: "jwks", Class: cache.Shared, MaxTTL: o.Provider.JWKSMaxCache},
 		tokver:      &cache.Keyspace{Name: "tokver", Class: cache.Shared, MaxTTL: 24 * time.Hour},
 		introspect:  &cache.Keyspace{Name: "introspect", Class: cache.Shared, MaxTTL: 24 * time.Hour},

@@ -81,6 +81,11 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 		return nil, errRefreshBusy
 	}
 	defer func() { _ = m.store.Delete(ctx, m.ks.refreshLock, id) }()
+	// The lock may have been released by a replica that has just redeemed the token:
+	// its result is published (synchronously) before the release, so look again.
+	if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+		return nrec, nil
+	}
 	meta, err := m.provider.discovery.Metadata(ctx)
 	if err != nil {
 		return nil, err

@@ -61,7 +61,7 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
 	now := time.Now()
 	gen := cache.GenerationOf(m.store)
-	rec, err := session.ReadSession(m.sessions, req, now)
+	rec, err := readSession(m, req, now)
 	if err != nil {
 		if err != session.ErrNoSession {
 			sessionUnusable(m, rw, req, err)
@@ -70,6 +70,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 	}
 	if sessionRevoked(m, req.Context(), rec) {
 		m.log.Infof("refused revoked session of %s", logging.ID(rec.Subject))
+		dropServerSession(m, req.Context(), rec)
 		session.ClearSession(m.sessions, rw.Header(), req)
 		return false
 	}
@@ -145,8 +146,12 @@ func sessionPrincipal(o *config.Options, rec *session.Record) *principal {
 }
 
 // writeSession stores the session for the browser: sealed into the cookie, or (with
-// session.store cache) sealed into the cache with only a reference in the cookie.
+// session.store cache) sealed into the cache with only a reference in the cookie
+// (serverside.go).
 func writeSession(m *Middleware, ctx context.Context, h http.Header, req *http.Request, rec *session.Record, now time.Time) error {
+	if m.opts.Session.Store == "cache" {
+		return writeServerSession(m, ctx, h, req, rec, now)
+	}
 	return session.WriteSession(m.sessions, h, req, rec, now)
 }
 

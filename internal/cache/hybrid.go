@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
 
 const (
@@ -90,8 +91,8 @@ type store struct {
 	bg        context.Context
 	bgCancel  context.CancelFunc
 	wg        sync.WaitGroup
-	kick      chan struct{}
-	kicked    atomic.Bool
+	// wake wakes the maintenance goroutine (no select: see internal/wakeup).
+	wake *wakeup.Waker
 
 	trackState atomic.Value // string
 
@@ -118,7 +119,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		outbox:    newOutbox(opts.OutboxSize),
 		classes:   map[string]Class{},
 		closeDone: make(chan struct{}),
-		kick:      make(chan struct{}, 1),
+		wake:      wakeup.New(),
 	}
 	if s.opts.ProbeInterval <= 0 {
 		s.opts.ProbeInterval = time.Second

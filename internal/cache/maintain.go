@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
+	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
 
 // The health state machine, driven by the maintenance goroutine (one per store) and
@@ -20,12 +21,9 @@ import (
 //
 // Only the maintenance goroutine moves a store out of degraded or recovering.
 
-// kickMaintain wakes the maintenance goroutine without blocking (one sender at a time,
-// guarded by a flag: no select shared between goroutines).
+// kickMaintain wakes the maintenance goroutine without blocking.
 func kickMaintain(s *store) {
-	if s.kicked.CompareAndSwap(false, true) {
-		s.kick <- struct{}{}
-	}
+	wakeup.Wake(s.wake)
 }
 
 // setState moves the state machine and logs the transition.
@@ -75,7 +73,7 @@ func setLive(s *store, epoch uint64) {
 }
 
 // maintain is the store's background goroutine: probes, recovery, tracking
-// keep-alive, expiry sweeps. It is the only goroutine that runs its select.
+// keep-alive, expiry sweeps.
 func maintain(s *store) {
 	defer s.wg.Done()
 	var tr *redis.Tracking
@@ -131,16 +129,9 @@ func maintain(s *store) {
 			}
 		}
 		s.l1.SweepExpired(1024)
-		timer := time.NewTimer(s.opts.ProbeInterval)
-		select {
-		case <-s.bg.Done():
-			timer.Stop()
-			return
-		case <-s.kick:
-			s.kicked.Store(false)
-		case <-timer.C:
-		}
-		timer.Stop()
+		// Not a select: under Yaegi the maintenance loops of all stores in the
+		// interpreter would share its case list (internal/wakeup).
+		wakeup.Sleep(s.wake, s.bg, s.opts.ProbeInterval)
 	}
 }
 

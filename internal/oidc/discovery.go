@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
 
 // Metadata is the part of the provider's discovery document (OpenID Connect
@@ -91,13 +93,13 @@ func (d *Discovery) loop(ctx context.Context) {
 	// A short delay first: New returns at once, and at Traefik start-up the provider
 	// may be starting too.
 	wait := 50 * time.Millisecond
+	// Not a select: under Yaegi the discovery loops of all middleware instances in
+	// the interpreter would share its case list (internal/wakeup).
+	w := wakeup.New()
 	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		wakeup.Sleep(w, ctx, wait)
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
 		}
 		_, err := d.fetch(ctx)
 		if err == nil {

@@ -45,7 +45,8 @@ var (
 	ErrRefreshedID   = errors.New("oidc: refreshed ID token changed iss, sub, aud or auth_time")
 	ErrEvents        = errors.New("oidc: logout token lacks the back-channel logout event")
 	ErrNoSubOrSID    = errors.New("oidc: logout token has neither sub nor sid")
-	ErrNoJTI         = errors.New("oidc: token has no jti")
+	ErrBadSID        = errors.New("oidc: sid must be a non-empty string of at most 255 bytes")
+	ErrNoJTI         = errors.New("oidc: token has no jti, or one longer than 255 bytes")
 	ErrTooOld        = errors.New("oidc: iat is older than the allowed maximum age")
 	ErrTypeHeader    = errors.New("oidc: typ header does not fit this kind of token")
 )
@@ -243,13 +244,33 @@ func checkATHash(alg, accessToken, atHash string) bool {
 // LogoutTokenCheck is what a logout token must match (BCL 1.0 section 2.6).
 type LogoutTokenCheck struct {
 	Issuer, ClientID string
-	Now              time.Time
-	Leeway           time.Duration
+	// MaxAge, when positive, bounds the age of iat. The caller remembers used jti
+	// values for at least this long, so an older token cannot be replayed after its
+	// jti was forgotten.
+	MaxAge time.Duration
+	Now    time.Time
+	Leeway time.Duration
 }
 
-// CheckLogoutToken applies BCL 1.0 section 2.6 steps 3-9 (the signature is verified
-// by the caller like an ID token's; replay of jti is the caller's check, across
-// replicas).
+// maxSIDLen bounds a logout token's sid (it becomes a revocation id).
+const maxSIDLen = 255
+
+// CheckLogoutToken applies OpenID Back-Channel Logout 1.0 section 2.6 steps 3 to 6 to
+// a logout token whose signature the caller has verified with the ID-token algorithms
+// (step 2). The caller also checks that jti was not used before (step 7), across
+// replicas. The steps, in the specification's order:
+//
+//   - typ, when present, is logout+jwt (section 2.4; JWT is tolerated for providers
+//     predating the media type); any other type is another kind of token;
+//   - step 3: iss, aud (and azp) and the times as for an ID token (OIDC Core 3.1.3.7):
+//     iss equals the issuer, aud contains the client id, azp (required with several
+//     audiences) equals the client id, exp in the future, iat present and not in the
+//     future, and iat no older than MaxAge;
+//   - step 4: sub, sid, or both, each a non-empty string when present;
+//   - step 5: events is a JSON object whose back-channel logout member is a JSON
+//     object;
+//   - step 6: no nonce claim at all, so an ID token can never be taken for one;
+//   - section 2.4: jti is present (the replay check needs it).
 func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenClaims, error) {
 	if h.Typ != "" && !jose.TypMatches(h.Typ, "logout+jwt") && !jose.TypMatches(h.Typ, "JWT") {
 		return nil, ErrTypeHeader
@@ -264,27 +285,37 @@ func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenC
 	if !contains(t.Audience, x.ClientID) {
 		return nil, ErrWrongAudience
 	}
+	if (len(t.Audience) > 1 || t.AZP != "") && t.AZP != x.ClientID {
+		return nil, ErrWrongAZP
+	}
 	if err := jose.CheckTimes(c, x.Now, x.Leeway, true); err != nil {
 		return nil, err
 	}
-	if t.Subject == "" && t.SID == "" {
+	if x.MaxAge > 0 && x.Now.Sub(t.IssuedAt) > x.MaxAge+x.Leeway {
+		return nil, ErrTooOld
+	}
+	_, hasSub := c["sub"]
+	_, hasSID := c["sid"]
+	if !hasSub && !hasSID {
 		return nil, ErrNoSubOrSID
 	}
-	if t.Subject != "" && !validSubject(t.Subject) {
+	if hasSub && !validSubject(t.Subject) {
 		return nil, ErrNoSubject
 	}
-	var events map[string]json.RawMessage
-	if raw, ok := c["events"]; !ok || json.Unmarshal(raw, &events) != nil {
+	if hasSID && (t.SID == "" || len(t.SID) > maxSIDLen) {
+		return nil, ErrBadSID
+	}
+	events, has, err := jose.ObjectClaim(c, "events")
+	if err != nil || !has {
 		return nil, ErrEvents
 	}
-	ev, ok := events[BackchannelLogoutEvent]
-	if !ok || len(ev) == 0 || ev[0] != '{' {
+	if _, has, err := jose.ObjectClaim(events, BackchannelLogoutEvent); err != nil || !has {
 		return nil, ErrEvents
 	}
 	if _, has := c["nonce"]; has {
 		return nil, ErrTokenKind
 	}
-	if t.JTI == "" {
+	if t.JTI == "" || len(t.JTI) > 255 {
 		return nil, ErrNoJTI
 	}
 	return t, nil

@@ -728,7 +728,7 @@ func bearerReplicas(t *testing.T, md mode, op *testop.Provider, rs *redistest.Se
 
 // refusedWithin polls url with tok until it is refused (401), for at most 5 s, and
 // returns how long that took.
-func refusedWithin(t *testing.T, url, tok string) time.Duration {
+func bearerRefusedWithin(t *testing.T, url, tok string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {
@@ -765,7 +765,7 @@ func TestBearerRevocationOnOneReplicaStopsTheTokenOnAnother(t *testing.T) {
 		if got := bearerOp(t, md, ha, "revoke-jti", op.URL(), jti); got != "ok" {
 			t.Fatal(got)
 		}
-		t.Logf("jti revocation written on A refused on B after %v", refusedWithin(t, b.URL+"/orders", tok))
+		t.Logf("jti revocation written on A refused on B after %v", bearerRefusedWithin(t, b.URL+"/orders", tok))
 		resp, body := getAPI(t, a.URL+"/orders", bearer(tok)...)
 		wantRefused(t, "revoked on A", resp, body, http.StatusUnauthorized, "invalid_token")
 		resp, body = getAPI(t, b.URL+"/orders", bearer(other)...)
@@ -780,7 +780,7 @@ func TestBearerRevocationOnOneReplicaStopsTheTokenOnAnother(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("subject revocation written on A refused on B after %v", refusedWithin(t, b.URL+"/reports", reports))
+		t.Logf("subject revocation written on A refused on B after %v", bearerRefusedWithin(t, b.URL+"/reports", reports))
 		later, err := op.IssueAccessToken(testop.AccessTokenOptions{ClientID: testop.MultiAudienceClientID, Claims: map[string]any{"iat": nb + 1}})
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
 
 // Client talks to one Redis server over a fixed number of multiplexed connections
@@ -28,9 +30,9 @@ type Client struct {
 	// ctx is cancelled by Close: it stops the connector and any dial in progress.
 	ctx    context.Context
 	cancel context.CancelFunc
-	kick   chan struct{}
-	kicked atomic.Bool
-	wg     sync.WaitGroup
+	// wake wakes the connector (no select: see internal/wakeup).
+	wake *wakeup.Waker
+	wg   sync.WaitGroup
 
 	dials      atomic.Uint64
 	dialErrors atomic.Uint64
@@ -59,7 +61,7 @@ func NewClient(opts Options) *Client {
 	c := &Client{
 		opts:  o,
 		slots: make([]slot, o.PoolSize),
-		kick:  make(chan struct{}, 1),
+		wake:  wakeup.New(),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.lastErr.Store("")
@@ -271,17 +273,13 @@ func backoff(o *Options, n int) time.Duration {
 	return time.Duration(half + rand.Int64N(half+1))
 }
 
-// kickConnector wakes the connector without blocking. The flag makes sure at most
-// one goroutine sends, so the one-slot channel never blocks and no select is shared.
+// kickConnector wakes the connector without blocking.
 func kickConnector(c *Client) {
-	if c.kicked.CompareAndSwap(false, true) {
-		c.kick <- struct{}{}
-	}
+	wakeup.Wake(c.wake)
 }
 
 // connector is the client's one background goroutine: it dials every empty slot whose
-// backoff has passed, then sleeps until the next is due or it is kicked. Only this
-// goroutine runs this select.
+// backoff has passed, then sleeps until the next is due or it is kicked.
 func connector(c *Client) {
 	defer c.wg.Done()
 	for {
@@ -317,16 +315,11 @@ func connector(c *Client) {
 		if wait < time.Millisecond {
 			wait = time.Millisecond
 		}
-		// A fresh timer each round: no Stop-and-drain, whose meaning changed in Go 1.23.
-		timer := time.NewTimer(wait)
-		select {
-		case <-c.ctx.Done():
-			timer.Stop()
+		// Not a select: under Yaegi the connectors of all clients in the interpreter
+		// would share its case list (internal/wakeup).
+		wakeup.Sleep(c.wake, c.ctx, wait)
+		if c.ctx.Err() != nil {
 			return
-		case <-c.kick:
-			c.kicked.Store(false)
-		case <-timer.C:
 		}
-		timer.Stop()
 	}
 }

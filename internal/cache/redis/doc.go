@@ -26,7 +26,9 @@
 // call, through a per-call channel received without select, because under Yaegi a
 // select run by several goroutines at once can deliver one goroutine's value to
 // another. Deadlines are set on the socket so no call waits for ever, and a call's
-// context ending wakes it early (context.AfterFunc).
+// context ending wakes it early (context.AfterFunc). For the same reason the
+// connector (one per client, so several in one interpreter) sleeps with
+// internal/wakeup, never in a select.
 //
 // # Limits
 //

@@ -1,0 +1,61 @@
+// Package wakeup lets a background loop sleep until a deadline, a wake-up call or its
+// context's end, without a select statement.
+//
+// Yaegi v0.16.1 builds the case list of a select statement once per statement and
+// shares it between every goroutine that executes the statement, each filling in its
+// own channels before calling reflect.Select. When several goroutines run the same
+// loop at once — the cache maintenance loop of each middleware instance, each Redis
+// client's connector, each provider discovery loop, all in Traefik's one interpreter —
+// one goroutine ends up waiting on another's timer or context: it may never wake
+// again, and does not stop when its own context is cancelled (measured: stores stuck
+// degraded after a Redis outage, goroutines left behind after Close). A Waker is one
+// loop's own mutex and condition variable; Sleep arms a timer and a context callback
+// that wake it, and nothing is shared between loops.
+//
+// It owns nothing else. Plain functions, not methods: they run on request paths too
+// (Wake), where Yaegi's method calls cost four times as much.
+package wakeup
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Waker is what one loop sleeps on. The zero value is not usable: call New.
+type Waker struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	woken bool
+}
+
+// New returns a Waker.
+func New() *Waker {
+	w := &Waker{}
+	w.cond = sync.NewCond(&w.mu)
+	return w
+}
+
+// Wake ends the current Sleep of w at once, or the next one if none is in progress.
+// It never blocks on the sleeper and may be called from any goroutine.
+func Wake(w *Waker) {
+	w.mu.Lock()
+	w.woken = true
+	w.mu.Unlock()
+	w.cond.Broadcast()
+}
+
+// Sleep waits until d has passed, Wake(w) is called, or ctx ends, whichever is
+// first. The caller checks ctx.Err() afterwards to tell the last case apart.
+func Sleep(w *Waker, ctx context.Context, d time.Duration) {
+	timer := time.AfterFunc(d, func() { Wake(w) })
+	stop := context.AfterFunc(ctx, func() { Wake(w) })
+	w.mu.Lock()
+	for !w.woken {
+		w.cond.Wait()
+	}
+	w.woken = false
+	w.mu.Unlock()
+	timer.Stop()
+	stop()
+}

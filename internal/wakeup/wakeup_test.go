@@ -1,0 +1,95 @@
+package wakeup
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSleepEndsAtTheDeadlineOnWakeOrWithTheContext(t *testing.T) {
+	w := New()
+	start := time.Now()
+	Sleep(w, context.Background(), 30*time.Millisecond)
+	if d := time.Since(start); d < 30*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("deadline: slept %v", d)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		Wake(w)
+	}()
+	start = time.Now()
+	Sleep(w, context.Background(), time.Hour)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("wake: slept %v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+	}()
+	start = time.Now()
+	Sleep(w, ctx, time.Hour)
+	if d := time.Since(start); d > 2*time.Second || ctx.Err() == nil {
+		t.Fatalf("context: slept %v", d)
+	}
+	// A cancelled context ends every later Sleep at once.
+	start = time.Now()
+	Sleep(w, ctx, time.Hour)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancelled context: slept %v", d)
+	}
+}
+
+// TestWakeBeforeSleepIsNotLost: a wake-up between two sleeps ends the next one.
+func TestWakeBeforeSleepIsNotLost(t *testing.T) {
+	w := New()
+	Wake(w)
+	start := time.Now()
+	Sleep(w, context.Background(), time.Hour)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("slept %v", d)
+	}
+}
+
+// TestManyLoopsSleepIndependently: loops with their own Wakers and contexts each stop
+// with their own context, whatever the others do.
+func TestManyLoopsSleepIndependently(t *testing.T) {
+	const n = 16
+	var wg sync.WaitGroup
+	cancels := make([]context.CancelFunc, n)
+	rounds := make([]int, n)
+	for i := 0; i < n; i++ {
+		i := i
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		w := New()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				Sleep(w, ctx, time.Duration(1+i%3)*time.Millisecond)
+				rounds[i]++
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	for _, c := range cancels {
+		c()
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a loop did not stop with its context")
+	}
+	for i, r := range rounds {
+		if r < 2 {
+			t.Errorf("loop %d ran %d rounds", i, r)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package yaegihost
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
+	"github.com/gatehouse-oidc/gatehouse/internal/testop"
+	"github.com/gatehouse-oidc/gatehouse/internal/wakeup/wakeuptest"
+)
+
+// Background loops of middleware instances sharing one interpreter (cache
+// maintenance, Redis connectors, provider discovery) wait without a select
+// statement: under Yaegi a select statement's case list is shared by every goroutine
+// executing it, so each loop would wait on some other instance's timer or context,
+// stay degraded after a Redis outage and outlive its own instance (see
+// internal/wakeup).
+
+// TestEveryInterpretedStoreRecoversFromRepeatedOutages: five interpreted hybrid stores
+// in one interpreter are each healthy again within 3 s of every Redis restart.
+func TestEveryInterpretedStoreRecoversFromRepeatedOutages(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	r := call(yfunc(t, "NewReplicas"))[0]
+	open, state, closeAll := yfunc(t, "Open"), yfunc(t, "State"), yfunc(t, "CloseAll")
+	defer func() {
+		if e := call(closeAll, r)[0].String(); e != "" {
+			t.Error(e)
+		}
+	}()
+	names := []string{"a", "b", "c", "d", "e"}
+	for _, n := range names {
+		if e := call(open, r, n, "hybrid", srv.URL(), "recover:")[0].String(); e != "" {
+			t.Fatal(e)
+		}
+	}
+	waitAll := func(round int, prefix string, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for _, n := range names {
+			for {
+				st := call(state, r, n)[0].String()
+				if strings.HasPrefix(st, prefix) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("round %d: store %s is %q, want %q within %v", round, n, st, prefix, limit)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	waitAll(0, "healthy true", 10*time.Second)
+	for round := 1; round <= 4; round++ {
+		srv.Kill()
+		waitAll(round, "degraded", 5*time.Second)
+		time.Sleep(time.Duration(round*37) * time.Millisecond)
+		srv.Restart()
+		waitAll(round, "healthy true", 3*time.Second)
+	}
+}
+
+// TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi: four interpreted middleware
+// instances keep running while four others, in the same interpreter, are stopped
+// (their contexts cancelled, as at a Traefik reload): every goroutine the stopped
+// ones started ends, whatever the running ones' loops are waiting for.
+func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	op := newOP(t, testop.Options{})
+	h := host(t)
+	build := func(n int) []context.CancelFunc {
+		var cancels []context.CancelFunc
+		for i := 0; i < n; i++ {
+			cfg := replicaConfig(op, srv.URL())
+			ctx, cancel := context.WithCancel(context.Background())
+			cancels = append(cancels, cancel)
+			if _, err := h.Build(ctx, echoBackend(), cfg, "loops@file"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond) // loops running, connections up, discovery done
+		return cancels
+	}
+	before := interpretedGoroutines()
+	keep := build(4)
+	defer func() {
+		for _, c := range keep {
+			c()
+		}
+	}()
+	kept := interpretedGoroutines()
+	stop := build(4)
+	running := interpretedGoroutines()
+	if kept < before+4*3 || running < kept+4*3 {
+		t.Fatalf("interpreted goroutines: %d, %d with 4 instances, %d with 8: the loops are not running", before, kept, running)
+	}
+	for _, c := range stop {
+		c()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for interpretedGoroutines() > kept {
+		if time.Now().After(deadline) {
+			t.Fatalf("interpreted goroutines: %d with 4 instances, %d with 8, %d five seconds after stopping 4", kept, running, interpretedGoroutines())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("interpreted goroutines: %d with 4 instances, %d with 8, %d after stopping 4", kept, running, interpretedGoroutines())
+}
+
+// interpretedGoroutines counts the goroutines running interpreted code (started by
+// the plugin), leaving out the HTTP servers, clients and idle connections of the
+// test itself.
+func interpretedGoroutines() int {
+	buf := make([]byte, 8<<20)
+	n := runtime.Stack(buf, true)
+	count := 0
+	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+		if strings.Contains(g, "created by github.com/traefik/yaegi/interp") {
+			count++
+		}
+	}
+	return count
+}
+
+// TestWakeupLoopsStayApartUnderYaegi runs internal/wakeup in the plugin's
+// interpreter and compiled (internal/wakeup/wakeuptest): sixteen loops sleeping at the
+// same call are woken together 300 times, then woken and stopped one by one, each by
+// its own Waker and context only.
+func TestWakeupLoopsStayApartUnderYaegi(t *testing.T) {
+	h := host(t)
+	if err := h.Import("github.com/gatehouse-oidc/gatehouse/internal/wakeup/wakeuptest"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := h.Eval("wakeuptest.Scenario")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Interface().(func(int) string)(16); got != "ok" {
+		t.Fatalf("under Yaegi: %s", got)
+	}
+	if got := wakeuptest.Scenario(16); got != "ok" {
+		t.Fatalf("compiled: %s", got)
+	}
+}
