@@ -1066,3 +1066,38 @@ func TestBearerRefusalReasonsAreLoggedAtDebugWithoutTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestBackchannelLogoutOfAUserStopsTheirBearerTokensOnEveryReplica: a logout token
+// naming a user's sub, delivered by the provider to replica B, refuses on replicas A
+// and B the user's access tokens issued until then; a token issued afterwards works.
+// This is the real back-channel endpoint, not a write through a probe.
+func TestBackchannelLogoutOfAUserStopsTheirBearerTokensOnEveryReplica(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		a, b, _, _ := bearerReplicas(t, md, op, rs)
+		u, ok := op.User("alice")
+		if !ok {
+			t.Fatal("the test provider has no alice")
+		}
+		tok := mintAccess(t, op, map[string]any{"sub": u.Subject, "iat": time.Now().Unix() - 1})
+		for _, base := range []string{a.URL, b.URL} {
+			resp, body := getAPI(t, base+"/orders", bearer(tok)...)
+			wantForwarded(t, "before the logout", resp, body, "X-Forwarded-User: "+u.Subject)
+		}
+		start := time.Now()
+		status, err := op.BackchannelLogout(context.Background(), b.URL+backchannelPath, "alice", "")
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("back-channel logout: %d %v", status, err)
+		}
+		t.Logf("%s: back-channel logout on B; alice's bearer token refused on A after %v, on B after %v",
+			md.name, bearerRefusedWithin(t, a.URL+"/orders", tok), bearerRefusedWithin(t, b.URL+"/orders", tok))
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v", d)
+		}
+		time.Sleep(1100 * time.Millisecond) // a later second than the logout token's iat
+		later := mintAccess(t, op, map[string]any{"sub": u.Subject})
+		resp, body := getAPI(t, a.URL+"/orders", bearer(later)...)
+		wantForwarded(t, "a token issued after the logout", resp, body, "X-Forwarded-User: "+u.Subject)
+	})
+}
