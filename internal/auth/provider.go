@@ -54,7 +54,7 @@ func newKeyspaces(o *config.Options) *keyspaces {
 		jwks:        &cache.Keyspace{Name: "jwks", Class: cache.Shared, MaxTTL: o.Provider.JWKSMaxCache},
 		tokver:      &cache.Keyspace{Name: "tokver", Class: cache.Shared, MaxTTL: 24 * time.Hour},
 		introspect:  &cache.Keyspace{Name: "introspect", Class: cache.Shared, MaxTTL: 24 * time.Hour},
-		session:     &cache.Keyspace{Name: "session", Class: cache.Shared, MaxTTL: o.Session.Lifetime},
+		session:     &cache.Keyspace{Name: "session", Class: cache.Shared, MaxTTL: o.Session.Lifetime, WriteThrough: true},
 	}
 }
 

@@ -44,7 +44,9 @@
 //   - Shared: L1 at once; Redis asynchronously through a bounded queue. A write the
 //     queue cannot take, or that Redis refuses, is dropped and counted
 //     (Stats.QueueDrops); Set still returns nil, the value being in L1. Reads: L1,
-//     then Redis, then L1 is filled with the remaining TTL (clamped to MaxTTL).
+//     then Redis, then L1 is filled with the remaining TTL (clamped to MaxTTL). A
+//     keyspace marked WriteThrough sends its writes synchronously instead, so that
+//     another replica finds them as soon as Set returns.
 //   - Coordination: SET/SET NX/DEL go to Redis synchronously, so SetNX is atomic across
 //     replicas. When Redis cannot be asked, SetNX and Get fall back to what this
 //     replica knows (L1), the write is kept in the outbox and replayed (SET NX stays

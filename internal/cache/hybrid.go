@@ -444,6 +444,10 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 		ep = epochStale
 	}
 	l1Write(s, k, value, exp, ep, 0)
+	if ks.WriteThrough {
+		writeThrough(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp})
+		return nil
+	}
 	enqueue(s, outboxItem{key: rk, op: opSet, value: value, expires: exp})
 	return nil
 }
@@ -592,7 +596,11 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 	noteKeyspace(s, ks)
 	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
 	if ks.Class == Shared {
-		enqueue(s, outboxItem{key: rk, op: opDel})
+		if ks.WriteThrough {
+			writeThrough(s, ctx, outboxItem{key: rk, op: opDel})
+		} else {
+			enqueue(s, outboxItem{key: rk, op: opDel})
+		}
 		return nil
 	}
 	_, err := writeSync(s, ctx, outboxItem{key: rk, op: opDel})

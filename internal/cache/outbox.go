@@ -352,6 +352,25 @@ func flushQueue(s *store, ctx context.Context, items []outboxItem) {
 	}
 }
 
+// writeThrough sends a Shared write of a WriteThrough keyspace to Redis and waits
+// for the answer. A write Redis cannot take (degraded, refused, failed, or the caller
+// gave up) is dropped and counted like a queued one.
+func writeThrough(s *store, ctx context.Context, item outboxItem) {
+	if s.state.Load() == stateDegraded {
+		dropQueued(s, 1)
+		return
+	}
+	args, ok := item.args(l1Now(s.l1))
+	if !ok {
+		return
+	}
+	s.l2Writes.Add(1)
+	if _, err := s.client.Do(ctx, args...); err != nil {
+		l2Failed(s, err)
+		dropQueued(s, 1)
+	}
+}
+
 func dropQueued(s *store, n int) {
 	s.queue.mu.Lock()
 	s.queue.drops += uint64(n)

@@ -241,3 +241,32 @@ func hexID(id string) string {
 func sumOf(id string) [32]byte {
 	return sha256Sum(id)
 }
+
+// TestWriteThroughKeyspaceIsInRedisWhenSetReturns: a Shared keyspace marked
+// WriteThrough (server-side sessions) is readable on another replica the moment Set
+// returns on the first, and gone from Redis the moment Delete returns: a browser's
+// next request may reach any replica.
+func TestWriteThroughKeyspaceIsInRedisWhenSetReturns(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a := newReplica(t, srv, "hybrid", "wt:")
+	b := newReplica(t, srv, "hybrid", "wt:")
+	ks := &Keyspace{Name: "session", Class: Shared, MaxTTL: time.Hour, WriteThrough: true}
+	for i := 0; i < 300; i++ {
+		id := "session-" + strconv.Itoa(i)
+		if err := a.Set(bg, ks, id, []byte("record "+id), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if v, found, err := b.Get(bg, ks, id); !found || err != nil || string(v) != "record "+id {
+			t.Fatalf("write %d: replica b read %q %v %v right after Set returned on a", i, v, found, err)
+		}
+		if err := a.Delete(bg, ks, id); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.MustDo("EXISTS", "wt:session:"+hexID(id)); n != int64(0) {
+			t.Fatalf("write %d: still in Redis after Delete returned (%v)", i, n)
+		}
+	}
+	if st := a.Stats(); st.QueueDrops != 0 {
+		t.Fatalf("drops: %d", st.QueueDrops)
+	}
+}

@@ -55,6 +55,12 @@ type Keyspace struct {
 	// with a larger TTL is clamped to it; a write with TTL <= 0 gets MaxTTL (and is
 	// refused with ErrBadTTL when MaxTTL is 0).
 	MaxTTL time.Duration
+	// WriteThrough (Shared only): Set and Delete return once Redis has applied the
+	// write, instead of queueing it, so that another replica reading right after finds
+	// it (server-side sessions: the browser's next request may reach any replica). A
+	// write Redis cannot take is dropped and counted like a queued one; Set still
+	// returns nil, the value being in L1.
+	WriteThrough bool
 }
 
 // Store is what the middleware uses. id is secret material or an identifier; the

@@ -723,8 +723,13 @@ func TestSessionOfUserWith200Groups(t *testing.T) {
 		prefix := "groups-" + md.name + ":"
 		cfg := logoutConfig(op, rs.URL(), prefix)
 		group(cfg, "session")["store"] = "cache"
-		a := startGatehouse(t, md, cfg, "groups-cache@file")
-		b := startGatehouse(t, md, cfg, "groups-cache@file")
+		a, ha := startInstance(t, md, cfg, "groups-cache@file")
+		b, hb := startInstance(t, md, cfg, "groups-cache@file")
+		// Until a store's first connection to Redis it answers from its own memory (New
+		// never waits for the network): wait for both, as a load balancer's health check
+		// would.
+		waitLive(t, md, ha)
+		waitLive(t, md, hb)
 		br2 := newBrowser()
 		mustContain(t, "cache store", br2.get(t, a.URL+"/"), "X-Forwarded-User: grace@example.com", wantGroups, "group-199")
 		u, _ := url.Parse(a.URL)
