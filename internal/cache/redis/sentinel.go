@@ -51,6 +51,13 @@ type sentinel struct {
 	mu     sync.Mutex
 	addrs  []string // known sentinels, the one that answered last first
 	master string   // the primary's address as last resolved or announced
+	// retired are the primaries +switch-master replaced, with when: for a while a
+	// sentinel that has not yet learnt of the switch may still name one, and it may
+	// still answer ROLE master until the sentinels demote it (writes it takes then
+	// are lost), so resolutions naming one are passed over.
+	retired map[string]time.Time
+	// switchGen counts switches: a dial that resolved before a switch is dropped.
+	switchGen atomic.Uint64
 
 	resolves      atomic.Uint64
 	resolveErrors atomic.Uint64
@@ -95,7 +102,7 @@ func NewSentinelClient(opts Options, so SentinelOptions) (*Client, error) {
 	if so.RefreshInterval <= 0 {
 		so.RefreshInterval = 10 * time.Second
 	}
-	s := &sentinel{name: so.MasterName, so: so, dataTLS: opts.TLS}
+	s := &sentinel{name: so.MasterName, so: so, dataTLS: opts.TLS, retired: map[string]time.Time{}}
 	s.addrs = append(s.addrs, so.Addrs...)
 	s.lastErr.Store("")
 	opts.Dialer = s
@@ -129,13 +136,28 @@ func (c *Client) SentinelStats() SentinelStats {
 // DialContext resolves the primary and connects to it (with TLS when the client has
 // it). The client's handshake then checks ROLE.
 func (s *sentinel) DialContext(ctx context.Context) (net.Conn, error) {
+	gen := s.switchGen.Load()
 	addr, err := resolvePrimary(s, ctx)
 	if err != nil {
 		return nil, err
 	}
 	d := AddrDialer{Addr: addr, TLS: tlsFor(s.dataTLS, addr)}
-	return d.DialContext(ctx)
+	nc, err := d.DialContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.switchGen.Load() != gen {
+		// The primary changed while this connection was being made: dropConns did
+		// not see it, and it may reach the old primary.
+		_ = nc.Close()
+		return nil, errPrimaryMoved
+	}
+	return nc, nil
 }
+
+// retiredFor is how long a primary replaced by +switch-master is passed over when a
+// sentinel still names it.
+const retiredFor = 10 * time.Second
 
 // tlsFor returns cfg with ServerName set to addr's host when it has none (nil
 // without TLS).
@@ -187,6 +209,11 @@ func resolvePrimary(s *sentinel, ctx context.Context) (string, error) {
 			continue
 		}
 		s.mu.Lock()
+		if at, ok := s.retired[primary]; ok && time.Since(at) < retiredFor {
+			s.mu.Unlock()
+			last = addr + ": names " + primary + ", which +switch-master replaced (the sentinel has not caught up)"
+			continue
+		}
 		for i, a := range s.addrs {
 			if a == addr && i > 0 {
 				copy(s.addrs[1:i+1], s.addrs[:i])
@@ -360,8 +387,18 @@ func onSentinelMessage(s *sentinel, v Value) {
 // reconnects at once, resolving the new primary.
 func primaryMoved(s *sentinel, addr string) {
 	s.mu.Lock()
+	if s.master != "" && s.master != addr {
+		s.retired[s.master] = time.Now()
+	}
+	delete(s.retired, addr)
+	for a, at := range s.retired {
+		if time.Since(at) >= retiredFor {
+			delete(s.retired, a)
+		}
+	}
 	s.master = addr
 	s.mu.Unlock()
+	s.switchGen.Add(1)
 	s.switches.Add(1)
 	dropConns(s.c, addr, errPrimaryMoved)
 }
