@@ -46,7 +46,14 @@ type sentinel struct {
 	name    string
 	so      SentinelOptions
 	dataTLS *tls.Config
-	c       *Client
+	// The client's: drop closes its connections to anything but keep; ctx ends with
+	// it; wg counts the watcher. (No *Client field: Yaegi mixes up the types of
+	// structs that point at each other.)
+	drop       func(keep string)
+	ctx        context.Context
+	wg         *sync.WaitGroup
+	minBackoff time.Duration
+	maxBackoff time.Duration
 
 	mu     sync.Mutex
 	addrs  []string // known sentinels, the one that answered last first
@@ -108,7 +115,11 @@ func NewSentinelClient(opts Options, so SentinelOptions) (*Client, error) {
 	opts.Dialer = s
 	opts.primaryOnly = true
 	c := newClient(opts, func(c *Client) {
-		s.c = c
+		s.drop = func(keep string) { dropConns(c, keep, errPrimaryMoved) }
+		s.ctx = c.ctx
+		s.wg = &c.wg
+		s.minBackoff = c.opts.MinBackoff
+		s.maxBackoff = c.opts.MaxBackoff
 		c.sentinel = s
 		c.wg.Add(1)
 		go watchSentinels(s)
@@ -400,7 +411,7 @@ func primaryMoved(s *sentinel, addr string) {
 	s.mu.Unlock()
 	s.switchGen.Add(1)
 	s.switches.Add(1)
-	dropConns(s.c, addr, errPrimaryMoved)
+	s.drop(addr)
 }
 
 // errPrimaryMoved fails the connections to a primary the sentinels replaced.
@@ -422,8 +433,9 @@ func sentinelReplyCheck(c *Client, vals []Value) {
 // subscription on one sentinel at a time, moving to the next when it fails, until
 // the client closes. It is the only goroutine that runs its select.
 func watchSentinels(s *sentinel) {
-	defer s.c.wg.Done()
-	ctx := s.c.ctx
+	defer s.wg.Done()
+	ctx := s.ctx
+	bo := Options{MinBackoff: s.minBackoff, MaxBackoff: s.maxBackoff}
 	fails := 0
 	for i := 0; ctx.Err() == nil; i++ {
 		list := sentinelList(s)
@@ -433,9 +445,9 @@ func watchSentinels(s *sentinel) {
 		} else {
 			fails++
 		}
-		wait := backoff(&s.c.opts, fails)
+		wait := backoff(&bo, fails)
 		if fails == 0 {
-			wait = s.c.opts.MinBackoff
+			wait = s.minBackoff
 		}
 		timer := time.NewTimer(wait)
 		select {
