@@ -364,3 +364,42 @@ func TestClusterKeepsEveryRevocationThroughMigrationAndFailover(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterOverTLSFromConfiguration: cache.redis.tls.enabled with the cluster's
+// CA, a client certificate and an ACL user, as an ElastiCache-style configuration
+// would give them; every node is reached over TLS as that user.
+func TestClusterOverTLSFromConfiguration(t *testing.T) {
+	cl := redistest.StartCluster(t, redistest.ClusterOptions{TLS: true, Users: []string{"gh on >gh-secret ~tls:* +@all"}})
+	o := haOptions("tls:", nil, cl)
+	o.Redis.Username = "gh"
+	o.Redis.Password = "gh-secret"
+	o.Redis.TLSEnabled = true
+	o.Redis.TLSCAPEM = cl.Nodes[0].CAPEM
+	o.Redis.TLSCertPEM = cl.Nodes[0].ClientCertPEM
+	o.Redis.TLSKeyPEM = cl.Nodes[0].ClientKeyPEM
+	rs := haReplicas(t, o, 2)
+	if err := rs[0].Set(bg, ksRevoked, "sid", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, func() bool { _, f, _ := rs[1].Get(bg, ksRevoked, "sid"); return f })
+	for i := 0; i < 50; i++ {
+		if err := rs[0].Set(bg, ksTokver, "t"+strconv.Itoa(i), []byte("v"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, func() bool {
+		for _, n := range cl.Nodes {
+			if size, _ := n.MustDo("DBSIZE").(int64); size == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range cl.Nodes {
+		for _, c := range n.Clients() {
+			if c["name"] == "gatehouse-ha-test" && c["user"] != "gh" {
+				t.Fatalf("node %s: a connection as %q", n.Addr(), c["user"])
+			}
+		}
+	}
+}

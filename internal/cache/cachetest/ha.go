@@ -113,3 +113,42 @@ func RevokeUntil(r *Replicas, name, tag string, done func() bool) string {
 	}
 	return strings.Join(ids, " ")
 }
+
+// SlotLoop computes the slot of keys n times in turn (the body of the slot
+// benchmarks) and returns the sum of the slots.
+func SlotLoop(keys []string, n int) int {
+	sum := 0
+	for i := 0; i < n; i++ {
+		sum += redis.Slot(keys[i%len(keys)])
+	}
+	return sum
+}
+
+// GetLoop sends GET key n times, one at a time, through a cluster client (seeds
+// given) or a plain client (addr given), and returns "" or the first error's text.
+func GetLoop(seeds []string, addr, key string, n int) string {
+	var b redis.Backend
+	if len(seeds) > 0 {
+		cc, err := redis.NewClusterClient(redis.Options{PoolSize: 1}, redis.ClusterOptions{Seeds: seeds})
+		if err != nil {
+			return err.Error()
+		}
+		b = cc
+	} else {
+		b = redis.NewClient(redis.Options{Addr: addr, PoolSize: 1})
+	}
+	defer func() { _ = b.Close() }()
+	ctx := context.Background()
+	if err := b.Connect(ctx); err != nil {
+		return err.Error()
+	}
+	if _, err := b.Do(ctx, "SET", key, "v"); err != nil {
+		return err.Error()
+	}
+	for i := 0; i < n; i++ {
+		if _, err := b.Do(ctx, "GET", key); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}

@@ -58,8 +58,8 @@ type ClusterClient struct {
 	tracks []*clusterTracking
 
 	refreshMu sync.Mutex // one reading of the map at a time
-	// keyless and readOnly are filled by NewClusterClient and only read after.
-	keyless  map[string]bool
+	// kinds and readOnly are filled by NewClusterClient and only read after.
+	kinds    map[string]int
 	readOnly map[string]bool
 
 	closed atomic.Bool
@@ -140,12 +140,15 @@ func NewClusterClient(opts Options, co ClusterOptions) (*ClusterClient, error) {
 	}
 	cc := &ClusterClient{
 		opts: o, co: co, homeSlot: Slot(co.HomeKey), nodes: map[string]*clusterNode{},
-		kick: make(chan struct{}, 1), keyless: map[string]bool{}, readOnly: map[string]bool{},
+		kick: make(chan struct{}, 1), kinds: map[string]int{}, readOnly: map[string]bool{},
 	}
 	for _, name := range []string{"PING", "INFO", "ECHO", "TIME", "ROLE", "CLIENT", "CLUSTER", "COMMAND", "CONFIG",
 		"DBSIZE", "FLUSHALL", "FLUSHDB", "HELLO", "AUTH", "SCRIPT", "FUNCTION", "ACL", "LASTSAVE", "MEMORY",
 		"SLOWLOG", "LATENCY", "WAIT", "READONLY", "READWRITE", "ASKING", "PUBLISH", "RANDOMKEY", "SCAN", "KEYS"} {
-		cc.keyless[name] = true
+		cc.kinds[name] = kindKeyless
+	}
+	for _, name := range []string{"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"} {
+		cc.kinds[name] = kindScript
 	}
 	for _, name := range []string{"GET", "PTTL", "TTL", "EXISTS", "STRLEN", "TYPE", "MGET", "GETRANGE", "HGET",
 		"HGETALL", "SMEMBERS", "SISMEMBER", "LRANGE", "ZSCORE", "PING", "INFO", "ECHO", "TIME", "ROLE", "DBSIZE"} {
@@ -167,26 +170,35 @@ func topology(cc *ClusterClient) *clusterMap {
 	return m
 }
 
+// Command kinds, for routing (ClusterClient.kinds).
+const (
+	kindKeyed   = 0 // the key is the first argument (GET, SET, DEL, PTTL, ...)
+	kindKeyless = 1 // no key: goes to HomeKey's primary
+	kindScript  = 2 // EVAL-like: the first key follows the key count
+)
+
 // commandSlot returns the slot a command goes to: its key's, or HomeKey's for a
 // command without a key. EVAL, EVALSHA and FCALL name their first key after the key
-// count.
+// count. (One map lookup: the names the store sends are upper case already.)
 func commandSlot(cc *ClusterClient, args []any) int {
 	if len(args) < 2 {
 		return cc.homeSlot
 	}
 	name, _ := args[0].(string)
-	name = strings.ToUpper(name)
-	if cc.keyless[name] {
-		return cc.homeSlot
+	kind, known := cc.kinds[name]
+	if !known {
+		kind = cc.kinds[strings.ToUpper(name)]
 	}
-	k := 1
-	if name == "EVAL" || name == "EVALSHA" || name == "FCALL" || name == "EVAL_RO" || name == "EVALSHA_RO" || name == "FCALL_RO" {
+	switch kind {
+	case kindKeyless:
+		return cc.homeSlot
+	case kindScript:
 		if len(args) < 4 || argString(args[2]) == "0" {
 			return cc.homeSlot
 		}
-		k = 3
+		return Slot(argString(args[3]))
 	}
-	return Slot(argString(args[k]))
+	return Slot(argString(args[1]))
 }
 
 // argString returns a string or []byte argument as a string ("" otherwise).

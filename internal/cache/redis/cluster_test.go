@@ -437,3 +437,87 @@ func TestClusterOverTLSWithAnACLUser(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 }
+
+// BenchmarkSlot: the hash slot of a Shared key (hashed whole) and of a cluster-mode
+// Revocation key (its {gh} tag alone). Under Yaegi: BenchmarkYaegiSlot.
+func BenchmarkSlot(b *testing.B) {
+	for name, key := range map[string]string{
+		"shared-key":     "gatehouse:tokver:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"revocation-key": "gatehouse:{gh}revoked:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	} {
+		key := key
+		b.Run(name, func(b *testing.B) {
+			n := 0
+			for i := 0; i < b.N; i++ {
+				n += Slot(key)
+			}
+			if n < 0 {
+				b.Fatal(n)
+			}
+		})
+	}
+}
+
+// crc16Reference is CRC-16/XMODEM computed bit by bit, as the specification states
+// it, to check the table-driven CRC16.
+func crc16Reference(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc ^= uint16(s[i]) << 8
+		for b := 0; b < 8; b++ {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+func TestCRC16MatchesTheBitwiseDefinition(t *testing.T) {
+	inputs := []string{"", "a", "123456789", "{", "gatehouse:tokver:" + strings.Repeat("f", 64), "\xff\x00\x80"}
+	for i := 0; i < 5000; i++ {
+		inputs = append(inputs, strconv.Itoa(i*7919)+strings.Repeat("x", i%70))
+	}
+	for _, s := range inputs {
+		if got, want := CRC16(s), crc16Reference(s); got != want {
+			t.Fatalf("CRC16(%q) = %#x, want %#x", s, got, want)
+		}
+	}
+}
+
+func TestCommandsAreRoutedByTheirKey(t *testing.T) {
+	cc, err := NewClusterClient(Options{}, ClusterOptions{Seeds: []string{"127.0.0.1:1"}, HomeKey: "home{gh}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cc.Close() }()
+	home := Slot("gh")
+	for _, c := range []struct {
+		args []any
+		want int
+	}{
+		{[]any{"GET", "k1"}, Slot("k1")},
+		{[]any{"get", []byte("k1")}, Slot("k1")},
+		{[]any{"SET", "{t}a", "v", "PX", 5}, Slot("t")},
+		{[]any{"PING"}, home},
+		{[]any{"INFO", "server"}, home},
+		{[]any{"client", "id"}, home},
+		{[]any{"EVAL", "return 1", "0"}, home},
+		{[]any{"EVAL", "return 1", 1, "k9", "arg"}, Slot("k9")},
+		{[]any{"FCALL", "f", "2", "k7", "k8"}, Slot("k7")},
+	} {
+		if got := commandSlot(cc, c.args); got != c.want {
+			t.Errorf("%v: slot %d, want %d", c.args, got, c.want)
+		}
+	}
+	for _, bad := range []ClusterOptions{{}, {Seeds: []string{"no-port"}}} {
+		if _, err := NewClusterClient(Options{}, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if _, err := NewClusterClient(Options{DB: 1}, ClusterOptions{Seeds: []string{"h:1"}}); err == nil {
+		t.Error("a database other than 0 accepted")
+	}
+}

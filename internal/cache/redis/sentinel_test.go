@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,10 +170,26 @@ func TestSentinelClientResolvesThePrimaryWithItsOwnCredentials(t *testing.T) {
 		t.Fatalf("the dead sentinel stays first: %v", st.Sentinels)
 	}
 
+	// A sentinel that accepts connections but never answers costs its QueryTimeout,
+	// not the dial timeout.
+	silent := silentListener(t)
+	slow, err := NewSentinelClient(Options{Password: "data-secret", DialTimeout: 5 * time.Second},
+		SentinelOptions{MasterName: set.MasterName, Addrs: []string{silent, set.SentinelAddrs()[1]},
+			Password: "sentinel-secret", QueryTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = slow.Close() }()
+	start := time.Now()
+	connect(t, slow)
+	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("a silent sentinel delayed the connection by %v (QueryTimeout 200 ms)", d)
+	}
+
 	// The sentinels' password is not the data nodes', and the other way round.
 	wrong := sentinelClient(t, set, SentinelOptions{Password: "data-secret"})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	err := wrong.Connect(ctx)
+	err = wrong.Connect(ctx)
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), "sentinel") {
 		t.Fatalf("wrong sentinel password: %v", err)
@@ -299,4 +316,34 @@ func TestSentinelClientFollowsFailovers(t *testing.T) {
 		set.WaitReady(15 * time.Second)
 	}
 	tr.Close()
+}
+
+// silentListener accepts TCP connections and never writes to them: a hung server.
+func silentListener(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().String()
 }
