@@ -304,7 +304,7 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 		m := topology(cc)
 		if m == nil || m.owner[slot] == noOwner {
 			rctx, cancel := context.WithTimeout(ctx, cc.opts.DialTimeout+cc.opts.ReadTimeout)
-			rerr := refresh(cc, rctx)
+			rerr := refreshOnce(cc, rctx, cc.refreshes.Load())
 			cancel()
 			m = topology(cc)
 			if m == nil || m.owner[slot] == noOwner {
@@ -440,10 +440,12 @@ func (cc *ClusterClient) Pipeline(ctx context.Context, cmds [][]any) ([]Value, e
 	}
 	m := topology(cc)
 	if m == nil {
-		if err := refresh(cc, ctx); err != nil {
+		if err := refreshOnce(cc, ctx, cc.refreshes.Load()); err != nil {
 			return nil, err
 		}
-		m = topology(cc)
+		if m = topology(cc); m == nil {
+			return nil, ErrClusterDown
+		}
 	}
 	slots := make([]int, len(cmds))
 	owners := make([]uint16, len(cmds))
@@ -555,7 +557,7 @@ func (cc *ClusterClient) Connect(ctx context.Context) error {
 		return ErrClosed
 	}
 	if topology(cc) == nil {
-		if err := refresh(cc, ctx); err != nil {
+		if err := refreshOnce(cc, ctx, cc.refreshes.Load()); err != nil {
 			return err
 		}
 	}
@@ -682,11 +684,28 @@ func refresher(cc *ClusterClient) {
 	}
 }
 
+// refreshOnce reads the slot map unless a reading completed since the caller saw
+// seen readings: requests that find no primary for their slot at once share one
+// reading instead of each making their own.
+func refreshOnce(cc *ClusterClient, ctx context.Context, seen uint64) error {
+	cc.refreshMu.Lock()
+	defer cc.refreshMu.Unlock()
+	if cc.refreshes.Load() != seen {
+		return nil
+	}
+	return readMap(cc, ctx)
+}
+
 // refresh reads the slot map from the first node that answers: the known primaries
 // not marked failed (in random order), then the seeds, then the failed ones.
 func refresh(cc *ClusterClient, ctx context.Context) error {
 	cc.refreshMu.Lock()
 	defer cc.refreshMu.Unlock()
+	return readMap(cc, ctx)
+}
+
+// readMap is refresh; the caller holds refreshMu.
+func readMap(cc *ClusterClient, ctx context.Context) error {
 	if cc.closed.Load() {
 		return ErrClosed
 	}

@@ -335,18 +335,22 @@ func TestClusterClient(t *testing.T) {
 		old := c.PrimaryOf(slot)
 		w := startWriter(cc, "failover-key")
 		defer w.close()
+		rep := c.ReplicaOf(old)
 		time.Sleep(20 * time.Millisecond)
 		w.failed()
+		failAt := time.Now()
 		old.Kill()
 		select {
 		case <-lost:
 		case <-time.After(10 * time.Second):
 			t.Fatal("tracking not lost when its primary died")
 		}
-		primary := c.WaitSlotMoves(slot, old, 15*time.Second)
-		gap, fails, errs := w.report(t, 10*time.Second)
-		t.Logf("FIGURE cluster client, primary killed (cluster-node-timeout 1 s, automatic failover): longest time without a successful write %v; %d writes failed meanwhile (first errors: %v)",
-			gap.Round(time.Millisecond), fails, errs)
+		named := whenTrue(t, 30*time.Second, "the replica promoted", func() bool { return rep.Role() == "master" })
+		primary := c.WaitSlotMoves(slot, old, 30*time.Second)
+		gap, first, fails, errs := w.report(t, 10*time.Second)
+		t.Logf("FIGURE cluster client, primary killed (cluster-node-timeout 1 s, automatic failover): longest time without a successful write %v; first successful write %v after the failure, %v after the replica was promoted (%v after the failure); %d writes failed meanwhile (first errors: %v)",
+			gap.Round(time.Millisecond), first.Sub(failAt).Round(time.Millisecond), first.Sub(named).Round(time.Millisecond),
+			named.Sub(failAt).Round(time.Millisecond), fails, errs)
 		waitUntil(t, 5*time.Second, "the new primary in the map", func() bool {
 			for _, p := range cc.ClusterStats().Primaries {
 				if p == primary.Addr() {

@@ -26,7 +26,8 @@ type failoverWriter struct {
 	failAt time.Time // when the failure was caused (set by the test)
 	lastOK time.Time // last success (failAt at first)
 	maxGap time.Duration
-	oks    int // successful writes after failAt
+	first  time.Time // first success after failAt
+	oks    int       // successful writes after failAt
 	fails  int // failed writes after failAt
 	errs   []string
 }
@@ -53,6 +54,9 @@ func startWriter(b Backend, key string) *failoverWriter {
 						w.errs = append(w.errs, err.Error())
 					}
 				} else {
+					if w.oks == 0 {
+						w.first = now
+					}
 					w.oks++
 					if gap := now.Sub(w.lastOK); gap > w.maxGap {
 						w.maxGap = gap
@@ -73,6 +77,7 @@ func (w *failoverWriter) failed() {
 	w.failAt = time.Now()
 	w.lastOK = w.failAt
 	w.maxGap = 0
+	w.first = time.Time{}
 	w.oks = 0
 	w.fails = 0
 	w.errs = nil
@@ -80,23 +85,31 @@ func (w *failoverWriter) failed() {
 }
 
 // report waits for a successful write after now and returns the longest time
-// without a successful write since failed, and the writes that failed meanwhile.
-func (w *failoverWriter) report(t *testing.T, within time.Duration) (time.Duration, int, []string) {
+// without a successful write since failed, the first successful write after it, and
+// the writes that failed meanwhile.
+func (w *failoverWriter) report(t *testing.T, within time.Duration) (time.Duration, time.Time, int, []string) {
 	t.Helper()
 	after := time.Now()
 	deadline := after.Add(within)
 	for {
 		w.mu.Lock()
-		last, gap, fails, errs := w.lastOK, w.maxGap, w.fails, w.errs
+		last, gap, first, fails, errs := w.lastOK, w.maxGap, w.first, w.fails, w.errs
 		w.mu.Unlock()
 		if last.After(after) {
-			return gap, fails, errs
+			return gap, first, fails, errs
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no successful write within %v; %d failed: %v", within, fails, errs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// whenTrue polls cond every 5 ms and returns when it first held.
+func whenTrue(t *testing.T, within time.Duration, what string, cond func() bool) time.Time {
+	t.Helper()
+	waitUntil(t, within, what, cond)
+	return time.Now()
 }
 
 func (w *failoverWriter) close() {
@@ -269,18 +282,23 @@ func TestSentinelClientFollowsFailovers(t *testing.T) {
 		old := set.Primary()
 		switches := c.SentinelStats().Switches
 		w.failed()
+		failAt := time.Now()
 		if how == "SENTINEL FAILOVER" {
 			set.Failover()
 		} else {
 			old.Kill()
 		}
+		named := whenTrue(t, 30*time.Second, "the sentinels naming a new primary", func() bool {
+			addr, err := set.MasterAddr()
+			return err == nil && addr != old.Addr()
+		})
 		select {
 		case <-lost:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s: tracking subscription not reported lost", how)
 		}
 		tr.Close()
-		primary := set.WaitNewPrimary(old, 15*time.Second)
+		primary := set.WaitNewPrimary(old, 30*time.Second)
 		waitUntil(t, 10*time.Second, "the +switch-master announcement followed", func() bool {
 			return c.SentinelStats().Switches > switches && c.SentinelStats().Master == primary.Addr()
 		})
@@ -300,9 +318,13 @@ func TestSentinelClientFollowsFailovers(t *testing.T) {
 		if got := primary.MustDo("GET", "after"); got != how {
 			t.Fatalf("%s: the write went elsewhere: %v", how, got)
 		}
-		gap, fails, errs := w.report(t, 5*time.Second)
-		t.Logf("FIGURE sentinel client, %s: longest time without a successful write %v; %d writes failed meanwhile (first errors: %v)",
-			how, gap.Round(time.Millisecond), fails, errs)
+		gap, first, fails, errs := w.report(t, 5*time.Second)
+		t.Logf("FIGURE sentinel client, %s: longest time without a successful write %v; the sentinels named the new primary %v after the failure; %d writes failed meanwhile (first errors: %v)",
+			how, gap.Round(time.Millisecond), named.Sub(failAt).Round(time.Millisecond), fails, errs)
+		if how == "primary killed" {
+			t.Logf("FIGURE sentinel client, primary killed: first successful write %v after the failure, %v after the sentinels named the new primary",
+				first.Sub(failAt).Round(time.Millisecond), first.Sub(named).Round(time.Millisecond))
+		}
 		tr = track()
 		primary.MustDo("SET", "t:"+how, "1")
 		select {
