@@ -28,7 +28,7 @@ type failoverWriter struct {
 	maxGap time.Duration
 	first  time.Time // first success after failAt
 	oks    int       // successful writes after failAt
-	fails  int // failed writes after failAt
+	fails  int       // failed writes after failAt
 	errs   []string
 }
 
