@@ -153,6 +153,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		s.queue = newWriteQueue(opts.WriteQueue)
 		s.queueDone = make(chan struct{})
 		s.wg.Add(2)
+		context.AfterFunc(s.bg, func() { kickMaintain(s) }) // Close wakes maintain
 		go maintain(s)
 		go queueLoop(s)
 	default:

@@ -75,7 +75,7 @@ func setLive(s *store, epoch uint64) {
 }
 
 // maintain is the store's background goroutine: probes, recovery, tracking
-// keep-alive, expiry sweeps. It is the only goroutine that runs its select.
+// keep-alive, expiry sweeps. It is the only goroutine that receives from s.kick.
 func maintain(s *store) {
 	defer s.wg.Done()
 	var tr *redis.Tracking
@@ -150,15 +150,14 @@ func maintain(s *store) {
 			}
 		}
 		s.l1.SweepExpired(1024)
-		timer := time.NewTimer(s.opts.ProbeInterval)
-		select {
-		case <-s.bg.Done():
-			timer.Stop()
-			return
-		case <-s.kick:
-			s.kicked.Store(false)
-		case <-timer.C:
-		}
+		// Sleep until the next probe, a kick, or Close (which kicks too), receiving
+		// from the one channel plainly. Not a select: under Yaegi every store's
+		// maintenance goroutine runs the same select statement, whose case list the
+		// interpreter shares between them, so one could end up waiting on another
+		// store's channels (docs/YAEGI-NOTES.md).
+		timer := time.AfterFunc(s.opts.ProbeInterval, func() { kickMaintain(s) })
+		<-s.kick
+		s.kicked.Store(false)
 		timer.Stop()
 	}
 }

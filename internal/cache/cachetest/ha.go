@@ -152,3 +152,72 @@ func GetLoop(seeds []string, addr, key string, n int) string {
 	}
 	return ""
 }
+
+// RecoverRounds opens n hybrid stores (probing every 50 ms) on the server at addr,
+// under prefix; then, rounds times, runs fault (an outage of the server, say) and
+// checks that the stores come back and are coherent: every store healthy again
+// within 5 s, each one caching "not revoked" for a new id, store 0 revoking it, and
+// every store answering "revoked" within 5 s (a store that missed the loss of its
+// invalidation subscription would keep answering from L1). Finally it closes them all
+// within 5 s. The stores' background goroutines all wake at the same moments. It
+// returns "" or what went wrong.
+func RecoverRounds(addr, prefix string, n, rounds int, fault func()) string {
+	r := NewReplicas()
+	var names []string
+	for i := 0; i < n; i++ {
+		names = append(names, "s"+strconv.Itoa(i))
+		o := storeOptions("hybrid", prefix)
+		o.Redis.URL = "redis://" + addr
+		if e := openWith(r, names[i], o); e != "" {
+			return e
+		}
+	}
+	problem := ""
+	for round := 0; round <= rounds && problem == ""; round++ {
+		if round > 0 {
+			fault()
+		}
+		id := "round-" + strconv.Itoa(round)
+		for _, name := range names {
+			if e := WaitHealthy(r, name, 5); e != "" {
+				problem = "round " + strconv.Itoa(round) + ": " + name + " is " + e + " after 5 s"
+				break
+			}
+			if got := Check(r, name, id); got != "not-revoked" && got != "unverified" {
+				problem = "round " + strconv.Itoa(round) + ": " + name + ": " + got + " before the revocation"
+				break
+			}
+		}
+		if problem != "" {
+			break
+		}
+		if e := Revoke(r, names[0], id); e != "" {
+			problem = "round " + strconv.Itoa(round) + ": revoke: " + e
+			break
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for _, name := range names {
+			for Check(r, name, id) != "revoked" {
+				if time.Now().After(deadline) {
+					problem = "round " + strconv.Itoa(round) + ": " + name + " does not see the revocation after 5 s (" + State(r, name) + ")"
+					break
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			if problem != "" {
+				break
+			}
+		}
+	}
+	done := make(chan string, 1)
+	go func() { done <- CloseAll(r) }()
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	select {
+	case e := <-done:
+		problem += e
+	case <-timer.C:
+		problem += "; Close did not return within 5 s"
+	}
+	return problem
+}

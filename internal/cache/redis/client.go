@@ -93,6 +93,7 @@ func newClient(opts Options, init func(*Client)) *Client {
 		kick:  make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	context.AfterFunc(c.ctx, func() { kickConnector(c) }) // Close wakes the connector
 	c.lastErr.Store("")
 	if init != nil {
 		init(c)
@@ -369,8 +370,8 @@ func kickConnector(c *Client) {
 }
 
 // connector is the client's one background goroutine: it dials every empty slot whose
-// backoff has passed, then sleeps until the next is due or it is kicked. Only this
-// goroutine runs this select.
+// backoff has passed, then sleeps until the next is due or it is kicked. It is the
+// only goroutine that receives from c.kick.
 func connector(c *Client) {
 	defer c.wg.Done()
 	for {
@@ -406,16 +407,18 @@ func connector(c *Client) {
 		if wait < time.Millisecond {
 			wait = time.Millisecond
 		}
-		// A fresh timer each round: no Stop-and-drain, whose meaning changed in Go 1.23.
-		timer := time.NewTimer(wait)
-		select {
-		case <-c.ctx.Done():
-			timer.Stop()
-			return
-		case <-c.kick:
-			c.kicked.Store(false)
-		case <-timer.C:
-		}
+		// Sleep until the next dial is due, a kick, or Close (which kicks too): the
+		// timer kicks, and the one channel is received from plainly. Not a select:
+		// under Yaegi one select statement shares its case list between all the
+		// goroutines running it, and every Client's connector runs this code, so a
+		// connector could end up waiting on another client's channels
+		// (docs/YAEGI-NOTES.md).
+		timer := time.AfterFunc(wait, func() { kickConnector(c) })
+		<-c.kick
+		c.kicked.Store(false)
 		timer.Stop()
+		if c.ctx.Err() != nil {
+			return
+		}
 	}
 }

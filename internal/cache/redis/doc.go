@@ -83,4 +83,13 @@
 //
 // Replies are never matched to requests with a select shared by goroutines: retries
 // sleep, and the split pipeline waits on each group's own channel in turn.
+//
+// # Background goroutines
+//
+// A Client's connector, a ClusterClient's refresher and a Sentinel client's watcher
+// run no select either: each sleeps on a one-slot channel of its own, which a
+// time.AfterFunc timer, the events it waits for and Close (context.AfterFunc) send
+// to. Under Yaegi a select statement's case list is shared by every goroutine that
+// runs the statement, that is by the same goroutine of every instance, so one could
+// be left waiting on another instance's channels.
 package redis

@@ -54,6 +54,11 @@ type sentinel struct {
 	wg         *sync.WaitGroup
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	// wake wakes the watcher goroutine (its only receiver) from a sleep: a timer, a
+	// failure of the watched connection, the client closing. woken guards it: at
+	// most one value is ever in it, so sending never blocks.
+	wake  chan struct{}
+	woken atomic.Bool
 
 	mu     sync.Mutex
 	addrs  []string // known sentinels, the one that answered last first
@@ -109,7 +114,7 @@ func NewSentinelClient(opts Options, so SentinelOptions) (*Client, error) {
 	if so.RefreshInterval <= 0 {
 		so.RefreshInterval = 10 * time.Second
 	}
-	s := &sentinel{name: so.MasterName, so: so, dataTLS: opts.TLS, retired: map[string]time.Time{}}
+	s := &sentinel{name: so.MasterName, so: so, dataTLS: opts.TLS, retired: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 	s.addrs = append(s.addrs, so.Addrs...)
 	s.lastErr.Store("")
 	opts.Dialer = s
@@ -117,6 +122,7 @@ func NewSentinelClient(opts Options, so SentinelOptions) (*Client, error) {
 	c := newClient(opts, func(c *Client) {
 		s.drop = func(keep string) { dropConns(c, keep, errPrimaryMoved) }
 		s.ctx = c.ctx
+		context.AfterFunc(c.ctx, func() { wakeWatcher(s) }) // Close wakes the watcher
 		s.wg = &c.wg
 		s.minBackoff = c.opts.MinBackoff
 		s.maxBackoff = c.opts.MaxBackoff
@@ -429,9 +435,32 @@ func sentinelReplyCheck(c *Client, vals []Value) {
 	}
 }
 
+// wakeWatcher wakes the watcher goroutine without blocking (the flag makes sure at
+// most one value is in the channel).
+func wakeWatcher(s *sentinel) {
+	if s.woken.CompareAndSwap(false, true) {
+		s.wake <- struct{}{}
+	}
+}
+
+// sleepWatcher is the watcher's sleep: d, or less when woken (or at once when the
+// client is closing). It receives from the one channel plainly rather than with a
+// select: under Yaegi every Sentinel client's watcher runs the same select
+// statement, whose case list the interpreter shares between them, so one could end
+// up waiting on another's channels (docs/YAEGI-NOTES.md).
+func sleepWatcher(s *sentinel, d time.Duration) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	timer := time.AfterFunc(d, func() { wakeWatcher(s) })
+	<-s.wake
+	s.woken.Store(false)
+	timer.Stop()
+}
+
 // watchSentinels is the client's watcher goroutine: it keeps a +switch-master
 // subscription on one sentinel at a time, moving to the next when it fails, until
-// the client closes. It is the only goroutine that runs its select.
+// the client closes. It is the only goroutine that receives from s.wake.
 func watchSentinels(s *sentinel) {
 	defer s.wg.Done()
 	ctx := s.ctx
@@ -449,12 +478,13 @@ func watchSentinels(s *sentinel) {
 		if fails == 0 {
 			wait = s.minBackoff
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-timer.C:
+		// A wake left by the connection watchOne closed (or one that failed while
+		// being set up) must not cut this wait short.
+		if len(s.wake) > 0 {
+			<-s.wake
+			s.woken.Store(false)
 		}
-		timer.Stop()
+		sleepWatcher(s, wait)
 	}
 }
 
@@ -462,16 +492,15 @@ func watchSentinels(s *sentinel) {
 // sentinel list and checks the primary's address now and every RefreshInterval, and
 // returns when the connection fails or ctx ends; ok reports that it subscribed.
 func watchOne(s *sentinel, ctx context.Context, addr string) bool {
-	failed := make(chan struct{}, 1)
-	var signalled atomic.Bool
+	var failed atomic.Bool
 	o := sentinelOptions(s, addr)
 	cn, err := dialConn(ctx, &o, func(cn *conn) {
 		cn.pubsub = true
 		cn.onPush = func(v Value) { onSentinelMessage(s, v) }
 		cn.onFail = func(err error) {
 			_ = err // named: Yaegi mis-assigns an unnamed closure parameter
-			if signalled.CompareAndSwap(false, true) {
-				failed <- struct{}{}
+			if failed.CompareAndSwap(false, true) {
+				wakeWatcher(s)
 			}
 		}
 	})
@@ -486,15 +515,10 @@ func watchOne(s *sentinel, ctx context.Context, addr string) bool {
 	if err != nil {
 		return false
 	}
-	ticker := time.NewTicker(s.so.RefreshInterval)
-	defer ticker.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		sleepWatcher(s, s.so.RefreshInterval)
+		if ctx.Err() != nil || failed.Load() {
 			return true
-		case <-failed:
-			return true
-		case <-ticker.C:
 		}
 		// A subscribed RESP2 connection only answers PING: it proves the sentinel
 		// alive; the list and the primary are checked on a connection of their own.
