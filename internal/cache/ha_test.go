@@ -3,9 +3,12 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,4 +405,95 @@ func TestClusterOverTLSFromConfiguration(t *testing.T) {
 			}
 		}
 	}
+}
+
+// movableEndpoint is a TCP endpoint that forwards each new connection to the address
+// it points at when the connection arrives, as a managed service's primary endpoint
+// (a DNS name) or a Kubernetes Service does after a failover: connections made before
+// a move stay with the old server.
+type movableEndpoint struct {
+	l      net.Listener
+	target atomic.Value // string
+}
+
+func newMovableEndpoint(t *testing.T, target string) *movableEndpoint {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &movableEndpoint{l: l}
+	e.target.Store(target)
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", e.target.Load().(string))
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
+		}
+	}()
+	return e
+}
+
+// TestURLFollowsAnEndpointMovedToTheNewPrimary: cache.redis.url names an endpoint
+// that a failover moves to the promoted replica while the old primary stays up as a
+// replica (ElastiCache's primary endpoint with cluster mode disabled, a Kubernetes
+// Service following the primary). The connections made before the move answer
+// READONLY; they must be dropped so that new ones reach the new primary, and the
+// revocation written meanwhile must land there. (Before the fix the store went
+// degraded -> recovering -> degraded on every probe, for ever.)
+func TestURLFollowsAnEndpointMovedToTheNewPrimary(t *testing.T) {
+	fast := []string{"--repl-diskless-sync-delay", "0"} // a replica in sync in milliseconds
+	a := redistest.Start(t, redistest.Options{Args: fast})
+	b := redistest.Start(t, redistest.Options{Args: append([]string{"--replicaof", a.Host, strconv.Itoa(a.Port)}, fast...)})
+	ep := newMovableEndpoint(t, a.Addr())
+	o := redisOptionsFor(a, "hybrid", "mv:")
+	o.Redis.URL = "redis://" + ep.l.Addr().String()
+	rs := haReplicas(t, o, 2)
+	if err := rs[0].Set(bg, ksRevoked, "before", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool { return b.MustDo("EXISTS", revocationKey("mv:", "before", false)) == int64(1) })
+
+	b.MustDo("REPLICAOF", "NO", "ONE")
+	a.MustDo("REPLICAOF", b.Host, strconv.Itoa(b.Port))
+	ep.target.Store(b.Addr())
+	if err := rs[0].Set(bg, ksRevoked, "after", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	waitAllHealthy(t, rs, time.Now(), 5*time.Second)
+	eventually(t, 5*time.Second, func() bool { return rs[0].Stats().OutboxLength == 0 })
+	for _, id := range []string{"before", "after"} {
+		if n := b.MustDo("EXISTS", revocationKey("mv:", id, false)); n != int64(1) {
+			t.Fatalf("revocation %s is not on the new primary", id)
+		}
+	}
+	everyoneEnforces(t, rs, []string{"before", "after"})
+	// Invalidations now come from the new primary.
+	if _, found, _ := rs[1].Get(bg, ksRevoked, "later"); found {
+		t.Fatal("found before written")
+	}
+	if err := rs[0].Set(bg, ksRevoked, "later", []byte("1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, func() bool { _, f, _ := rs[1].Get(bg, ksRevoked, "later"); return f })
 }

@@ -2,7 +2,9 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,8 +120,8 @@ func (c *Client) Do(ctx context.Context, args ...any) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	if vals[0].Type == TypeError && c.sentinel != nil {
-		sentinelReplyCheck(c, vals)
+	if vals[0].Type == TypeError {
+		readOnlyCheck(c, vals)
 	}
 	return vals[0], replyErr(vals[0])
 }
@@ -136,10 +138,32 @@ func (c *Client) Pipeline(ctx context.Context, cmds [][]any) ([]Value, error) {
 		return nil, err
 	}
 	vals, err := cn.roundTrip(ctx, cmds)
-	if err == nil && c.sentinel != nil {
-		sentinelReplyCheck(c, vals)
+	if err == nil {
+		readOnlyCheck(c, vals)
 	}
 	return vals, err
+}
+
+// errReadOnly fails the connections to a server that answered READONLY.
+var errReadOnly = errors.New("redis: the server answered READONLY: it is a replica now; reconnecting")
+
+// readOnlyCheck reacts to READONLY replies: the connection reached a server that has
+// become a replica, a primary demoted by a failover that still holds our connections.
+// They are all dropped, so that the next dials find the primary again: a Sentinel
+// client asks the sentinels, and a client given a name (a managed service's primary
+// endpoint, a Kubernetes Service) resolves it again. Without this, connections to a
+// demoted primary that stays up would keep answering READONLY for ever.
+func readOnlyCheck(c *Client, vals []Value) {
+	for i := range vals {
+		if vals[i].Type == TypeError && strings.HasPrefix(string(vals[i].Str), "READONLY") {
+			why := errReadOnly
+			if c.sentinel != nil {
+				why = errPrimaryMoved
+			}
+			dropConns(c, "", why)
+			return
+		}
+	}
 }
 
 // ReplyError returns the Error an error reply carries, or nil.

@@ -59,9 +59,12 @@
 // names with the client's every RefreshInterval. On a switch the connections to any
 // other server are closed (a tracking subscription among them reports Lost), a dial
 // in flight is dropped, the pool reconnects at once, and for a while the replaced
-// primary is passed over when a sentinel that has not caught up still names it. A
-// READONLY reply (a demoted primary still holding our connections) drops the
-// connections too.
+// primary is passed over when a sentinel that has not caught up still names it.
+//
+// A READONLY reply, from any client's server, means a demoted primary still holds
+// our connections: they are all dropped, so that the next dials find the primary
+// again (through the sentinels, or by resolving a name that a managed service or a
+// Kubernetes Service has moved to the new primary).
 //
 // # Cluster
 //

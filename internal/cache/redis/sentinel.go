@@ -423,18 +423,6 @@ func primaryMoved(s *sentinel, addr string) {
 // errPrimaryMoved fails the connections to a primary the sentinels replaced.
 var errPrimaryMoved = errors.New("redis: sentinel: the primary changed (+switch-master); reconnecting")
 
-// sentinelReplyCheck reacts to READONLY replies: the connection reached a primary
-// that has since been demoted to a replica, so the connections to it are dropped and
-// the next dial resolves the primary again.
-func sentinelReplyCheck(c *Client, vals []Value) {
-	for i := range vals {
-		if vals[i].Type == TypeError && strings.HasPrefix(string(vals[i].Str), "READONLY") {
-			dropConns(c, "", errPrimaryMoved)
-			return
-		}
-	}
-}
-
 // wakeWatcher wakes the watcher goroutine without blocking (the flag makes sure at
 // most one value is in the channel).
 func wakeWatcher(s *sentinel) {
