@@ -104,7 +104,9 @@
 // (WRONGTYPE, syntax) do not change health; LOADING, READONLY, OOM, MASTERDOWN and the
 // like do. While degraded no request waits for Redis: reads answer from L1 and the
 // outbox, Revocation and Coordination writes go to the outbox, Shared writes are
-// dropped (counted). Transitions are logged and counted in Stats.
+// dropped (counted). Transitions are logged and counted in Stats, and so is the first
+// failing probe of each degraded period, with its reason: a store that cannot reach
+// Redis from the start makes no transition.
 //
 // # Lifetime
 //

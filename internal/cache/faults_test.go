@@ -263,6 +263,26 @@ func TestHealthTransitionsAreLoggedAndCounted(t *testing.T) {
 	}
 }
 
+// TestAStoreThatNeverConnectsSaysWhyOnce: a store whose Redis refuses it from the
+// start (here a wrong password) makes no health transition, so its first failing
+// probe is logged, with the reason, once per degraded period (not once per probe),
+// and without the password.
+func TestAStoreThatNeverConnectsSaysWhyOnce(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Password: "right-password"})
+	o := redisOptionsFor(srv, "hybrid", "wp:")
+	o.Redis.URL = "redis://:wrong-password@" + srv.Addr()
+	s, log := newStore(t, o)
+	eventually(t, 5*time.Second, func() bool { return strings.Contains(log.String(), "WRONGPASS") })
+	time.Sleep(20 * o.ProbeInterval)
+	out := log.String()
+	if n := strings.Count(out, "cache: redis unreachable: "); n != 1 || s.Health() != HealthDegraded {
+		t.Fatalf("%d lines, health %s:\n%s", n, s.Health(), out)
+	}
+	if strings.Contains(out, "wrong-password") {
+		t.Fatalf("the password reached the log:\n%s", out)
+	}
+}
+
 func TestACLUserWithoutTrackingStaysHealthyButNeverCoherent(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{Users: []string{"app on >app-pw ~* &* +@all -client|tracking"}})
 	o := redisOptionsFor(srv, "hybrid", "acl:")

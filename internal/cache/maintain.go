@@ -81,6 +81,10 @@ func maintain(s *store) {
 	var tr *redis.Tracking
 	var epochs uint64
 	runID := ""
+	// told: this degraded period's failing probe has been logged. A store that
+	// cannot reach Redis from the start (a wrong address, password or TLS setting)
+	// makes no transition to log, so its first failing probe is what says why.
+	told := false
 	defer func() {
 		if tr != nil {
 			tr.Close()
@@ -101,8 +105,12 @@ func maintain(s *store) {
 				}
 			}
 			if _, err := probe(s, nil); err == nil {
+				told = false
 				setState(s, stateRecovering, "")
 				continue
+			} else if !told && s.bg.Err() == nil {
+				told = true
+				s.log.Warnf("cache: redis unreachable: %v (probing every %v)", err, s.opts.ProbeInterval)
 			}
 		case stateRecovering:
 			var err error
