@@ -770,7 +770,7 @@ func readSlotMap(cc *ClusterClient, ctx context.Context, addr string) ([]slotRan
 	cc.mu.Lock()
 	n := cc.nodes[addr]
 	cc.mu.Unlock()
-	do := func(args ...any) (Value, error) { return Value{}, ErrNotConnected }
+	var do func(args ...any) (Value, error)
 	if n != nil && n.client.Live() > 0 {
 		do = func(args ...any) (Value, error) { return n.client.Do(ctx, args...) }
 	} else {
