@@ -29,8 +29,15 @@
 //	KeyPrefix + Name + ":" + hex(SHA-256(id))
 //
 // (64 lower-case hex digits), so raw tokens never reach Redis keys; L1 keys use the
-// raw 32-byte digest instead of hex. Issue 8 (Cluster) may wrap Name in a {hash tag}.
-// Values are stored as given: seal anything secret before calling Set.
+// raw 32-byte digest instead of hex. Values are stored as given: seal anything secret
+// before calling Set.
+//
+// Against a Redis Cluster, the keys of Revocation keyspaces carry a hash tag after
+// the prefix, KeyPrefix + "{gh}" + Name + ":" + hex(SHA-256(id)) (RevocationTag), so
+// that every revocation lives in one slot on one primary: the node the store probes
+// and whose restarts it watches, so that write-back after a failover targets the
+// node that lost them. Other keyspaces spread over every slot. The tracking
+// subscription (BCAST, prefix KeyPrefix) is opened on every primary; it covers both.
 //
 // # Classes
 //
@@ -99,7 +106,9 @@
 // (WRONGTYPE, syntax) do not change health; LOADING, READONLY, OOM, MASTERDOWN and the
 // like do. While degraded no request waits for Redis: reads answer from L1 and the
 // outbox, Revocation and Coordination writes go to the outbox, Shared writes are
-// dropped (counted). Transitions are logged and counted in Stats.
+// dropped (counted). Transitions are logged and counted in Stats, and so is the first
+// failing probe of each degraded period, with its reason: a store that cannot reach
+// Redis from the start makes no transition.
 //
 // # Lifetime
 //

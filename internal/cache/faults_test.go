@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
 
@@ -262,6 +263,26 @@ func TestHealthTransitionsAreLoggedAndCounted(t *testing.T) {
 	}
 }
 
+// TestAStoreThatNeverConnectsSaysWhyOnce: a store whose Redis refuses it from the
+// start (here a wrong password) makes no health transition, so its first failing
+// probe is logged, with the reason, once per degraded period (not once per probe),
+// and without the password.
+func TestAStoreThatNeverConnectsSaysWhyOnce(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Password: "right-password"})
+	o := redisOptionsFor(srv, "hybrid", "wp:")
+	o.Redis.URL = "redis://:wrong-password@" + srv.Addr()
+	s, log := newStore(t, o)
+	eventually(t, 5*time.Second, func() bool { return strings.Contains(log.String(), "WRONGPASS") })
+	time.Sleep(20 * o.ProbeInterval)
+	out := log.String()
+	if n := strings.Count(out, "cache: redis unreachable: "); n != 1 || s.Health() != HealthDegraded {
+		t.Fatalf("%d lines, health %s:\n%s", n, s.Health(), out)
+	}
+	if strings.Contains(out, "wrong-password") {
+		t.Fatalf("the password reached the log:\n%s", out)
+	}
+}
+
 func TestACLUserWithoutTrackingStaysHealthyButNeverCoherent(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{Users: []string{"app on >app-pw ~* &* +@all -client|tracking"}})
 	o := redisOptionsFor(srv, "hybrid", "acl:")
@@ -420,12 +441,67 @@ func TestNewNeverWaitsForTheNetwork(t *testing.T) {
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Fatalf("requests waited %v", d)
 	}
-	for _, bad := range []func(){
-		func() { o.Redis.Sentinel.Addresses = []string{"h:1"}; o.Redis.Sentinel.MasterName = "m" },
-	} {
-		bad()
-		if _, err := New(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), "cache.redis.sentinel") {
-			t.Fatalf("sentinel: %v", err)
+	// Sentinel and Cluster configurations do not wait for the network either.
+	for _, kind := range []string{"sentinel", "cluster"} {
+		o := memoryOptions()
+		o.Mode = "hybrid"
+		o.Redis.DialTimeout = 5 * time.Second
+		if kind == "sentinel" {
+			o.Redis.Sentinel = config.SentinelOptions{MasterName: "mymaster", Addresses: []string{"192.0.2.1:26379"}}
+		} else {
+			o.Redis.Cluster = config.ClusterOptions{Addresses: []string{"192.0.2.1:6379"}}
 		}
+		start := time.Now()
+		s, _ := newStore(t, o)
+		if _, _, err := s.Get(bg, ksRevoked, "x"); err != ErrUnavailable || s.Health() != HealthDegraded {
+			t.Fatalf("%s: Get: %v, health %s", kind, err, s.Health())
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Fatalf("%s: New and a request took %v", kind, d)
+		}
+	}
+	o.Redis.Sentinel = config.SentinelOptions{Addresses: []string{"h:1"}}
+	if _, err := New(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), "cache.redis.sentinel") {
+		t.Fatalf("sentinel without a master name: %v", err)
+	}
+}
+
+// TestEveryKnownRevocationIsWrittenBackWhateverItsDigest: after Redis restarts
+// empty, a replica writes back every revocation it knows, including those whose
+// SHA-256 digest contains a ':' byte (the L1 key is name + ":" + the raw digest, so
+// it must not be split at the last ':').
+func TestEveryKnownRevocationIsWrittenBackWhateverItsDigest(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a := newReplica(t, srv, "hybrid", "wb:")
+	var ids []string
+	colons := 0
+	for i := 0; len(ids) < 40; i++ {
+		id := "sid-" + strconv.Itoa(i)
+		sum := sha256Sum(id)
+		if strings.Contains(string(sum[:]), ":") {
+			colons++
+		} else if len(ids)-colons >= 20 {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if colons < 20 {
+		t.Fatalf("only %d ids with ':' in their digest", colons)
+	}
+	for _, id := range ids {
+		if err := a.Set(bg, ksRevoked, id, []byte("1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Restart()
+	waitHealthy(t, a)
+	for _, id := range ids {
+		if n, _ := srv.MustDo("EXISTS", "wb:revoked:"+hexID(id)).(int64); n != 1 {
+			sum := sha256Sum(id)
+			t.Fatalf("revocation %s (digest with ':': %v) not written back", id, strings.Contains(string(sum[:]), ":"))
+		}
+	}
+	if st := a.Stats(); st.Republished != uint64(len(ids)) {
+		t.Fatalf("republished %d of %d", st.Republished, len(ids))
 	}
 }

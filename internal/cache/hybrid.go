@@ -55,10 +55,13 @@ const defaultNegativeTTL = 10 * time.Minute
 type store struct {
 	mode   int
 	prefix string
-	l1     *L1
-	log    *logging.Logger
-	client *redis.Client // nil in memory mode
-	opts   config.CacheOptions
+	// revPrefix starts the Redis keys of Revocation keyspaces: prefix, followed in
+	// cluster mode by RevocationTag (every revocation in one slot).
+	revPrefix string
+	l1        *L1
+	log       *logging.Logger
+	client    redis.Backend // nil in memory mode
+	opts      config.CacheOptions
 
 	// Coherence. live is the current tracking epoch (0: not live). gen is the
 	// published generation (0: not coherent), drawn from genSeq. An L2 read fills L1
@@ -113,6 +116,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 	}
 	s := &store{
 		prefix:    opts.KeyPrefix,
+		revPrefix: opts.KeyPrefix,
 		l1:        NewL1(opts.L1MaxEntries, int64(opts.L1MaxBytes)),
 		log:       log,
 		opts:      opts,
@@ -132,9 +136,12 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		s.gen.Store(s.genSeq.Add(1))
 		s.state.Store(stateHealthy)
 	case "redis", "hybrid":
-		ro, err := redisOptions(&opts.Redis)
+		client, err := newBackend(&opts.Redis, opts.KeyPrefix)
 		if err != nil {
 			return nil, err
+		}
+		if len(opts.Redis.Cluster.Addresses) > 0 {
+			s.revPrefix = opts.KeyPrefix + RevocationTag
 		}
 		s.mode = modeRedis
 		s.trackState.Store(TrackingOff)
@@ -143,7 +150,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 			s.trackState.Store(TrackingDown)
 		}
 		s.state.Store(stateDegraded) // until the first connection
-		s.client = redis.NewClient(ro)
+		s.client = client
 		s.queue = newWriteQueue(opts.WriteQueue)
 		s.queueDone = make(chan struct{})
 		s.wg.Add(2)
@@ -162,53 +169,91 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 	return s, nil
 }
 
-// redisOptions turns the cache.redis configuration into client options.
-func redisOptions(ro *config.RedisOptions) (redis.Options, error) {
-	var o redis.Options
-	if len(ro.Sentinel.Addresses) > 0 {
-		return o, errors.New("cache.redis.sentinel: Sentinel is not supported by this build yet; use cache.redis.url")
-	}
-	if len(ro.Cluster.Addresses) > 0 {
-		return o, errors.New("cache.redis.cluster: Redis Cluster is not supported by this build yet; use cache.redis.url")
-	}
-	u, err := redis.ParseURL(ro.URL)
-	if err != nil {
-		return o, errors.New("cache.redis.url: " + err.Error())
-	}
-	o = redis.Options{
-		Addr: u.Addr, Username: u.Username, Password: u.Password, DB: u.DB,
+// RevocationTag is the hash tag that, in cluster mode, follows KeyPrefix in the Redis
+// key of every Revocation keyspace: KeyPrefix + "{gh}" + Name + ":" + hex(SHA-256(id)).
+// Redis Cluster hashes only the tag, so every revocation lives in one slot, on one
+// primary: the node the store probes (PING) and whose restarts it watches (run_id),
+// so that revocations written back after a failover (republish) and the outbox's
+// replay go to the node that serves them.
+const RevocationTag = "{gh}"
+
+// newBackend connects the cache.redis configuration: one server (url), the primary
+// the sentinels name (sentinel), or a cluster (cluster). Nothing is dialled yet.
+func newBackend(ro *config.RedisOptions, prefix string) (redis.Backend, error) {
+	o := redis.Options{
+		Username: ro.Username, Password: ro.Password,
 		ClientName: ro.ClientName, PoolSize: ro.PoolSize,
 		DialTimeout: ro.DialTimeout, ReadTimeout: ro.ReadTimeout, WriteTimeout: ro.WriteTimeout,
 		MaxReplyBytes: ro.MaxReplyBytes,
 	}
-	if ro.Username != "" {
-		o.Username = ro.Username
+	cfg, err := tlsConfig(ro, ro.TLSEnabled)
+	if err != nil {
+		return nil, err
 	}
-	if ro.Password != "" {
-		o.Password = ro.Password
+	o.TLS = cfg
+	if len(ro.Sentinel.Addresses) > 0 {
+		so := redis.SentinelOptions{
+			MasterName: ro.Sentinel.MasterName, Addrs: ro.Sentinel.Addresses,
+			Username: ro.Sentinel.Username, Password: ro.Sentinel.Password, TLS: cfg,
+		}
+		c, err := redis.NewSentinelClient(o, so)
+		if err != nil {
+			return nil, errors.New("cache.redis.sentinel: " + err.Error())
+		}
+		return c, nil
 	}
-	if u.TLS {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Host}
-		if ro.TLSServerName != "" {
-			cfg.ServerName = ro.TLSServerName
+	if len(ro.Cluster.Addresses) > 0 {
+		c, err := redis.NewClusterClient(o, redis.ClusterOptions{Seeds: ro.Cluster.Addresses, HomeKey: prefix + RevocationTag})
+		if err != nil {
+			return nil, errors.New("cache.redis.cluster: " + err.Error())
 		}
-		if len(ro.TLSCAPEM) > 0 {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(ro.TLSCAPEM) {
-				return o, errors.New("cache.redis.tls.caFile: expected PEM certificates, got none")
-			}
-			cfg.RootCAs = pool
-		}
-		if len(ro.TLSCertPEM) > 0 {
-			cert, err := tls.X509KeyPair(ro.TLSCertPEM, ro.TLSKeyPEM)
-			if err != nil {
-				return o, errors.New("cache.redis.tls.keyFile: " + err.Error())
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-		o.TLS = cfg
+		return c, nil
 	}
-	return o, nil
+	u, err := redis.ParseURL(ro.URL)
+	if err != nil {
+		return nil, errors.New("cache.redis.url: " + err.Error())
+	}
+	o.Addr = u.Addr
+	o.DB = u.DB
+	if o.Username == "" {
+		o.Username = u.Username
+	}
+	if o.Password == "" {
+		o.Password = u.Password
+	}
+	if u.TLS && o.TLS == nil {
+		if o.TLS, err = tlsConfig(ro, true); err != nil {
+			return nil, err
+		}
+	}
+	if o.TLS != nil && o.TLS.ServerName == "" {
+		o.TLS.ServerName = u.Host
+	}
+	return redis.NewClient(o), nil
+}
+
+// tlsConfig builds the TLS configuration of every connection (nil without TLS). An
+// empty ServerName is filled per node with the host connected to.
+func tlsConfig(ro *config.RedisOptions, on bool) (*tls.Config, error) {
+	if !on {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ro.TLSServerName}
+	if len(ro.TLSCAPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ro.TLSCAPEM) {
+			return nil, errors.New("cache.redis.tls.caFile: expected PEM certificates, got none")
+		}
+		cfg.RootCAs = pool
+	}
+	if len(ro.TLSCertPEM) > 0 {
+		cert, err := tls.X509KeyPair(ro.TLSCertPEM, ro.TLSKeyPEM)
+		if err != nil {
+			return nil, errors.New("cache.redis.tls.keyFile: " + err.Error())
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // Get implements Store (see Lookup, which is the same and faster under Yaegi).
@@ -278,7 +323,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 		return nil, false, nil
 	}
 	noteKeyspace(s, ks)
-	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
+	rk := redisKey(s, ks, sum[:])
 	if s.outLen.Load() > 0 {
 		if v, found, pending := outboxLookup(s, rk); pending {
 			return v, found, nil
@@ -413,7 +458,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 		return nil
 	}
 	noteKeyspace(s, ks)
-	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
+	rk := redisKey(s, ks, sum[:])
 	switch ks.Class {
 	case Revocation:
 		// Enforced here at once (pinned: authoritative until Redis confirms it), then
@@ -535,7 +580,7 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 		return set, nil
 	}
 	noteKeyspace(s, ks)
-	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
+	rk := redisKey(s, ks, sum[:])
 	if ks.Class == Shared {
 		ep := epochPinned
 		if s.mode == modeRedis {
@@ -594,7 +639,7 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 		return nil
 	}
 	noteKeyspace(s, ks)
-	rk := s.prefix + ks.Name + ":" + hex.EncodeToString(sum[:])
+	rk := redisKey(s, ks, sum[:])
 	if ks.Class == Shared {
 		if ks.WriteThrough {
 			writeThrough(s, ctx, outboxItem{key: rk, op: opDel})
@@ -727,13 +772,26 @@ func classOf(s *store, name string) (Class, bool) {
 	return c, ok
 }
 
-// l1KeyOf maps a Redis key back to its L1 key: prefix + name + ":" + hex(sum) becomes
-// name + ":" + sum. ok is false for keys that are not ours.
+// redisKey is the Redis key of a digest in ks: KeyPrefix + Name + ":" + hex, with
+// RevocationTag after KeyPrefix for a Revocation keyspace in cluster mode.
+func redisKey(s *store, ks *Keyspace, sum []byte) string {
+	if ks.Class == Revocation {
+		return s.revPrefix + ks.Name + ":" + hex.EncodeToString(sum)
+	}
+	return s.prefix + ks.Name + ":" + hex.EncodeToString(sum)
+}
+
+// l1KeyOf maps a Redis key back to its L1 key: prefix + name + ":" + hex(sum) (with
+// the revocation tag after the prefix in cluster mode) becomes name + ":" + sum. ok
+// is false for keys that are not ours.
 func l1KeyOf(s *store, rk string) (string, string, bool) {
 	if !strings.HasPrefix(rk, s.prefix) {
 		return "", "", false
 	}
 	rest := rk[len(s.prefix):]
+	if len(s.revPrefix) > len(s.prefix) && strings.HasPrefix(rest, RevocationTag) {
+		rest = rest[len(RevocationTag):]
+	}
 	i := strings.LastIndexByte(rest, ':')
 	if i <= 0 || len(rest)-i-1 != 2*sha256.Size {
 		return "", "", false

@@ -79,6 +79,10 @@ func maintain(s *store) {
 	var tr *redis.Tracking
 	var epochs uint64
 	runID := ""
+	// told: this degraded period's failing probe has been logged. A store that
+	// cannot reach Redis from the start (a wrong address, password or TLS setting)
+	// makes no transition to log, so its first failing probe is what says why.
+	told := false
 	defer func() {
 		if tr != nil {
 			tr.Close()
@@ -98,9 +102,13 @@ func maintain(s *store) {
 					s.trackState.Store(TrackingDown)
 				}
 			}
-			if err := probe(s, nil); err == nil {
+			if _, err := probe(s, nil); err == nil {
+				told = false
 				setState(s, stateRecovering, "")
 				continue
+			} else if !told && s.bg.Err() == nil {
+				told = true
+				s.log.Warnf("cache: redis unreachable: %v (probing every %v)", err, s.opts.ProbeInterval)
 			}
 		case stateRecovering:
 			var err error
@@ -112,12 +120,31 @@ func maintain(s *store) {
 				continue
 			}
 		case stateHealthy:
-			if err := probe(s, tr); err != nil {
+			id, err := probe(s, tr)
+			if err != nil {
 				if tr != nil && !tr.Alive() {
 					setState(s, stateRecovering, "invalidation tracking lost: "+err.Error())
 				} else {
 					degrade(s, "probe: "+err.Error())
 				}
+				continue
+			}
+			if id != "" && runID != "" && id != runID {
+				// The connections now reach another server than the one recovery
+				// saw: a failover (a replica promoted, or a demoted primary's
+				// clients moved). The subscription may be on the old server, and
+				// revocations it confirmed may be lost with it: subscribe again and
+				// write back what this replica knows (recoverL2 sees the new run_id).
+				if tr != nil {
+					tr.Close()
+					tr = nil
+				}
+				s.trackingLosses.Add(1)
+				loseCoherence(s)
+				if s.mode == modeHybrid {
+					s.trackState.Store(TrackingDown)
+				}
+				setState(s, stateRecovering, "redis server changed (run_id "+id+")")
 				continue
 			}
 			if s.outLen.Load() > 0 {
@@ -135,25 +162,33 @@ func maintain(s *store) {
 	}
 }
 
-// probe checks that Redis answers: a connection (dialled now if none is up), a PING,
-// and a PING on every tracking connection.
-func probe(s *store, tr *redis.Tracking) error {
+// probe checks that Redis answers: a connection (dialled now if none is up), INFO
+// server (PING for an ACL user without INFO), and a PING on every tracking
+// connection. It returns the server's run_id ("" when unknown): after a failover the
+// pool reaches another server than before.
+func probe(s *store, tr *redis.Tracking) (string, error) {
 	to := s.client.Options().DialTimeout + s.client.Options().ReadTimeout
 	ctx, cancel := context.WithTimeout(s.bg, to)
 	defer cancel()
 	if err := s.client.Connect(ctx); err != nil {
-		return err
+		return "", err
 	}
-	if _, err := s.client.Do(ctx, "PING"); err != nil {
-		return err
+	id := ""
+	v, err := s.client.Do(ctx, "INFO", "server")
+	if err == nil {
+		id = infoField(v.String(), "run_id")
+	} else if !redis.IsServerError(err) {
+		return "", err
+	} else if _, err := s.client.Do(ctx, "PING"); err != nil {
+		return "", err
 	}
 	if tr != nil {
 		if !tr.Alive() {
-			return redis.ErrClosed
+			return "", redis.ErrClosed
 		}
-		return tr.Ping(ctx)
+		return id, tr.Ping(ctx)
 	}
-	return nil
+	return id, nil
 }
 
 // recoverL2 brings a reachable Redis back into use: tracking first (so that nothing
@@ -282,11 +317,13 @@ func republish(s *store) error {
 	c.mu.Unlock()
 	var cmds [][]any
 	for _, k := range all {
-		i := strings.LastIndexByte(k.key, ':')
-		if i < 0 || len(k.key)-i-1 != 32 {
+		// name + ":" + the raw 32-byte digest, which may itself contain ':' bytes:
+		// split by length, not at the last ':'.
+		i := len(k.key) - 33
+		if i < 1 || k.key[i] != ':' {
 			continue
 		}
-		rk := s.prefix + k.key[:i] + ":" + hexString(k.key[i+1:])
+		rk := s.revPrefix + k.key[:i] + ":" + hexString(k.key[i+1:])
 		it := outboxItem{key: rk, op: opSetNX, value: k.value, expires: k.exp}
 		if args, ok := it.args(now); ok {
 			cmds = append(cmds, args)

@@ -430,7 +430,14 @@ func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
 	if ro.TLSServerName != "" && !isHostname(ro.TLSServerName) {
 		c.fail("cache.redis.tls.serverName", "must be a host name, got "+strconv.Quote(r.TLS.ServerName))
 	}
+	ro.TLSEnabled = r.TLS.Enabled || strings.HasPrefix(strings.ToLower(ro.URL), "rediss://")
+	if !ro.TLSEnabled && (ro.TLSCAPEM != nil || ro.TLSCertPEM != nil || ro.TLSServerName != "") {
+		c.fail("cache.redis.tls.enabled", "cache.redis.tls.caFile, certFile and serverName need TLS: set cache.redis.tls.enabled: true or use a rediss:// URL")
+	}
 	ro.Sentinel.MasterName = strings.TrimSpace(r.Sentinel.MasterName)
+	if strings.ContainsAny(ro.Sentinel.MasterName, " \t\r\n") || len(ro.Sentinel.MasterName) > 128 {
+		c.fail("cache.redis.sentinel.masterName", "must be the single-word name the sentinels monitor the primary under, such as mymaster, got "+strconv.Quote(r.Sentinel.MasterName))
+	}
 	ro.Sentinel.Addresses = c.hostPorts("cache.redis.sentinel.addresses", r.Sentinel.Addresses)
 	ro.Sentinel.Username = strings.TrimSpace(r.Sentinel.Username)
 	ro.Sentinel.Password = c.secret("cache.redis.sentinel.password", r.Sentinel.Password)

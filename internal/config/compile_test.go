@@ -212,6 +212,14 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 			c.Cache.Redis.Sentinel.Addresses = []string{"no-port"}
 		}},
 		{"cache.redis.cluster.addresses", func(c *Config) { c.Cache.Redis.Cluster.Addresses = []string{"node:99999"} }},
+		{"cache.redis.sentinel.masterName", func(c *Config) {
+			c.Cache.Redis.Sentinel.MasterName = "my master"
+			c.Cache.Redis.Sentinel.Addresses = []string{"s1:26379"}
+		}},
+		{"cache.redis.tls.enabled", func(c *Config) {
+			c.Cache.Redis.Cluster.Addresses = []string{"node:6379"}
+			c.Cache.Redis.TLS.ServerName = "redis.example.com"
+		}},
 		{"throttle.failures", func(c *Config) { c.Throttle.Failures = 0 }},
 		{"throttle.window", func(c *Config) { c.Throttle.Window = "" }},
 		{"trustedProxies", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }},

@@ -169,8 +169,10 @@ type RedisConfig struct {
 	Cluster       ClusterConfig
 }
 
-// RedisTLSConfig describes TLS to Redis (rediss:// URLs).
+// RedisTLSConfig describes TLS to Redis (rediss:// URLs, or Enabled for Sentinel and
+// Cluster).
 type RedisTLSConfig struct {
+	Enabled    bool
 	CAFile     string
 	CertFile   string
 	KeyFile    string

@@ -154,6 +154,7 @@ type RedisOptions struct {
 	WriteTimeout  time.Duration
 	MaxReplyBytes int
 	ClientName    string
+	TLSEnabled    bool // rediss:// URL or cache.redis.tls.enabled
 	TLSCAPEM      []byte
 	TLSCertPEM    []byte
 	TLSKeyPEM     []byte

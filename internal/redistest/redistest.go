@@ -39,6 +39,9 @@ import (
 // Binary is the redis-server executable the helper runs.
 const Binary = "redis-server"
 
+// SentinelBinary is the redis-sentinel executable (Debian's redis-sentinel package).
+const SentinelBinary = "redis-sentinel"
+
 // Options describe the server to start.
 type Options struct {
 	// Password is the default user's password (requirepass); admin commands use it.
@@ -55,6 +58,18 @@ type Options struct {
 	RenameHello bool
 	// Args are extra redis-server arguments.
 	Args []string
+
+	// Sentinel runs redis-sentinel instead of redis-server, with this configuration
+	// (written once to sentinel.conf in the server's directory, which the sentinel
+	// then rewrites as it learns; a restart keeps what it learnt).
+	Sentinel string
+	// ClusterNodeTimeout, when not zero, starts the server as a cluster node
+	// (cluster-enabled, its own nodes.conf, cluster-node-timeout) on a port whose
+	// cluster bus port (port + 10000) is free too.
+	ClusterNodeTimeout time.Duration
+	// TLSFrom, with TLS, reuses another server's CA and certificates instead of
+	// making new ones, so that nodes of one deployment trust each other.
+	TLSFrom *Server
 }
 
 // Server is one running (or paused, or killed) redis-server.
@@ -85,18 +100,34 @@ type Server struct {
 // when redis-server is missing: make test installs it (.ci/deps.sh).
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Fatalf("redistest: %s not found in PATH (make deps installs it): %v", Binary, err)
+	bin := Binary
+	if opts.Sentinel != "" {
+		bin = SentinelBinary
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Fatalf("redistest: %s not found in PATH (make deps installs it): %v", bin, err)
 	}
 	s := &Server{Host: "127.0.0.1", opts: opts, dir: t.TempDir(), tb: t, ServerName: "redis.test"}
-	if opts.TLS {
+	if opts.TLS && opts.TLSFrom != nil {
+		if err := s.copyTLS(opts.TLSFrom); err != nil {
+			t.Fatalf("redistest: TLS material: %v", err)
+		}
+	} else if opts.TLS {
 		if err := s.makeTLS(); err != nil {
 			t.Fatalf("redistest: TLS material: %v", err)
+		}
+	}
+	if opts.Sentinel != "" {
+		if err := os.WriteFile(filepath.Join(s.dir, "sentinel.conf"), []byte(opts.Sentinel), 0o600); err != nil {
+			t.Fatalf("redistest: sentinel.conf: %v", err)
 		}
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
+		if opts.ClusterNodeTimeout > 0 {
+			port, err = freeClusterPort()
+		}
 		if err != nil {
 			t.Fatalf("redistest: free port: %v", err)
 		}
@@ -139,9 +170,45 @@ func freePort() (int, error) {
 	return port, nil
 }
 
+// freeClusterPort returns a free port below 55536 whose cluster bus port (+10000) is
+// free too.
+func freeClusterPort() (int, error) {
+	for i := 0; i < 50; i++ {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
+	}
+	return 0, errors.New("redistest: no free port pair for a cluster node")
+}
+
 func (s *Server) args() []string {
+	if s.opts.Sentinel != "" {
+		a := []string{filepath.Join(s.dir, "sentinel.conf"), "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+			"--dir", s.dir, "--daemonize", "no", "--logfile", "", "--loglevel", "notice"}
+		if s.opts.Password != "" {
+			a = append(a, "--requirepass", s.opts.Password)
+		}
+		return append(a, s.opts.Args...)
+	}
 	a := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--daemonize", "no", "--logfile", "", "--loglevel", "notice", "--databases", "16"}
+	if s.opts.ClusterNodeTimeout > 0 {
+		a = append(a, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.dir, "nodes.conf"),
+			"--cluster-node-timeout", strconv.FormatInt(s.opts.ClusterNodeTimeout.Milliseconds(), 10))
+		if s.opts.TLS {
+			a = append(a, "--tls-cluster", "yes", "--tls-replication", "yes")
+		}
+	}
 	if s.opts.TLS {
 		a = append(a, "--port", "0", "--tls-port", strconv.Itoa(s.Port),
 			"--tls-cert-file", filepath.Join(s.dir, "server.crt"), "--tls-key-file", filepath.Join(s.dir, "server.key"),
@@ -168,7 +235,11 @@ func (s *Server) args() []string {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command(Binary, s.args()...)
+	bin := Binary
+	if s.opts.Sentinel != "" {
+		bin = SentinelBinary
+	}
+	cmd := exec.Command(bin, s.args()...)
 	log := &bytes.Buffer{}
 	cmd.Stdout = &lockedWriter{w: log, mu: &s.mu}
 	cmd.Stderr = cmd.Stdout
@@ -519,6 +590,25 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: s.ServerName, MinVersion: tls.VersionTLS12}, nil
 }
 
+// copyTLS takes another server's TLS material (same CA, server and client
+// certificates) into this server's directory.
+func (s *Server) copyTLS(from *Server) error {
+	s.CAPEM, s.ClientCertPEM, s.ClientKeyPEM = from.CAPEM, from.ClientCertPEM, from.ClientKeyPEM
+	s.CAFile = filepath.Join(s.dir, "ca.crt")
+	s.ClientCertFile = filepath.Join(s.dir, "client.crt")
+	s.ClientKeyFile = filepath.Join(s.dir, "client.key")
+	for _, name := range []string{"ca.crt", "server.crt", "server.key", "client.crt", "client.key"} {
+		b, err := os.ReadFile(filepath.Join(from.dir, name))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(s.dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // makeTLS writes a CA, a server certificate (127.0.0.1, localhost, redis.test) and a
 // client certificate into the server's directory.
 func (s *Server) makeTLS() error {
@@ -537,7 +627,7 @@ func (s *Server) makeTLS() error {
 		return err
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, server bool) (certPEM, keyPEM []byte, err error) {
+	leaf := func(serial int64, cn string, usage []x509.ExtKeyUsage, server bool) (certPEM, keyPEM []byte, err error) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, nil, err
@@ -545,7 +635,7 @@ func (s *Server) makeTLS() error {
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
 			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
 		}
 		if server {
 			tmpl.DNSNames = []string{"localhost", s.ServerName}
@@ -561,11 +651,13 @@ func (s *Server) makeTLS() error {
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
 	}
-	srvCert, srvKey, err := leaf(2, "redis.test", x509.ExtKeyUsageServerAuth, true)
+	// Cluster nodes present their server certificate as clients of each other's
+	// cluster bus, which always verifies it: the server certificate serves both.
+	srvCert, srvKey, err := leaf(2, "redis.test", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, true)
 	if err != nil {
 		return err
 	}
-	cliCert, cliKey, err := leaf(3, "gatehouse-test-client", x509.ExtKeyUsageClientAuth, false)
+	cliCert, cliKey, err := leaf(3, "gatehouse-test-client", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, false)
 	if err != nil {
 		return err
 	}

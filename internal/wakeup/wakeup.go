@@ -59,3 +59,11 @@ func Sleep(w *Waker, ctx context.Context, d time.Duration) {
 	timer.Stop()
 	stop()
 }
+
+// Clear forgets a Wake that no Sleep has consumed yet, so the next Sleep lasts its
+// full time unless woken again.
+func Clear(w *Waker) {
+	w.mu.Lock()
+	w.woken = false
+	w.mu.Unlock()
+}

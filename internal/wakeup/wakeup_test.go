@@ -93,3 +93,20 @@ func TestManyLoopsSleepIndependently(t *testing.T) {
 		}
 	}
 }
+
+func TestClearForgetsAPendingWake(t *testing.T) {
+	w := New()
+	Wake(w)
+	Clear(w)
+	start := time.Now()
+	Sleep(w, context.Background(), 40*time.Millisecond)
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Fatalf("a cleared wake cut the sleep short: %v", d)
+	}
+	Wake(w)
+	start = time.Now()
+	Sleep(w, context.Background(), 5*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a pending wake did not end the sleep: %v", d)
+	}
+}

@@ -225,14 +225,26 @@ func NewReplicas() *Replicas { return &Replicas{stores: map[string]cache.Store{}
 // Open builds a hybrid store called name on the Redis at url, with short timeouts
 // for fault tests; it returns "" or the error's text.
 func Open(r *Replicas, name, mode, url, prefix string) string {
+	o := storeOptions(mode, prefix)
+	o.Redis.URL = url
+	return openWith(r, name, o)
+}
+
+// storeOptions is the configuration the scenarios use, without a Redis address.
+func storeOptions(mode, prefix string) config.CacheOptions {
 	o := config.CacheOptions{
 		Mode: mode, KeyPrefix: prefix, L1MaxEntries: 10000, L1MaxBytes: 16 << 20, OutboxSize: 1000, WriteQueue: 1000,
 		ProbeInterval: 50 * time.Millisecond,
-		Redis: config.RedisOptions{
-			URL: url, PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
-			WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-yaegi",
-		},
 	}
+	o.Redis = config.RedisOptions{
+		PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
+		WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-yaegi",
+	}
+	return o
+}
+
+// openWith builds a store called name with o; "" or the error's text.
+func openWith(r *Replicas, name string, o config.CacheOptions) string {
 	s, err := cache.New(context.Background(), o, nil)
 	if err != nil {
 		return err.Error()

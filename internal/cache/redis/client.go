@@ -2,7 +2,9 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,13 @@ type Client struct {
 	wake *wakeup.Waker
 	wg   sync.WaitGroup
 
+	// dedicated are the connections dialled outside the pool (tracking,
+	// subscriptions), guarded by mu: Close and dropConns close them too.
+	dedicated []*conn
+	// sentinel is set by NewSentinelClient: it resolves the primary on every dial and
+	// watches for failovers.
+	sentinel *sentinel
+
 	dials      atomic.Uint64
 	dialErrors atomic.Uint64
 	lastErr    atomic.Value // string
@@ -43,6 +52,26 @@ type slot struct {
 	c     *conn
 	fails int
 	next  time.Time
+}
+
+// Backend is what internal/cache needs from a Redis deployment, whatever its shape:
+// a Client (one server, or the primary Sentinel names) or a ClusterClient.
+type Backend interface {
+	// Do sends one command and returns its reply (an error reply as an Error).
+	Do(ctx context.Context, args ...any) (Value, error)
+	// Pipeline sends several commands and returns their replies in order; the error
+	// is for transport failures only.
+	Pipeline(ctx context.Context, cmds [][]any) ([]Value, error)
+	// Connect returns once a connection is up (dialling now if needed).
+	Connect(ctx context.Context) error
+	// Track opens a client-side-caching subscription (see Client.Track).
+	Track(ctx context.Context, prefixes []string, h TrackingHandler) (*Tracking, error)
+	// Options returns the options in use, defaults applied.
+	Options() Options
+	// Live reports how many connections are up.
+	Live() int
+	// Close closes every connection and stops every goroutine.
+	Close() error
 }
 
 // ClientStats are a client's counters.
@@ -56,7 +85,11 @@ type ClientStats struct {
 
 // NewClient returns a client and starts connecting in the background. It does not
 // wait for the network: use Connect to wait for a first connection.
-func NewClient(opts Options) *Client {
+func NewClient(opts Options) *Client { return newClient(opts, nil) }
+
+// newClient builds a client; init, when not nil, runs before the connector starts
+// (NewSentinelClient hooks its resolver in there).
+func newClient(opts Options, init func(*Client)) *Client {
 	o := opts.withDefaults()
 	c := &Client{
 		opts:  o,
@@ -65,6 +98,9 @@ func NewClient(opts Options) *Client {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.lastErr.Store("")
+	if init != nil {
+		init(c)
+	}
 	c.wg.Add(1)
 	go connector(c)
 	return c
@@ -85,6 +121,9 @@ func (c *Client) Do(ctx context.Context, args ...any) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
+	if vals[0].Type == TypeError {
+		readOnlyCheck(c, vals)
+	}
 	return vals[0], replyErr(vals[0])
 }
 
@@ -99,7 +138,33 @@ func (c *Client) Pipeline(ctx context.Context, cmds [][]any) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cn.roundTrip(ctx, cmds)
+	vals, err := cn.roundTrip(ctx, cmds)
+	if err == nil {
+		readOnlyCheck(c, vals)
+	}
+	return vals, err
+}
+
+// errReadOnly fails the connections to a server that answered READONLY.
+var errReadOnly = errors.New("redis: the server answered READONLY: it is a replica now; reconnecting")
+
+// readOnlyCheck reacts to READONLY replies: the connection reached a server that has
+// become a replica, a primary demoted by a failover that still holds our connections.
+// They are all dropped, so that the next dials find the primary again: a Sentinel
+// client asks the sentinels, and a client given a name (a managed service's primary
+// endpoint, a Kubernetes Service) resolves it again. Without this, connections to a
+// demoted primary that stays up would keep answering READONLY for ever.
+func readOnlyCheck(c *Client, vals []Value) {
+	for i := range vals {
+		if vals[i].Type == TypeError && strings.HasPrefix(string(vals[i].Str), "READONLY") {
+			why := errReadOnly
+			if c.sentinel != nil {
+				why = errPrimaryMoved
+			}
+			dropConns(c, "", why)
+			return
+		}
+	}
 }
 
 // ReplyError returns the Error an error reply carries, or nil.
@@ -191,6 +256,8 @@ func (c *Client) Close() error {
 			c.slots[i].c = nil
 		}
 	}
+	conns = append(conns, c.dedicated...)
+	c.dedicated = nil
 	c.mu.Unlock()
 	c.dialMu.Unlock()
 	for _, cn := range conns {
@@ -211,8 +278,54 @@ func (c *Client) dial(ctx context.Context, prep func(*conn)) (*conn, error) {
 	if err != nil {
 		c.dialErrors.Add(1)
 		c.lastErr.Store(err.Error())
+		return nil, err
 	}
-	return cn, err
+	c.mu.Lock()
+	if c.closed.Load() {
+		c.mu.Unlock()
+		cn.close()
+		return nil, ErrClosed
+	}
+	live := c.dedicated[:0]
+	for _, d := range c.dedicated {
+		if !d.failed.Load() {
+			live = append(live, d)
+		}
+	}
+	for i := len(live); i < len(c.dedicated); i++ {
+		c.dedicated[i] = nil
+	}
+	c.dedicated = append(live, cn)
+	c.mu.Unlock()
+	return cn, nil
+}
+
+// dropConns closes every connection, pooled and dedicated, that is not connected to
+// keep (all of them when keep is ""), and has the connector dial again at once. A
+// Sentinel switch uses it: the connections to the old primary go, the new ones
+// resolve the new primary. Tracking subscriptions among them report Lost.
+func dropConns(c *Client, keep string, why error) int {
+	c.mu.Lock()
+	var drop []*conn
+	for i := range c.slots {
+		s := &c.slots[i]
+		if s.c != nil && (keep == "" || s.c.nc.RemoteAddr().String() != keep) {
+			drop = append(drop, s.c)
+		}
+		s.fails = 0
+		s.next = time.Time{}
+	}
+	for _, d := range c.dedicated {
+		if !d.failed.Load() && (keep == "" || d.nc.RemoteAddr().String() != keep) {
+			drop = append(drop, d)
+		}
+	}
+	c.mu.Unlock()
+	for _, cn := range drop {
+		cn.fail(why)
+	}
+	kickConnector(c)
+	return len(drop)
 }
 
 // dialSlot dials slot i unless it is already up; the caller holds dialMu.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,15 +171,29 @@ func (c *conn) send(cl *call, cmds [][]any) {
 // plainly, and a context watcher (context.AfterFunc) finishes the call early when ctx
 // ends first.
 func (c *conn) roundTrip(ctx context.Context, cmds [][]any) ([]Value, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	cl, stop := c.begin(ctx, cmds)
+	return finish(cl, stop)
+}
+
+// begin sends cmds without waiting for their replies; finish waits for them. Between
+// the two a caller may send on other connections (a Cluster pipeline split over
+// several nodes waits for all of them at once).
+func (c *conn) begin(ctx context.Context, cmds [][]any) (*call, func() bool) {
 	cl := newCall(len(cmds))
+	if err := ctx.Err(); err != nil {
+		finishCall(cl, nil, err)
+		return cl, nil
+	}
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { finishCall(cl, nil, ctx.Err()) })
 	}
 	c.send(cl, cmds)
+	return cl, stop
+}
+
+// finish waits for the call begin started (a plain receive on its own channel).
+func finish(cl *call, stop func() bool) ([]Value, error) {
 	<-cl.done
 	if stop != nil {
 		stop()
@@ -346,8 +361,33 @@ func handshake(ctx context.Context, c *conn, o *Options) error {
 			return err
 		}
 	}
+	if o.primaryOnly {
+		return checkPrimary(ctx, c)
+	}
 	return nil
 }
+
+// checkPrimary refuses a server that is not a primary (ROLE): a Sentinel may still
+// name a primary that has just been demoted, and writes to a replica fail.
+func checkPrimary(ctx context.Context, c *conn) error {
+	v, err := c.do(ctx, "ROLE")
+	if err != nil {
+		return err
+	}
+	role := ""
+	if len(v.Elems) > 0 {
+		role = string(v.Elems[0].Str)
+	}
+	if role != "master" {
+		return notPrimaryError("redis: sentinel: expected the server named as primary to have ROLE master, got " + strconv.Quote(role) + " (a failover is in progress)")
+	}
+	return nil
+}
+
+// notPrimaryError is returned by a dial that reached a server that is not a primary.
+type notPrimaryError string
+
+func (e notPrimaryError) Error() string { return string(e) }
 
 // helloUnsupported recognises the answers of servers without RESP3: an unknown (or
 // renamed) HELLO, or NOPROTO.

@@ -1,8 +1,11 @@
 // Package redis is Gatehouse's own Redis client: standard library only, written to
 // run correctly (and as fast as it can) under Yaegi. It owns the RESP2/RESP3 codec,
 // connections and their handshake, multiplexing and pipelining, reconnection,
-// redis:// URLs, and server-assisted client-side caching (CLIENT TRACKING). It does
-// not know what the cache stores: internal/cache decides keys, TTLs and policy.
+// redis:// URLs, server-assisted client-side caching (CLIENT TRACKING), and the two
+// highly available deployments: a primary found through Redis Sentinel
+// (NewSentinelClient) and Redis Cluster (NewClusterClient). It does not know what the
+// cache stores: internal/cache decides keys, TTLs and policy, and codes against
+// Backend, which Client and ClusterClient both implement.
 //
 // # Protocol
 //
@@ -14,8 +17,8 @@
 // big number, map, set, attribute (attached to the reply it precedes, Value.Attr) and
 // push (delivered out of band). Streamed strings and aggregates ($?, *?) are refused:
 // Redis does not send them. Error replies become Error values; ErrorCode gives their
-// first word. MOVED and ASK are such errors: this client talks to one server and never
-// follows them.
+// first word. MOVED and ASK are such errors: a Client talks to one server and never
+// follows them; a ClusterClient does.
 //
 // # Concurrency
 //
@@ -45,11 +48,53 @@
 // invalidation (FLUSHALL, FLUSHDB) is reported as a flush. Losing any of those
 // connections is reported once (TrackingHandler.Lost); Ping detects a silent peer.
 //
-// # Extending (Sentinel, Cluster)
+// # Sentinel
 //
-// Connection establishment goes through the Dialer interface (Options.Dialer): a
-// Sentinel resolver supplies the current primary's address there, and the handshake,
-// multiplexing and reader stay the same. A Cluster router would hold one Client per
-// node (each with its own Dialer) and choose by hash slot; the Error codes MOVED and
-// ASK tell it when to re-route.
+// NewSentinelClient returns a Client whose Dialer asks the sentinels for the primary
+// (SENTINEL GET-MASTER-ADDR-BY-NAME) on every dial, that is on every (re)connection:
+// they are tried in turn, the last that answered first, each within
+// SentinelOptions.QueryTimeout, with their own credentials. Each connection's
+// handshake then checks ROLE and refuses a server that is not "master" (a sentinel
+// may still name a primary that has just been demoted). One watcher goroutine keeps
+// a +switch-master subscription on a sentinel (moving to another when it fails),
+// refreshes the sentinel list from SENTINEL SENTINELS and compares the primary it
+// names with the client's every RefreshInterval. On a switch the connections to any
+// other server are closed (a tracking subscription among them reports Lost), a dial
+// in flight is dropped, the pool reconnects at once, and for a while the replaced
+// primary is passed over when a sentinel that has not caught up still names it.
+//
+// A READONLY reply, from any client's server, means a demoted primary still holds
+// our connections: they are all dropped, so that the next dials find the primary
+// again (through the sentinels, or by resolving a name that a managed service or a
+// Kubernetes Service has moved to the new primary).
+//
+// # Cluster
+//
+// A ClusterClient holds one Client per primary and reads the slot map with CLUSTER
+// SHARDS (CLUSTER SLOTS on servers before 7) from a known primary or a seed: at
+// Connect, every RefreshInterval, and soon after a MOVED reply or a node failure.
+// A command goes to the primary of its key's slot (CRC16 of the key or of its
+// {hash tag}, Slot); a command without a key to ClusterOptions.HomeKey's. MOVED
+// patches the map for that slot at once and asks for a full reading; ASK sends
+// ASKING and the command to the named node without touching the map; TRYAGAIN,
+// CLUSTERDOWN, LOADING, MASTERDOWN, and an unreachable primary (a command that was
+// not sent, or only reads) are retried with backoff within RetryWindow. A pipeline is
+// split into one pipeline per primary, all in flight at once, and reassembled in
+// order. A node that failed is asked for the map last for a second. Credentials, TLS
+// and timeouts apply to every node. Track opens one subscription on every primary
+// with one handler; it is lost as a whole when any of its connections fails or when
+// the map gains a primary it does not cover (after a failover), so that the caller
+// subscribes again.
+//
+// Replies are never matched to requests with a select shared by goroutines: retries
+// sleep, and the split pipeline waits on each group's own channel in turn.
+//
+// # Background goroutines
+//
+// A Client's connector, a ClusterClient's refresher and a Sentinel client's watcher
+// run no select either: each sleeps on a waker of its own (internal/wakeup: a mutex
+// and condition variable woken by a time.AfterFunc timer, the events it waits for and
+// Close through context.AfterFunc). Under Yaegi a select statement's case list is shared by every goroutine that
+// runs the statement, that is by the same goroutine of every instance, so one could
+// be left waiting on another instance's channels.
 package redis

@@ -50,6 +50,10 @@ type Options struct {
 	// seam through which a Sentinel resolver or a Cluster router supplies the node to
 	// talk to. The handshake (HELLO, AUTH, SELECT, SETNAME) stays the client's.
 	Dialer Dialer
+
+	// primaryOnly makes the handshake refuse a server whose ROLE is not master
+	// (set by NewSentinelClient).
+	primaryOnly bool
 }
 
 // Dialer opens one network connection to the Redis server a client should use.

@@ -32,20 +32,37 @@ type TrackingHandler struct {
 // __redis__:invalidate, and a connection whose tracking is redirected to it; both must
 // stay up, so losing either loses the subscription.
 type Tracking struct {
-	conns   []*conn
 	h       TrackingHandler
 	resp3   bool
+	mu      sync.Mutex // guards conns: a Cluster subscription grows node by node
+	conns   []*conn
 	over    atomic.Bool // lost or closed: deliver nothing more
 	closed  atomic.Bool
 	lostMu  sync.Mutex
 	lostErr error
 }
 
+func newTracking(h TrackingHandler) *Tracking { return &Tracking{h: h} }
+
 // Track opens a tracking subscription for keys starting with any of prefixes (all
 // keys when prefixes is empty) and returns once Redis has confirmed it. The handler's
 // functions must be set.
 func (c *Client) Track(ctx context.Context, prefixes []string, h TrackingHandler) (*Tracking, error) {
-	t := &Tracking{h: h}
+	t := newTracking(h)
+	if err := trackOn(c, t, ctx, prefixes); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.over.Load() {
+		t.Close()
+		return nil, t.err()
+	}
+	return t, nil
+}
+
+// trackOn adds c's server to the subscription t: one connection (RESP3) or two
+// (RESP2). On error the caller closes t.
+func trackOn(c *Client, t *Tracking, ctx context.Context, prefixes []string) error {
 	onFail := func(err error) { trackingLost(t, err) }
 	pushes := func(v Value) { trackingPush(t, v) }
 	main, err := c.dial(ctx, func(cn *conn) {
@@ -53,9 +70,11 @@ func (c *Client) Track(ctx context.Context, prefixes []string, h TrackingHandler
 		cn.onFail = onFail
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t.conns = append(t.conns, main)
+	if !addTrackingConn(t, main) {
+		return t.err()
+	}
 	t.resp3 = main.resp3
 	args := []any{"CLIENT", "TRACKING", "ON"}
 	if !main.resp3 {
@@ -67,18 +86,17 @@ func (c *Client) Track(ctx context.Context, prefixes []string, h TrackingHandler
 			cn.pubsub = true
 		})
 		if err != nil {
-			t.Close()
-			return nil, err
+			return err
 		}
-		t.conns = append(t.conns, sub)
+		if !addTrackingConn(t, sub) {
+			return t.err()
+		}
 		id, err := sub.do(ctx, "CLIENT", "ID")
 		if err != nil {
-			t.Close()
-			return nil, err
+			return err
 		}
 		if _, err := sub.do(ctx, "SUBSCRIBE", InvalidationChannel); err != nil {
-			t.Close()
-			return nil, err
+			return err
 		}
 		args = append(args, "REDIRECT", id.Int)
 	}
@@ -86,15 +104,29 @@ func (c *Client) Track(ctx context.Context, prefixes []string, h TrackingHandler
 	for _, p := range prefixes {
 		args = append(args, "PREFIX", p)
 	}
-	if _, err := main.do(ctx, args...); err != nil {
-		t.Close()
-		return nil, err
-	}
+	_, err = main.do(ctx, args...)
+	return err
+}
+
+// addTrackingConn adds cn to t, or closes it when t has already ended.
+func addTrackingConn(t *Tracking, cn *conn) bool {
+	t.mu.Lock()
 	if t.over.Load() {
-		t.Close()
-		return nil, t.err()
+		t.mu.Unlock()
+		cn.close()
+		return false
 	}
-	return t, nil
+	t.conns = append(t.conns, cn)
+	t.mu.Unlock()
+	return true
+}
+
+// trackingConns returns a copy of t's connections.
+func trackingConns(t *Tracking) []*conn {
+	t.mu.Lock()
+	out := append([]*conn(nil), t.conns...)
+	t.mu.Unlock()
+	return out
 }
 
 // RESP3 reports whether invalidations arrive as RESP3 pushes (else RESP2 pub/sub).
@@ -104,7 +136,7 @@ func (t *Tracking) RESP3() bool { return t.resp3 }
 // would never notice a dead peer). A failure kills the subscription and Lost is
 // called.
 func (t *Tracking) Ping(ctx context.Context) error {
-	for _, cn := range t.conns {
+	for _, cn := range trackingConns(t) {
 		if _, err := cn.do(ctx, "PING"); err != nil {
 			if !IsServerError(err) {
 				cn.fail(err)
@@ -122,8 +154,10 @@ func (t *Tracking) Alive() bool { return !t.over.Load() }
 // Lost is not called.
 func (t *Tracking) Close() {
 	t.closed.Store(true)
+	t.mu.Lock()
 	t.over.Store(true)
-	for _, cn := range t.conns {
+	t.mu.Unlock()
+	for _, cn := range trackingConns(t) {
 		cn.close()
 	}
 }
@@ -139,13 +173,16 @@ func (t *Tracking) err() error {
 
 // trackingLost runs when any of the subscription's connections fails.
 func trackingLost(t *Tracking, err error) {
-	if !t.over.CompareAndSwap(false, true) {
+	t.mu.Lock()
+	first := t.over.CompareAndSwap(false, true)
+	t.mu.Unlock()
+	if !first {
 		return
 	}
 	t.lostMu.Lock()
 	t.lostErr = err
 	t.lostMu.Unlock()
-	for _, cn := range t.conns {
+	for _, cn := range trackingConns(t) {
 		cn.close()
 	}
 	if !t.closed.Load() && t.h.Lost != nil {
