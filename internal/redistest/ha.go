@@ -260,10 +260,33 @@ func roleOf(s *Server) string {
 func (s *Server) Role() string { return roleOf(s) }
 
 // Failover runs SENTINEL FAILOVER on a running sentinel (retrying while the
-// sentinels are not ready for it) and returns at once.
+// sentinels are not ready for it) and returns at once. An accepted failover can still
+// abort (under load a sentinel may not yet judge the replica fit to promote) and
+// nothing retries a forced one, so a goroutine asks again each time the previous
+// attempt has had its time, until the sentinels name another primary.
 func (s *SentinelSet) Failover() {
 	s.tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	old, _ := s.MasterAddr()
+	if err := s.askFailover(time.Now().Add(15 * time.Second)); err != nil {
+		s.tb.Fatalf("redistest: SENTINEL FAILOVER: %v", err)
+	}
+	go func() {
+		for attempt := 0; attempt < 5; attempt++ {
+			wait := time.Now().Add(2*s.opts.FailoverTimeout + 2*time.Second)
+			for time.Now().Before(wait) {
+				if addr, err := s.MasterAddr(); err == nil && addr != old {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			_ = s.askFailover(time.Now().Add(5 * time.Second))
+		}
+	}()
+}
+
+// askFailover sends SENTINEL FAILOVER to the first running sentinel that accepts it
+// before deadline.
+func (s *SentinelSet) askFailover(deadline time.Time) error {
 	for {
 		var err error
 		for _, sn := range s.Sentinels {
@@ -271,11 +294,11 @@ func (s *SentinelSet) Failover() {
 				continue
 			}
 			if _, err = sn.Do("SENTINEL", "FAILOVER", s.MasterName); err == nil {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("redistest: SENTINEL FAILOVER: %v", err)
+			return err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
