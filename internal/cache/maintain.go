@@ -344,7 +344,7 @@ func republish(s *store) error {
 		cmds = cmds[n:]
 	}
 	if len(all) > 0 {
-		s.log.Infof("cache: redis restarted empty; wrote back %d known revocations", len(all))
+		s.log.Infof("cache: redis server changed (restart or failover); wrote back %d known revocations (SET NX)", len(all))
 	}
 	return nil
 }
