@@ -54,7 +54,10 @@ type bearerState struct {
 	sharedHits        atomic.Int64
 	introspections    atomic.Int64
 	introspectionHits atomic.Int64
-	refused           atomic.Int64
+	// introspectionShared counts requests that waited for another request's
+	// introspection call instead of making their own.
+	introspectionShared atomic.Int64
+	refused             atomic.Int64
 
 	// base is the monotonic origin of tokenFacts.deadline.
 	base time.Time
@@ -337,9 +340,22 @@ func verifiedPayload(m *Middleware, ctx context.Context, tok string, jws *jose.J
 	}
 	m.bearer.signatureChecks.Add(1)
 	if _, err := jose.Verify(jws, keys, m.bearer.allowed); err != nil {
-		return nil, false, tokenFailure("signature: " + err.Error())
+		return verifyAfterRotation(m, ctx, meta, jws, keys, err)
 	}
 	return jws.Payload, false, nil
+}
+
+// verifyAfterRotation gives a token without a kid that no key verified one more
+// chance, against the keys a refreshed set adds (jose.KeysAfterFailedVerify: rate
+// limited like an unknown kid).
+func verifyAfterRotation(m *Middleware, ctx context.Context, meta *oidc.Metadata, jws *jose.JWS, tried []*jose.Key, err error) ([]byte, bool, *bearerFailure) {
+	newer := jose.KeysAfterFailedVerify(ctx, keySet(m, meta), jws.Header.Kid, jws.Header.Alg, tried)
+	if len(newer) > 0 {
+		if _, err2 := jose.Verify(jws, newer, m.bearer.allowed); err2 == nil {
+			return jws.Payload, false, nil
+		}
+	}
+	return nil, false, tokenFailure("signature: " + err.Error())
 }
 
 // rememberVerified stores a verified token's payload in the tokver keyspace for at
@@ -556,9 +572,12 @@ type BearerStats struct {
 	// (verified by this or another replica): no signature check, no key set.
 	SharedVerifications int64
 	// Introspections counts calls to the introspection endpoint; IntrospectionHits
-	// answers taken from the introspect keyspace instead.
-	Introspections    int64
-	IntrospectionHits int64
+	// answers taken from the introspect keyspace instead; IntrospectionsShared
+	// requests that waited for a call another request of this replica made with the
+	// same token.
+	Introspections       int64
+	IntrospectionHits    int64
+	IntrospectionsShared int64
 	// Refused counts refused bearer requests (401, 403 insufficient_scope, 503).
 	Refused int64
 }
@@ -571,6 +590,7 @@ func (m *Middleware) BearerStats() BearerStats {
 		s.SharedVerifications = b.sharedHits.Load()
 		s.Introspections = b.introspections.Load()
 		s.IntrospectionHits = b.introspectionHits.Load()
+		s.IntrospectionsShared = b.introspectionShared.Load()
 		s.Refused = b.refused.Load()
 	}
 	return s

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
@@ -28,7 +30,22 @@ type introspector struct {
 	audience string
 	leeway   time.Duration
 	maxAge   time.Duration
+
+	// flights are the endpoint calls in progress, by token: concurrent requests
+	// carrying one token not yet in the cache share one call (see introspectShared).
+	mu      sync.Mutex
+	flights map[string]*introFlight
 }
+
+// introFlight is one endpoint call that other requests may wait for: done is closed
+// once ans and err are set.
+type introFlight struct {
+	done chan struct{}
+	ans  *oidc.Introspection
+	err  error
+}
+
+var errIntrospectionAborted = errors.New("the introspection call was abandoned")
 
 func newIntrospector(o *config.Options) (*introspector, error) {
 	io := &o.Bearer.Introspection
@@ -46,6 +63,7 @@ func newIntrospector(o *config.Options) (*introspector, error) {
 		endpoint: io.Endpoint, timeout: io.Timeout, maxTTL: io.MaxCacheTTL, negTTL: io.NegativeTTL,
 		opaque: io.OpaqueTokens, issuer: o.Provider.Issuer, audience: o.Bearer.Audience,
 		leeway: o.Provider.ClockSkew, maxAge: o.Bearer.MaxTokenAge,
+		flights: map[string]*introFlight{},
 	}, nil
 }
 
@@ -77,14 +95,44 @@ func introspect(m *Middleware, ctx context.Context, tok string, now time.Time) (
 			return nil, 0, unavailableFailure("the provider advertises no introspection_endpoint; set bearer.introspection.endpoint")
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, in.timeout)
-	defer cancel()
-	m.bearer.introspections.Add(1)
-	ans, err := in.client.Introspect(cctx, endpoint, tok)
+	ans, err := introspectShared(m, in, ctx, endpoint, tok)
 	if err != nil {
 		return nil, 0, unavailableFailure("introspection: " + err.Error())
 	}
 	return rememberIntrospection(m, ctx, tok, ans, now)
+}
+
+// introspectShared calls the endpoint about tok, once for all the requests of this
+// replica that carry tok at the same time: a burst of calls with a token the cache
+// does not know yet (a service starting up, a retry storm, an attacker replaying one
+// token) costs the provider one call, not one per request. The others wait for that
+// answer, at most bearer.introspection.timeout. The call does not end when the
+// request that started it is cancelled, since others may be waiting for it.
+func introspectShared(m *Middleware, in *introspector, ctx context.Context, endpoint, tok string) (*oidc.Introspection, error) {
+	in.mu.Lock()
+	f := in.flights[tok]
+	if f != nil {
+		in.mu.Unlock()
+		m.bearer.introspectionShared.Add(1)
+		<-f.done // a plain receive: no select (internal/wakeup explains why)
+		return f.ans, f.err
+	}
+	f = &introFlight{done: make(chan struct{}), err: errIntrospectionAborted}
+	in.flights[tok] = f
+	in.mu.Unlock()
+	defer func() {
+		in.mu.Lock()
+		delete(in.flights, tok)
+		in.mu.Unlock()
+		close(f.done)
+	}()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.timeout)
+	defer cancel()
+	m.bearer.introspections.Add(1)
+	ans, err := in.client.Introspect(cctx, endpoint, tok)
+	f.ans = ans
+	f.err = err
+	return ans, err
 }
 
 // rememberIntrospection caches an introspection answer and returns it.

@@ -143,9 +143,25 @@ func TestVerifyRemoteRefusesHMACEvenWhenAllowed(t *testing.T) {
 	}
 }
 
+// TestKidlessTokenSignedByARotatedInKeyVerifiesAfterOneRefresh: without a kid, a
+// failed signature check is the only sign of a rotation; it refreshes the set as an
+// unknown kid would, under the same MinRefresh limit, so forged tokens without a kid
+// cannot make more fetches than unknown kids can.
+func TestKidlessTokenSignedByARotatedInKeyVerifiesAfterOneRefresh(t *testing.T) {
+	runScenario(t, "kidless-rotation",
+		"kidless-rotation: no kid, rsa-1: ok kid=rsa-1 fetches=1 errors=0 shared=0",
+		"kidless-rotation: no kid, rotated-in key within MinRefresh: jose: signature verification failed: alg RS256: no key of 1 verified the signature fetches=1 errors=0 shared=0",
+		"kidless-rotation: no kid, rotated-in key after MinRefresh: ok kid=rsa-2 fetches=2 errors=0 shared=0",
+		"kidless-rotation: no kid, rotated-in key again: ok kid=rsa-2 fetches=2 errors=0 shared=0",
+		"kidless-rotation: 100 forged within MinRefresh: 100×jose: signature verification failed fetches=2 errors=0 shared=0",
+		"kidless-rotation: 100 forged after MinRefresh: 100×jose: signature verification failed fetches=3 errors=0 shared=0",
+		"kidless-rotation: server requests: 3",
+	)
+}
+
 // TestRemoteScenarioListIsCovered: every scenario has a named test above.
 func TestRemoteScenarioListIsCovered(t *testing.T) {
-	covered := "rotation unknown-kid-flood cold-start max-age keep-last-good deadline shared-cache no-fetch-before-precheck"
+	covered := "rotation unknown-kid-flood cold-start max-age keep-last-good deadline shared-cache no-fetch-before-precheck kidless-rotation"
 	if got := strings.Join(josetest.ScenarioNames(), " "); got != covered {
 		t.Fatalf("scenarios %q, tests cover %q", got, covered)
 	}

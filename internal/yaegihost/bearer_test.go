@@ -133,7 +133,8 @@ func wantRefused(t testing.TB, what string, resp *http.Response, body string, st
 var bearerProbeOnce sync.Once
 
 // bearerOp runs op on a middleware built by md: "stats" (signature checks, shared
-// verifications, introspections, introspection cache hits, refused), "mode" (cache
+// verifications, introspections, introspection cache hits, refused, introspections
+// shared with a concurrent request), "mode" (cache
 // mode, health and tracking), "revoke-jti <iss> <jti>" through RevokeBearerToken,
 // "revoke-sub <iss> <sub>" (written through the instance's own store as back-channel
 // logout writes it; answers the not-before time).
@@ -174,7 +175,7 @@ func yaegiBearerOp(h http.Handler, op, a, b string) string {
 		s := m.BearerStats()
 		return strconv.FormatInt(s.SignatureChecks, 10) + " " + strconv.FormatInt(s.SharedVerifications, 10) + " " +
 			strconv.FormatInt(s.Introspections, 10) + " " + strconv.FormatInt(s.IntrospectionHits, 10) + " " +
-			strconv.FormatInt(s.Refused, 10)
+			strconv.FormatInt(s.Refused, 10) + " " + strconv.FormatInt(s.IntrospectionsShared, 10)
 	case "mode":
 		st := m.Cache().Stats()
 		return st.Mode + " " + st.Health + " " + st.Tracking
@@ -206,7 +207,7 @@ func compiledBearerOp(h http.Handler, op, a, b string) string {
 		s := m.BearerStats()
 		return strconv.FormatInt(s.SignatureChecks, 10) + " " + strconv.FormatInt(s.SharedVerifications, 10) + " " +
 			strconv.FormatInt(s.Introspections, 10) + " " + strconv.FormatInt(s.IntrospectionHits, 10) + " " +
-			strconv.FormatInt(s.Refused, 10)
+			strconv.FormatInt(s.Refused, 10) + " " + strconv.FormatInt(s.IntrospectionsShared, 10)
 	case "mode":
 		st := m.Cache().Stats()
 		return st.Mode + " " + st.Health + " " + st.Tracking
@@ -227,10 +228,10 @@ func compiledBearerOp(h http.Handler, op, a, b string) string {
 }
 
 // stats reads the counters as numbers: signature checks, shared verifications,
-// introspections, introspection cache hits, refused.
-func stats(t testing.TB, md mode, h http.Handler) [5]int64 {
+// introspections, introspection cache hits, refused, introspections shared.
+func stats(t testing.TB, md mode, h http.Handler) [6]int64 {
 	t.Helper()
-	var out [5]int64
+	var out [6]int64
 	for i, f := range strings.Fields(bearerOp(t, md, h, "stats", "", "")) {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil || i >= len(out) {
@@ -929,6 +930,65 @@ func TestBearerIntrospectionActiveInactiveAndCached(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Fatalf("cached beyond maxCacheTTL: %v", d)
 		}
+	})
+}
+
+// TestBearerBurstOfOneNewTokenMakesOneIntrospection: sixteen requests arriving at
+// once with a token no replica has seen make one call to the introspection endpoint
+// (slowed to 300 ms so that they overlap); every one of them is forwarded.
+func TestBearerBurstOfOneNewTokenMakesOneIntrospection(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := replicaConfig(op, rs.URL())
+		b := group(cfg, "bearer")
+		b["enabled"] = true
+		b["audience"] = testop.DefaultAudience
+		introspectionConfig(cfg, true)
+		a, ha := startInstance(t, md, cfg, "api@file")
+		waitLive(t, md, ha)
+		opaque, err := op.IssueAccessToken(testop.AccessTokenOptions{Opaque: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op.SetDelay("introspect", 300*time.Millisecond)
+		const burst = 16
+		type answer struct {
+			status int
+			body   string
+			err    error
+		}
+		answers := make(chan answer, burst)
+		for i := 0; i < burst; i++ {
+			go func() {
+				req, _ := http.NewRequest("GET", a.URL+"/orders", nil)
+				req.Header.Set("Authorization", "Bearer "+opaque)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					answers <- answer{err: err}
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				answers <- answer{status: resp.StatusCode, body: string(body)}
+			}()
+		}
+		for i := 0; i < burst; i++ {
+			got := <-answers
+			if got.err != nil || got.status != http.StatusOK || !strings.Contains(got.body, "X-Forwarded-User: svc-orders") {
+				t.Fatalf("request %d of the burst: %d %v %s", i, got.status, got.err, got.body)
+			}
+		}
+		st := stats(t, md, ha)
+		if n := op.Count("introspect"); n != 1 {
+			t.Fatalf("%d introspection calls for a burst of %d requests with one token (stats %v)", n, burst, st)
+		}
+		// Every request but the caller's waited for it, or (arriving after the answer
+		// was cached) took it from the cache.
+		if st[2] != 1 || st[5]+st[3] != burst-1 {
+			t.Fatalf("stats %v: want 1 call, and %d requests sharing it or answered by the cache", st, burst-1)
+		}
+		t.Logf("%s: %d requests, 1 introspection call, %d waited for it, %d from the cache", md.name, burst, st[5], st[3])
 	})
 }
 

@@ -70,8 +70,8 @@ func TestJoseUnderYaegiMatchesCompiled(t *testing.T) {
 
 // TestJoseKeySetScenariosUnderYaegiMatchCompiled runs the remote key-set scenarios
 // (rotation, 200-goroutine unknown-kid floods, shared fetches, max-age, failures,
-// deadline, shared cache, nothing fetched before PreCheck) in the interpreter against
-// a real HTTP server, and compiled against another.
+// deadline, shared cache, nothing fetched before PreCheck, kid-less rotation) in the
+// interpreter against a real HTTP server, and compiled against another.
 func TestJoseKeySetScenariosUnderYaegiMatchCompiled(t *testing.T) {
 	scenario := joseFunc(t, "RemoteScenario").Interface().(func(string, string) []string)
 	for _, name := range josetest.ScenarioNames() {

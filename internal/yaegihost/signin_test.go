@@ -307,6 +307,31 @@ func TestCertificationMisbehavioursAreRejected(t *testing.T) {
 	})
 }
 
+// TestKidlessIDTokenFromARotatedKeySignsIn: the provider rotates its signing key
+// after Gatehouse fetched the key set and then omits kid; the first failed signature
+// check refreshes the set (once provider.jwksMinRefresh has passed) and the login
+// succeeds instead of failing until the set expires.
+func TestKidlessIDTokenFromARotatedKeySignsIn(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := rpConfig(op)
+		group(cfg, "provider")["jwksMinRefresh"] = "1s"
+		srv := startGatehouse(t, md, cfg, "kidless@file")
+		mustContain(t, "before the rotation", newBrowser().get(t, srv.URL+"/ok"), "backend /ok")
+		jwks := op.Count("jwks")
+		if err := op.RotateKeys(); err != nil {
+			t.Fatal(err)
+		}
+		op.DropRetiredKeys()
+		op.SetMisbehaviour(testop.KidAbsentSingleKey)
+		time.Sleep(1100 * time.Millisecond)
+		mustContain(t, "kid absent, rotated key", newBrowser().get(t, srv.URL+"/ok"), "backend /ok")
+		if n := op.Count("jwks") - jwks; n != 1 {
+			t.Fatalf("%d key-set fetches for the rotation", n)
+		}
+	})
+}
+
 // TestStrictSameSiteCallbackNavigatesFromTheSite: with SameSite=Strict the callback
 // answers a page that navigates itself to the return path, so the browser's next
 // request is same-site and carries the Strict cookie (a redirect chain that began at

@@ -2,6 +2,7 @@ package josetest
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"sort"
@@ -149,7 +150,7 @@ func (s *scenario) flood(ks *jose.RemoteKeySet, n int, token func(i int) string)
 
 // ScenarioNames lists the remote key-set scenarios in order.
 func ScenarioNames() []string {
-	return []string{"rotation", "unknown-kid-flood", "cold-start", "max-age", "keep-last-good", "deadline", "shared-cache", "no-fetch-before-precheck"}
+	return []string{"rotation", "unknown-kid-flood", "cold-start", "max-age", "keep-last-good", "deadline", "shared-cache", "no-fetch-before-precheck", "kidless-rotation"}
 }
 
 // RemoteScenario runs one key-set scenario against a JWKSServer at base and returns
@@ -173,6 +174,8 @@ func RemoteScenario(base, name string) []string {
 		scenarioSharedCache(s)
 	case "no-fetch-before-precheck":
 		scenarioNothingFetchedBeforePreCheck(s)
+	case "kidless-rotation":
+		scenarioKidlessRotation(s)
 	default:
 		s.logf("unknown scenario")
 	}
@@ -208,6 +211,28 @@ func scenarioRotation(s *scenario) {
 	s.logf("rsa-2 after the set expired:", s.verify(ks, s.token("rsa-2")), fetches(ks))
 	s.logf("rsa-1 after removal:", s.verify(ks, s.token("rsa-1")), fetches(ks))
 	s.logf("server requests:", s.hits("/rotate/rotation"))
+}
+
+// scenarioKidlessRotation: a token without a kid, signed by a key the provider
+// rotated in after the set was fetched, verifies after one refresh (once MinRefresh
+// allows a fetch), and tokens without a kid whose signatures verify with no key make
+// no more fetches than unknown kids do: none within MinRefresh, one per interval.
+func scenarioKidlessRotation(s *scenario) {
+	ks := s.keySet("/rotate/kidless", jose.RemoteKeySetOptions{MinRefresh: 30 * time.Second, MinCache: 5 * time.Minute, MaxCache: time.Hour})
+	claims := `{"sub":"alice","exp":4102444800}`
+	old := Sign("RS256", s.keys.RSA, `{"alg":"RS256"}`, claims)
+	rotated := Sign("RS256", s.keys.AttackerRSA, `{"alg":"RS256"}`, claims)
+	parts := strings.Split(old, ".")
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"mallory","exp":4102444800}`)) + "." + parts[2]
+	s.logf("no kid, rsa-1:", s.verify(ks, old), fetches(ks))
+	s.logf("no kid, rotated-in key within MinRefresh:", s.verify(ks, rotated), fetches(ks))
+	s.clk.advance(31 * time.Second)
+	s.logf("no kid, rotated-in key after MinRefresh:", s.verify(ks, rotated), fetches(ks))
+	s.logf("no kid, rotated-in key again:", s.verify(ks, rotated), fetches(ks))
+	s.logf("100 forged within MinRefresh:", s.flood(ks, 100, func(i int) string { return forged }), fetches(ks))
+	s.clk.advance(31 * time.Second)
+	s.logf("100 forged after MinRefresh:", s.flood(ks, 100, func(i int) string { return forged }), fetches(ks))
+	s.logf("server requests:", s.hits("/rotate/kidless"))
 }
 
 // scenarioUnknownKidFlood: 200 concurrent tokens with unknown kids cause at most one
