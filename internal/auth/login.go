@@ -222,7 +222,7 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 			Now: now, Leeway: m.opts.Provider.ClockSkew,
 		}
 		if previous != nil {
-			check.Previous = &oidc.TokenClaims{Issuer: previous.Issuer, Subject: previous.Subject, Audience: []string{m.opts.Provider.ClientID}}
+			check.Previous = previousIDClaims(previous)
 		}
 		tc, err := oidc.CheckIDToken(jws.Header, claims, jws.Header.Alg, check)
 		if err != nil {
@@ -248,6 +248,18 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 		rec.TokenExpiry = now.Add(d).Unix()
 	}
 	return rec, nil
+}
+
+// previousIDClaims is what a refreshed ID token is compared with: the claims of the
+// session's current ID token (its aud, auth_time and nonce, OIDC Core 12.2), or,
+// when the session holds none, only its issuer and subject.
+func previousIDClaims(previous *session.Record) *oidc.TokenClaims {
+	if previous.IDToken != "" {
+		if tc, err := oidc.StoredIDTokenClaims(previous.IDToken); err == nil {
+			return tc
+		}
+	}
+	return &oidc.TokenClaims{Issuer: previous.Issuer, Subject: previous.Subject}
 }
 
 // fillIdentity copies the verified identity into the record: subject, issuer,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -30,10 +31,16 @@ func newRefresher() *refresher { return &refresher{flights: map[string]*refreshF
 // errRefreshBusy: another replica holds the lock and published nothing in time.
 var errRefreshBusy = errors.New("refresh in progress on another replica")
 
+// errRefreshRejected is a refresh whose new tokens failed validation (a refreshed ID
+// token with another subject, audience or nonce, a bad signature, ...). The provider
+// has already redeemed the refresh token, so the session cannot refresh again: it
+// ends, as after invalid_grant. The reason is logged where it is found.
+var errRefreshRejected = errors.New("the provider's refreshed tokens were rejected")
+
 // refreshWait bounds how long a request waits for another replica's refresh.
 const refreshWait = 10 * time.Second
 
-func isRefusedGrant(err error) bool { return oidc.IsInvalidGrant(err) }
+func isRefusedGrant(err error) bool { return err == errRefreshRejected || oidc.IsInvalidGrant(err) }
 
 // refreshOnce returns the refreshed record for rec, redeeming its refresh token at
 // most once across this replica's concurrent requests.
@@ -96,7 +103,8 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	}
 	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
 	if err != nil {
-		return nil, err
+		m.log.Warnf("refreshed tokens for %s rejected: %v", logging.ID(rec.Subject), err)
+		return nil, errRefreshRejected
 	}
 	nrec.LastSeen = now.Unix()
 	if sealed, err := session.SealRecord(m.sessions.Cache, nrec); err == nil {

@@ -55,6 +55,27 @@ var (
 const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // registered reads the registered claims every kind shares, with strict types.
+// StoredIDTokenClaims reads the claims of an ID token this relying party verified
+// earlier and kept (in a sealed session): the reference a refreshed ID token is
+// compared with (OIDC Core 12.2). It checks no signature — the token was verified
+// when it was stored — only that the payload decodes.
+func StoredIDTokenClaims(raw string) (*TokenClaims, error) {
+	first := strings.IndexByte(raw, '.')
+	last := strings.LastIndexByte(raw, '.')
+	if first < 0 || last <= first {
+		return nil, errors.New("oidc: stored ID token is not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(raw[first+1 : last])
+	if err != nil {
+		return nil, err
+	}
+	c, err := jose.DecodeClaims(payload)
+	if err != nil {
+		return nil, err
+	}
+	return registered(c)
+}
+
 func registered(c jose.Claims) (*TokenClaims, error) {
 	t := &TokenClaims{Raw: c}
 	err := stringClaims(c, t)
@@ -193,15 +214,16 @@ func CheckIDToken(h jose.Header, c jose.Claims, alg string, x IDTokenCheck) (*To
 		}
 	}
 	if p := x.Previous; p != nil {
-		// 12.2: same iss and sub, same aud, auth_time unchanged when present; a nonce,
-		// if any, must be the original one.
-		if t.Issuer != p.Issuer || t.Subject != p.Subject || !sameSet(t.Audience, p.Audience) {
+		// 12.2: same iss and sub, same aud (when the earlier token is known: nil
+		// Audience means it is not, and steps 3-5 above still hold), auth_time
+		// unchanged when present; a nonce, if both carry one, must be the original.
+		if t.Issuer != p.Issuer || t.Subject != p.Subject || (p.Audience != nil && !sameSet(t.Audience, p.Audience)) {
 			return nil, ErrRefreshedID
 		}
 		if !t.AuthTime.IsZero() && !p.AuthTime.IsZero() && !t.AuthTime.Equal(p.AuthTime) {
 			return nil, ErrRefreshedID
 		}
-		if t.Nonce != "" && t.Nonce != p.Nonce {
+		if t.Nonce != "" && p.Nonce != "" && t.Nonce != p.Nonce {
 			return nil, ErrNonce
 		}
 	}

@@ -167,6 +167,7 @@
 //	NoAtHash                no at_hash (ID token)                            ACCEPT
 //	RefreshChangesSubject   refreshed ID token has another sub               reject the refresh
 //	NoIDTokenOnRefresh      refresh answers without id_token                 ACCEPT, keep identity
+//	RefreshRepeatsNonce     refreshed ID token repeats the original nonce    ACCEPT
 //	UserinfoWrongSubject    userinfo sub differs from the ID token's         reject userinfo
 //	NoIssParameter          no iss in the authorization response             reject (iss is advertised)
 //	WrongIssParameter       iss = issuer+"/wrong" in the response            reject

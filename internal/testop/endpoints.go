@@ -22,7 +22,8 @@ type refreshGrant struct {
 	authTime time.Time
 	issuedAt time.Time
 	expires  time.Time
-	used     bool // rotated out
+	nonce    string // of the authentication request (RefreshRepeatsNonce)
+	used     bool   // rotated out
 	revoked  bool
 }
 
@@ -308,12 +309,16 @@ func (p *Provider) respondTokens(w http.ResponseWriter, c *Client, u *User, scop
 		now := p.now()
 		p.mu.Lock()
 		p.refresh[tokenKey(rt)] = &refreshGrant{clientID: c.ID, username: u.Username, scope: scope, sid: sid,
-			family: family, authTime: authTime, issuedAt: now, expires: now.Add(lt.RefreshToken)}
+			family: family, authTime: authTime, issuedAt: now, expires: now.Add(lt.RefreshToken), nonce: nonce}
 		p.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
 	if !refreshed || !m.Has(NoIDTokenOnRefresh) {
-		claims := p.idTokenClaims(u, c, nonce, sid, authTime, access, lt.IDToken)
+		idNonce := nonce
+		if refreshed && !m.Has(RefreshRepeatsNonce) {
+			idNonce = "" // OIDC Core 12.2: a refreshed ID token should carry none
+		}
+		claims := p.idTokenClaims(u, c, idNonce, sid, authTime, access, lt.IDToken)
 		if refreshed && m.Has(RefreshChangesSubject) {
 			claims["sub"] = "changed-" + u.Subject
 		}
@@ -381,7 +386,7 @@ func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, c *Clien
 		writeOAuthError(w, http.StatusBadRequest, code, problem)
 		return
 	}
-	p.respondTokens(w, c, u, scope, g.family, g.sid, "", g.authTime, lt, true)
+	p.respondTokens(w, c, u, scope, g.family, g.sid, g.nonce, g.authTime, lt, true)
 }
 
 func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request, c *Client) {

@@ -108,6 +108,10 @@ const (
 	NoIntrospectionEndpoint
 	// NoCodeChallengeMethods leaves code_challenge_methods_supported out of discovery.
 	NoCodeChallengeMethods
+	// RefreshRepeatsNonce puts the authentication request's nonce into the ID tokens
+	// of refresh responses too (OIDC Core 12.2 allows it; Keycloak does it). Expected:
+	// accepted.
+	RefreshRepeatsNonce
 )
 
 // Endpoint failures. Provider.SetFailure and Provider.SetDelay do the same for any
@@ -172,6 +176,7 @@ func switchNames() []namedSwitch {
 		{NoRevocationEndpoint, "NoRevocationEndpoint"},
 		{NoIntrospectionEndpoint, "NoIntrospectionEndpoint"},
 		{NoCodeChallengeMethods, "NoCodeChallengeMethods"},
+		{RefreshRepeatsNonce, "RefreshRepeatsNonce"},
 		{JWKSFailing, "JWKSFailing"},
 		{TokenEndpointFailing, "TokenEndpointFailing"},
 		{TokenEndpointSlow, "TokenEndpointSlow"},

@@ -258,6 +258,20 @@ func TestEveryMisbehaviourDoesWhatItClaims(t *testing.T) {
 				t.Errorf("%d %v", st, tok)
 			}
 		},
+		RefreshRepeatsNonce: func(t *testing.T) {
+			rp := newRP(t, p)
+			f := rp.login()
+			_, plain := rp.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(f.tokens, "refresh_token")}})
+			p.SetMisbehaviour(RefreshRepeatsNonce)
+			_, tok := rp.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(plain, "refresh_token")}})
+			p.SetMisbehaviour(0)
+			_, c0, _ := ParseUnverified(str(f.tokens, "id_token"))
+			_, c1, _ := ParseUnverified(str(plain, "id_token"))
+			_, c2, _ := ParseUnverified(str(tok, "id_token"))
+			if c0["nonce"] == nil || c1["nonce"] != nil || c2["nonce"] != c0["nonce"] {
+				t.Errorf("nonce at login %v, plain refresh %v, repeated %v", c0["nonce"], c1["nonce"], c2["nonce"])
+			}
+		},
 		UserinfoWrongSubject: func(t *testing.T) {
 			rp := newRP(t, p)
 			f := rp.login()
