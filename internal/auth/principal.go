@@ -43,8 +43,8 @@ type principal struct {
 }
 
 // newPrincipal builds a principal from verified claims and decides authorization and
-// headers once. claims is the decoded claim set (ID token merged with userinfo, or an
-// access token); accessToken is forwarded only when headers.accessToken is set.
+// headers once. claims is the decoded claim set (of the ID token — Gatehouse does
+// not call userinfo — or of an access token); accessToken is forwarded only when headers.accessToken is set.
 func newPrincipal(o *config.Options, source string, claims map[string]any, user, accessToken string) *principal {
 	p := &principal{
 		Source:        source,

@@ -3,6 +3,7 @@ module github.com/gatehouse-oidc/gatehouse/internal/yaegihost
 go 1.25
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/gatehouse-oidc/gatehouse v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/mapstructure v1.5.0
 	github.com/traefik/yaegi v0.16.1
@@ -11,7 +12,6 @@ require (
 
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
-	github.com/chromedp/chromedp v0.23.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 )
 

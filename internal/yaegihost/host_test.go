@@ -159,6 +159,18 @@ func TestThreeInstancesInOneInterpreterKeepTheirOwnSettings(t *testing.T) {
 				t.Errorf("instance %d, path %s: status %d, want %d", i, p, resp.StatusCode, want)
 			}
 		}
+		// Each clears an unreadable session cookie under its own name only.
+		req := httptest.NewRequest("GET", "/protected", nil)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Cookie", "cookiea=garbage; cookieb=garbage; cookiec=garbage")
+		resp, _ := serve(t, h, req)
+		var cleared []string
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			cleared = append(cleared, c[:strings.IndexByte(c, '=')])
+		}
+		if want := "cookie" + string(rune('a'+i)); strings.Join(cleared, ",") != want {
+			t.Errorf("instance %d cleared %v, want only %s", i, cleared, want)
+		}
 	}
 }
 
@@ -167,14 +179,21 @@ func TestPanicInTheChainAnswers500(t *testing.T) {
 	cfg["excludedURLs"] = "/boom"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	stop := captureStderr(t) // before Build: the logger keeps the stderr it finds
 	h, err := host(t).Build(ctx, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), cfg, "panic@file")
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/boom", nil))
+	out := stop()
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d", rec.Code)
+	}
+	// Logged once, at error level, with the panic's value.
+	if n := strings.Count(out, "internal error #"); n != 1 || !strings.Contains(out, "boom") {
+		t.Fatalf("%d log lines about the panic:\n%s", n, out)
 	}
 }
 
