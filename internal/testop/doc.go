@@ -130,7 +130,8 @@
 //
 //	p.ClientCredentials(ctx, id, secret, audience, scope)  real token request
 //	p.IssueIDToken(IDTokenOptions{...})                     as the endpoint would, switches applied
-//	p.IssueAccessToken(AccessTokenOptions{...})             registered, switches applied
+//	p.IssueAccessToken(AccessTokenOptions{...})             registered, switches applied;
+//	                                                        IntrospectionClaims vary its introspection answer
 //	p.LogoutToken(LogoutTokenOptions{...})                  crafted, switches ignored
 //	p.BackchannelLogout(ctx, url, user, sid)                valid logout token POSTed, switches applied
 //	p.SendLogoutToken(ctx, url, token)                      any token POSTed

@@ -38,6 +38,9 @@ type accessGrant struct {
 	issuedAt time.Time
 	expires  time.Time
 	revoked  bool
+	// introspection is merged last into active introspection answers
+	// (AccessTokenOptions.IntrospectionClaims).
+	introspection map[string]any
 }
 
 // serveDiscovery is OpenID Connect Discovery 1.0 section 3, plus the metadata of RFC
@@ -517,6 +520,7 @@ func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		if g.username != "" {
 			resp["username"] = g.username
 		}
+		mergeClaims(resp, g.introspection)
 	} else if g := p.refresh[tokenKey(tok)]; g != nil && !g.revoked && !(g.used && p.rotate) && now.Before(g.expires) {
 		resp = map[string]any{
 			"active": true, "token_type": "refresh_token", "client_id": g.clientID, "scope": g.scope,

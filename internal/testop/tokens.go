@@ -550,6 +550,12 @@ type AccessTokenOptions struct {
 	// Claims are merged last (a nil value removes a claim); Header likewise.
 	Claims map[string]any
 	Header map[string]any
+	// IntrospectionClaims are merged last into every active introspection answer
+	// about the token (a nil value removes a member), after active and token_type:
+	// the provider can report a foreign iss, an aud without the resource server, a
+	// token_type "refresh_token", a past exp or fewer scopes for a token it still
+	// considers active. They change neither the token nor its expiry.
+	IntrospectionClaims map[string]any
 }
 
 // IssueAccessToken mints an access token as the token endpoint would (RFC 9068 shape,
@@ -576,7 +582,20 @@ func (p *Provider) IssueAccessToken(o AccessTokenOptions) (string, error) {
 	}
 	cc := *c
 	cc.OpaqueAccessTokens = o.Opaque
-	return p.issueAccess(&cc, u, aud, scope, "", "", lt.AccessToken, o.Claims, o.Header)
+	tok, err := p.issueAccess(&cc, u, aud, scope, "", "", lt.AccessToken, o.Claims, o.Header)
+	if err != nil || o.IntrospectionClaims == nil {
+		return tok, err
+	}
+	override := make(map[string]any, len(o.IntrospectionClaims))
+	for k, v := range o.IntrospectionClaims {
+		override[k] = v
+	}
+	p.mu.Lock()
+	if g := p.access[tokenKey(tok)]; g != nil {
+		g.introspection = override
+	}
+	p.mu.Unlock()
+	return tok, nil
 }
 
 func defaultAudience(c *Client) []string {
