@@ -95,8 +95,11 @@ type Store interface {
 	Health() string
 	// Close stops the store: it drains the write queue and the outbox to Redis as far
 	// as ctx's deadline allows (2 s when ctx has none), then closes every connection
-	// and stops every goroutine. Safe to call concurrently with writers and more than
-	// once; operations after Close return ErrClosed.
+	// and stops every goroutine. A batch already on the wire to an unresponsive Redis
+	// is waited for up to the Redis ReadTimeout (and a reconnection in progress up to
+	// DialTimeout), so Close may return that much after the deadline. Safe to call
+	// concurrently with writers and more than once; operations after Close return
+	// ErrClosed.
 	Close(ctx context.Context) error
 }
 

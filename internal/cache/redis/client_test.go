@@ -368,6 +368,29 @@ func TestPausedServerTimesOutAndContextDeadlinesAreHonoured(t *testing.T) {
 	waitFor(t, func() bool { _, err := c.Do(context.Background(), "PING"); return err == nil })
 }
 
+// TestStalledServerIsFoundOutUnderSteadyTraffic: requests that keep arriving while
+// the server answers nothing (each giving up at its own 300 ms deadline) do not keep
+// the connection alive: it fails within about ReadTimeout of the first unanswered
+// request (Live drops to 0), as Options.ReadTimeout promises.
+func TestStalledServerIsFoundOutUnderSteadyTraffic(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := newTestClient(t, Options{Addr: srv.Addr(), PoolSize: 1, ReadTimeout: time.Second, DialTimeout: 300 * time.Millisecond,
+		MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	mustDo(t, c, "PING")
+	srv.Pause()
+	defer srv.Resume()
+	start := time.Now()
+	for c.Live() > 0 {
+		if d := time.Since(start); d > 4*time.Second {
+			t.Fatalf("the connection to a stopped server is still up after %v of steady requests", d)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		_, _ = c.Do(ctx, "PING")
+		cancel()
+	}
+	t.Logf("stalled connection dropped after %v", time.Since(start).Round(time.Millisecond))
+}
+
 func TestClientReconnectsAfterKillAndRestart(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	c := newTestClient(t, Options{Addr: srv.Addr(), PoolSize: 2, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})

@@ -159,8 +159,13 @@ func (c *conn) send(cl *call, cmds [][]any) {
 			c.fail(err)
 			return
 		}
-		// Replies are now due: bound the wait for them.
-		armLocked(c, int64(time.Since(c.base)))
+		// Replies are now due: bound the wait for them. A deadline already set bounds
+		// the wait for an earlier reply and stays: only replies move it (readLoop), so
+		// a server that stops answering is found out within ReadTimeout however many
+		// requests keep arriving.
+		if !c.armed {
+			armLocked(c, int64(time.Since(c.base)))
+		}
 	}
 	c.writing = false
 	c.mu.Unlock()
