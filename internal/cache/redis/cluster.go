@@ -283,6 +283,10 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 				if wait < 100*time.Millisecond {
 					wait *= 2
 				}
+				// A retry starts a fresh walk to the slot's node: a server that
+				// answers ASK before each TRYAGAIN must not use up MaxRedirects
+				// within the retry window (which bounds the whole loop).
+				redirects = 0
 			default:
 				return v, err
 			}
@@ -319,6 +323,10 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 				if wait < 100*time.Millisecond {
 					wait *= 2
 				}
+				// A retry starts a fresh walk to the slot's node: a server that
+				// answers ASK before each TRYAGAIN must not use up MaxRedirects
+				// within the retry window (which bounds the whole loop).
+				redirects = 0
 				continue
 			}
 		}
