@@ -8,20 +8,34 @@ import (
 
 func TestSafeReturnPathNeverLeavesTheSite(t *testing.T) {
 	cases := map[string]string{
-		"/app/page?x=1":     "/app/page?x=1",
-		"//evil.example":    "/",
-		"//evil.example/x":  "/",
-		"/\\evil.example":   "/",
-		"/%2F%2Fevil":       "/",
-		"/%5Cevil":          "/",
-		"/%09/evil.example": "/",
-		"/ok%20path":        "/ok%20path",
+		"/app/page?x=1":            "/app/page?x=1",
+		"//evil.example":           "/",
+		"//evil.example/x":         "/",
+		"/\\evil.example":          "/",
+		"/%2F%2Fevil":              "/",
+		"/%5Cevil":                 "/",
+		"/%09/evil.example":        "/",
+		"/ok%20path":               "/ok%20path",
+		"https:evil.example":       "/",
+		"https://evil.example/x":   "/",
+		"/%2f%2fevil.example":      "/",
+		"/%5c%5cevil.example":      "/",
+		"/app?next=//evil.example": "/app?next=//evil.example",
+		"/\t/evil.example":         "/",
+		"javascript:alert(1)":      "/",
 	}
 	for uri, want := range cases {
 		u := &url.URL{Opaque: uri}
 		req := &http.Request{Method: "GET", URL: u}
 		if got := safeReturnPath(req); got != want {
 			t.Errorf("%q: got %q, want %q", uri, got, want)
+		}
+		// As the server parses it too (RequestURI: Path, RawQuery).
+		if pu, err := url.ParseRequestURI(uri); err == nil {
+			got := safeReturnPath(&http.Request{Method: "GET", URL: pu})
+			if r, err := url.Parse(got); err != nil || r.Host != "" || r.Scheme != "" || len(got) > 1 && (got[1] == '/' || got[1] == '\\') {
+				t.Errorf("%q parsed: return path %q leaves the site", uri, got)
+			}
 		}
 	}
 	post := &http.Request{Method: "POST", URL: &url.URL{Path: "/form"}}
