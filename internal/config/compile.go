@@ -161,9 +161,17 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 		allowed = append(allowed, "HS256", "HS384", "HS512")
 		if out.ClientSecret == "" {
 			c.fail("provider.hmacWithClientSecret", "needs provider.clientSecret: HMAC ID tokens are keyed with it")
+		} else if len(out.ClientSecret) < 32 {
+			c.fail("provider.hmacWithClientSecret", "needs a provider.clientSecret of at least 32 bytes to key HMAC (RFC 7518 3.2)")
 		}
 	}
-	out.SigningAlgorithms = c.algorithms("provider.signingAlgorithms", withDefault(in.SigningAlgorithms, "provider.signingAlgorithms"), allowed)
+	algs := withDefault(in.SigningAlgorithms, "provider.signingAlgorithms")
+	if in.HMACWithClientSecret && len(in.SigningAlgorithms) == 0 {
+		// Turning HMAC on is enough: the default list gains HS256/384/512. A list
+		// given explicitly is taken as it is.
+		algs = append(algs, "HS256", "HS384", "HS512")
+	}
+	out.SigningAlgorithms = c.algorithms("provider.signingAlgorithms", algs, allowed)
 	out.ClockSkew = c.duration("provider.clockSkew", in.ClockSkew, 0, 5*time.Minute)
 	out.HTTPTimeout = c.duration("provider.httpTimeout", in.HTTPTimeout, time.Second, 2*time.Minute)
 	out.JWKSMinRefresh = c.duration("provider.jwksMinRefresh", in.JWKSMinRefresh, time.Second, time.Hour)

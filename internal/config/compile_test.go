@@ -141,6 +141,7 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"provider.maxAge", func(c *Config) { c.Provider.MaxAge = "yesterday" }},
 		{"provider.signingAlgorithms", func(c *Config) { c.Provider.SigningAlgorithms = []string{"none"} }},
 		{"provider.signingAlgorithms", func(c *Config) { c.Provider.SigningAlgorithms = []string{"HS256"} }},
+		{"provider.hmacWithClientSecret", func(c *Config) { c.Provider.HMACWithClientSecret = true; c.Provider.ClientSecret = "short" }},
 		{"provider.clockSkew", func(c *Config) { c.Provider.ClockSkew = "1h" }},
 		{"provider.httpTimeout", func(c *Config) { c.Provider.HTTPTimeout = "10" }},
 		{"provider.jwksMinCache", func(c *Config) { c.Provider.JWKSMinCache = "48h"; c.Provider.JWKSMaxCache = "1h" }},
