@@ -248,15 +248,6 @@ func TestReturnURLNeverLeavesTheSite(t *testing.T) {
 	})
 }
 
-func mustRequest(t testing.TB, u string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
 func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
