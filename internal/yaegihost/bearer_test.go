@@ -882,8 +882,20 @@ func TestBearerIntrospectionActiveInactiveAndCached(t *testing.T) {
 		if u, p, ok := probe.BasicAuth(); !ok || u != testop.IntrospectionClientID || p != testop.IntrospectionClientSecret {
 			t.Fatalf("introspection client authentication: %q %v", u, ok)
 		}
-		// The other replica takes the cached answer (sealed in Redis).
+		// The other replica takes the cached answer (sealed in Redis) — once it has
+		// reached Redis: the introspect keyspace is written behind, and a replica
+		// that asked before it landed would introspect and remember its own answer.
 		deadline := time.Now().Add(5 * time.Second)
+		for {
+			sum := sha256.Sum256([]byte(opaque))
+			if n, _ := rs.Do("EXISTS", "gatehouse:introspect:"+hex.EncodeToString(sum[:])); n == int64(1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the introspection answer never reached Redis")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		for {
 			resp, body := getAPI(t, r2.URL+"/orders", bearer(opaque)...)
 			wantForwarded(t, "opaque token on the other replica", resp, body)
