@@ -29,6 +29,16 @@ func redisKeysLike(t *testing.T, rs *redistest.Server, pattern string) []string 
 	return out
 }
 
+// tracked reports whether a client of rs has client tracking on.
+func tracked(rs *redistest.Server) bool {
+	for _, c := range rs.Clients() {
+		if strings.Contains(c["flags"], "t") {
+			return true
+		}
+	}
+	return false
+}
+
 // waitRedisKeys waits until a key matches pattern and returns the matches.
 func waitRedisKeys(t *testing.T, rs *redistest.Server, pattern string) []string {
 	t.Helper()
@@ -67,6 +77,17 @@ func TestDemoWithRedisUsesTheHybridCache(t *testing.T) {
 	if keys := redisKeysLike(t, rs, "*"); len(keys) != 0 {
 		t.Fatalf("keys in Redis before anyone signed in: %v", keys)
 	}
+	// The store starts degraded and turns healthy at its first connection (New never
+	// waits for Redis); a key set fetched before that is kept in memory only. Wait
+	// for the tracking connection, then for the store to settle.
+	deadline := time.Now().Add(10 * time.Second)
+	for !tracked(rs) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo never subscribed to invalidations: %v", rs.Clients())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
