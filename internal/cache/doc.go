@@ -113,6 +113,10 @@
 // # Lifetime
 //
 // New never blocks on the network; the store is degraded until its first connection.
+// A Revocation read that L1 cannot answer in that window waits for the first attempt
+// to settle (at most twice DialTimeout + ReadTimeout, and the caller's context), so
+// that a new store — a Traefik reload builds new ones, with empty L1s — never answers
+// "unknown" for a revocation Redis holds.
 // Each store has two goroutines (maintenance, Shared writer) plus one reader per
 // Redis connection; Close (or cancelling New's ctx) drains the queue and the outbox
 // within its deadline and stops them all. Revocations still in the outbox at Close

@@ -96,6 +96,12 @@ type store struct {
 	wg        sync.WaitGroup
 	// wake wakes the maintenance goroutine (no select: see internal/wakeup).
 	wake *wakeup.Waker
+	// started opens once the first attempt to reach Redis has settled (connected and
+	// subscribed, or failed); startedFlag mirrors it for a lock-free check. Until
+	// then a revocation question L1 cannot answer waits for it (awaitStart) instead
+	// of being answered "unknown".
+	started     *wakeup.Gate
+	startedFlag atomic.Bool
 
 	trackState atomic.Value // string
 
@@ -124,6 +130,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		classes:   map[string]Class{},
 		closeDone: make(chan struct{}),
 		wake:      wakeup.New(),
+		started:   wakeup.NewGate(),
 	}
 	if s.opts.ProbeInterval <= 0 {
 		s.opts.ProbeInterval = time.Second
@@ -329,7 +336,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 			return v, found, nil
 		}
 	}
-	if s.state.Load() == stateDegraded {
+	if s.state.Load() == stateDegraded && !awaitStart(s, ctx, ks) {
 		return outageAnswer(ks, known, knownOK)
 	}
 	epoch := s.live.Load()
@@ -382,6 +389,21 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 		l1Fill(s, k, v, exp, epochPinned, 0, slot, flush)
 	}
 	return v, true, nil
+}
+
+// awaitStart is for a revocation question asked while the store is degraded: if
+// that is only because the store has just been built (Traefik builds new instances
+// on every configuration reload, and their L1 is empty), it waits for the first
+// attempt to reach Redis to settle — bounded by the request's context and by how
+// long that attempt may take — and reports whether Redis can now be asked. Without
+// it, a session revoked before the reload would pass in the first milliseconds.
+func awaitStart(s *store, ctx context.Context, ks *Keyspace) bool {
+	if ks.Class != Revocation || s.startedFlag.Load() {
+		return false
+	}
+	o := s.client.Options()
+	wakeup.WaitOpen(s.started, ctx, 2*(o.DialTimeout+o.ReadTimeout))
+	return s.state.Load() != stateDegraded
 }
 
 // outageAnswer is what a read answers when Redis cannot be asked.

@@ -87,6 +87,8 @@ func maintain(s *store) {
 		if tr != nil {
 			tr.Close()
 		}
+		s.startedFlag.Store(true)
+		wakeup.Open(s.started) // Close: nobody waits for a start that will not come
 	}()
 	for {
 		if s.bg.Err() != nil {
@@ -154,6 +156,12 @@ func maintain(s *store) {
 					continue
 				}
 			}
+		}
+		if !s.startedFlag.Load() {
+			// The first attempt has settled (the loop only sleeps once the state is
+			// stable): revocation questions stop waiting for it (awaitStart).
+			s.startedFlag.Store(true)
+			wakeup.Open(s.started)
 		}
 		s.l1.SweepExpired(1024)
 		// Not a select: under Yaegi the maintenance loops of all stores in the

@@ -67,3 +67,55 @@ func Clear(w *Waker) {
 	w.woken = false
 	w.mu.Unlock()
 }
+
+// Gate is a one-way door: goroutines wait at it until it is opened, for at most a
+// given time or until their context ends. The zero value is not usable: call NewGate.
+type Gate struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	open bool
+}
+
+// NewGate returns a closed Gate.
+func NewGate() *Gate {
+	g := &Gate{}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// Open opens g for good and releases every waiter.
+func Open(g *Gate) {
+	g.mu.Lock()
+	g.open = true
+	g.mu.Unlock()
+	g.cond.Broadcast()
+}
+
+// WaitOpen waits until g is open, d has passed or ctx ends, and reports whether g is
+// open.
+func WaitOpen(g *Gate, ctx context.Context, d time.Duration) bool {
+	g.mu.Lock()
+	if g.open {
+		g.mu.Unlock()
+		return true
+	}
+	g.mu.Unlock()
+	expired := false
+	wake := func() {
+		g.mu.Lock()
+		expired = true
+		g.mu.Unlock()
+		g.cond.Broadcast()
+	}
+	timer := time.AfterFunc(d, wake)
+	stop := context.AfterFunc(ctx, wake)
+	g.mu.Lock()
+	for !g.open && !expired {
+		g.cond.Wait()
+	}
+	open := g.open
+	g.mu.Unlock()
+	timer.Stop()
+	stop()
+	return open
+}

@@ -110,3 +110,44 @@ func TestClearForgetsAPendingWake(t *testing.T) {
 		t.Fatalf("a pending wake did not end the sleep: %v", d)
 	}
 }
+
+func TestGateReleasesWaitersWhenOpenedOrAtTheirDeadline(t *testing.T) {
+	g := NewGate()
+	start := time.Now()
+	if WaitOpen(g, context.Background(), 30*time.Millisecond) {
+		t.Fatal("a closed gate reported open")
+	}
+	if d := time.Since(start); d < 30*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("deadline: waited %v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start = time.Now()
+	if WaitOpen(g, ctx, time.Minute) || time.Since(start) > 2*time.Second {
+		t.Fatal("the context's end did not release the waiter")
+	}
+	var wg sync.WaitGroup
+	results := make([]bool, 8)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = WaitOpen(g, context.Background(), time.Minute)
+		}(i)
+	}
+	time.Sleep(20 * time.Millisecond)
+	start = time.Now()
+	Open(g)
+	wg.Wait()
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("Open did not release the waiters")
+	}
+	for i, ok := range results {
+		if !ok {
+			t.Fatalf("waiter %d: not open", i)
+		}
+	}
+	if !WaitOpen(g, context.Background(), 0) {
+		t.Fatal("an open gate reported closed")
+	}
+}
