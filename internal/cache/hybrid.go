@@ -398,7 +398,16 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 // long that attempt may take — and reports whether Redis can now be asked. Without
 // it, a session revoked before the reload would pass in the first milliseconds.
 func awaitStart(s *store, ctx context.Context, ks *Keyspace) bool {
-	if ks.Class != Revocation || s.startedFlag.Load() {
+	if ks.Class != Revocation {
+		return false
+	}
+	return awaitFirstConnection(s, ctx)
+}
+
+// awaitFirstConnection waits, in a store that has just been built, until its first
+// attempt to reach Redis has settled, and reports whether Redis can be asked now.
+func awaitFirstConnection(s *store, ctx context.Context) bool {
+	if s.startedFlag.Load() {
 		return false
 	}
 	o := s.client.Options()

@@ -356,7 +356,9 @@ func flushQueue(s *store, ctx context.Context, items []outboxItem) {
 // for the answer. A write Redis cannot take (degraded, refused, failed, or the caller
 // gave up) is dropped and counted like a queued one.
 func writeThrough(s *store, ctx context.Context, item outboxItem) {
-	if s.state.Load() == stateDegraded {
+	// A store just built waits for its first connection: a session record written
+	// in the first milliseconds after a reload must reach the other replicas too.
+	if s.state.Load() == stateDegraded && !awaitFirstConnection(s, ctx) {
 		dropQueued(s, 1)
 		return
 	}

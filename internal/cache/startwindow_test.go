@@ -69,3 +69,21 @@ func TestANewStoreThatCannotReachRedisAnswersWithinItsBound(t *testing.T) {
 		t.Fatalf("second question: err %v after %v, want ErrUnavailable at once", err, time.Since(start))
 	}
 }
+
+// TestANewStoreWritesThroughFromItsFirstWrite: a write-through (server-side session)
+// record written by a store built a moment ago — the first sign-in after a reload —
+// waits for the first connection and is in Redis when Set returns, not dropped.
+func TestANewStoreWritesThroughFromItsFirstWrite(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ks := &Keyspace{Name: "session", Class: Shared, MaxTTL: time.Hour, WriteThrough: true}
+	for i := 0; i < 10; i++ {
+		s, _ := newStore(t, redisOptionsFor(srv, "hybrid", "wtstart:"))
+		id := "session-" + strconv.Itoa(i)
+		if err := s.Set(bg, ks, id, []byte("record"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.MustDo("EXISTS", "wtstart:session:"+hexID(id)); n != int64(1) {
+			t.Fatalf("new store %d: the record is not in Redis when Set returns (drops %d)", i, s.Stats().QueueDrops)
+		}
+	}
+}

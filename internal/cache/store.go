@@ -59,7 +59,8 @@ type Keyspace struct {
 	// write, instead of queueing it, so that another replica reading right after finds
 	// it (server-side sessions: the browser's next request may reach any replica). A
 	// write Redis cannot take is dropped and counted like a queued one; Set still
-	// returns nil, the value being in L1.
+	// returns nil, the value being in L1. A store built a moment ago first waits
+	// (bounded) for its first connection.
 	WriteThrough bool
 }
 
