@@ -266,7 +266,9 @@ func newWriteQueue(max int) *writeQueue {
 func enqueue(s *store, item outboxItem) {
 	q := s.queue
 	q.mu.Lock()
-	if q.stopped || len(q.items) >= q.max || s.state.Load() == stateDegraded {
+	// Degraded: dropped, except in a store built a moment ago, whose writer waits
+	// for the first connection (flushQueue).
+	if q.stopped || len(q.items) >= q.max || (s.state.Load() == stateDegraded && s.startedFlag.Load()) {
 		q.drops++
 		q.mu.Unlock()
 		return
@@ -322,7 +324,7 @@ func flushQueue(s *store, ctx context.Context, items []outboxItem) {
 		}
 		batch := items[:n]
 		items = items[n:]
-		if s.state.Load() == stateDegraded {
+		if s.state.Load() == stateDegraded && !awaitFirstConnection(s, ctx) {
 			dropQueued(s, len(batch)+len(items))
 			return
 		}

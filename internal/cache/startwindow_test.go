@@ -87,3 +87,23 @@ func TestANewStoreWritesThroughFromItsFirstWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestANewStoreKeepsItsFirstSharedWrites: write-behind writes made before the first
+// connection (the key set a new instance fetches for its first sign-in) are sent once
+// it is up, not dropped.
+func TestANewStoreKeepsItsFirstSharedWrites(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	for i := 0; i < 10; i++ {
+		s, _ := newStore(t, redisOptionsFor(srv, "hybrid", "swstart:"))
+		id := "jwks-" + strconv.Itoa(i)
+		if err := s.Set(bg, ksTokver, id, []byte("set"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, func() bool {
+			return srv.MustDo("EXISTS", "swstart:tokver:"+hexID(id)) == int64(1) || s.Stats().QueueDrops > 0
+		})
+		if d := s.Stats().QueueDrops; d != 0 {
+			t.Fatalf("new store %d dropped %d write(s) made before its first connection", i, d)
+		}
+	}
+}

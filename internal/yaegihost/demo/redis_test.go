@@ -78,8 +78,8 @@ func TestDemoWithRedisUsesTheHybridCache(t *testing.T) {
 		t.Fatalf("keys in Redis before anyone signed in: %v", keys)
 	}
 	// The store starts degraded and turns healthy at its first connection (New never
-	// waits for Redis); a key set fetched before that is kept in memory only. Wait
-	// for the tracking connection, then for the store to settle.
+	// waits for Redis). Let it connect, so that the sign-in below runs against the
+	// store as it normally is.
 	deadline := time.Now().Add(10 * time.Second)
 	for !tracked(rs) {
 		if time.Now().After(deadline) {
