@@ -152,9 +152,6 @@ func TestServerSideRecordIsSealedWithTheCookiesKeyOnly(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("record: %v %v", ok, err)
 	}
-	if bytes.Contains(v, []byte("rt_")) || bytes.Contains(v, []byte("alice")) || bytes.Contains(v, []byte("eyJ")) {
-		t.Fatal("the cached record holds tokens or identity in clear")
-	}
 	if _, err := session.Open(s.m.sessions.Cache, string(v)); err == nil {
 		t.Fatal("the record opens with the instance's cache key")
 	}
@@ -175,6 +172,14 @@ func TestServerSideRecordIsSealedWithTheCookiesKeyOnly(t *testing.T) {
 	rec, err := session.OpenRecord(s.m.sessions, good, string(v), time.Now())
 	if err != nil || rec.ID != id || !strings.HasPrefix(rec.RefreshToken, "rt_") {
 		t.Fatalf("%v %+v", err, rec)
+	}
+	// Nothing the record holds appears in what is stored (the values themselves: a
+	// short pattern such as "eyJ" would turn up in random ciphertext now and then).
+	for name, secret := range map[string]string{"refresh token": rec.RefreshToken, "ID token": rec.IDToken,
+		"access token": rec.AccessToken, "email": rec.Email, "subject": rec.Subject} {
+		if len(secret) >= 8 && bytes.Contains(v, []byte(secret)) {
+			t.Fatalf("the cached record holds the %s in clear", name)
+		}
 	}
 }
 
