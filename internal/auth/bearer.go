@@ -331,7 +331,8 @@ func verifiedPayload(m *Middleware, ctx context.Context, tok string, jws *jose.J
 	if err != nil {
 		return nil, false, unavailableFailure("discovery: " + err.Error())
 	}
-	keys, err := keySet(m, meta).KeysFor(ctx, jws.Header.Kid, jws.Header.Alg)
+	ks := keySet(m, meta)
+	keys, err := ks.KeysFor(ctx, jws.Header.Kid, jws.Header.Alg)
 	if err != nil {
 		if k := jose.KindOf(err); k == jose.ErrJWKSUnavailable || k == jose.ErrJWKSFetch {
 			return nil, false, unavailableFailure("key set: " + err.Error())
@@ -339,23 +340,10 @@ func verifiedPayload(m *Middleware, ctx context.Context, tok string, jws *jose.J
 		return nil, false, tokenFailure("key lookup: " + err.Error())
 	}
 	m.bearer.signatureChecks.Add(1)
-	if _, err := jose.Verify(jws, keys, m.bearer.allowed); err != nil {
-		return verifyAfterRotation(m, ctx, meta, jws, keys, err)
+	if _, err := jose.VerifyKeySet(ctx, ks, jws, keys, m.bearer.allowed); err != nil {
+		return nil, false, tokenFailure("signature: " + err.Error())
 	}
 	return jws.Payload, false, nil
-}
-
-// verifyAfterRotation gives a token without a kid that no key verified one more
-// chance, against the keys a refreshed set adds (jose.KeysAfterFailedVerify: rate
-// limited like an unknown kid).
-func verifyAfterRotation(m *Middleware, ctx context.Context, meta *oidc.Metadata, jws *jose.JWS, tried []*jose.Key, err error) ([]byte, bool, *bearerFailure) {
-	newer := jose.KeysAfterFailedVerify(ctx, keySet(m, meta), jws.Header.Kid, jws.Header.Alg, tried)
-	if len(newer) > 0 {
-		if _, err2 := jose.Verify(jws, newer, m.bearer.allowed); err2 == nil {
-			return jws.Payload, false, nil
-		}
-	}
-	return nil, false, tokenFailure("signature: " + err.Error())
 }
 
 // rememberVerified stores a verified token's payload in the tokver keyspace for at

@@ -142,20 +142,13 @@ func verifyJWS(m *Middleware, ctx context.Context, meta *oidc.Metadata, raw stri
 			return nil, nil, err
 		}
 	} else {
-		keys, err := keySet(m, meta).KeysFor(ctx, jws.Header.Kid, jws.Header.Alg)
+		ks := keySet(m, meta)
+		keys, err := ks.KeysFor(ctx, jws.Header.Kid, jws.Header.Alg)
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := jose.Verify(jws, keys, allowed); err != nil {
-			// A token without a kid, signed by a key rotated in since the set was
-			// fetched: one refresh, rate limited like an unknown kid.
-			newer := jose.KeysAfterFailedVerify(ctx, keySet(m, meta), jws.Header.Kid, jws.Header.Alg, keys)
-			if len(newer) == 0 {
-				return nil, nil, err
-			}
-			if _, err := jose.Verify(jws, newer, allowed); err != nil {
-				return nil, nil, err
-			}
+		if _, err := jose.VerifyKeySet(ctx, ks, jws, keys, allowed); err != nil {
+			return nil, nil, err
 		}
 	}
 	claims, err := jose.DecodeClaims(jws.Payload)

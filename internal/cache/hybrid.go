@@ -98,7 +98,7 @@ type store struct {
 	wake *wakeup.Waker
 	// started opens once the first attempt to reach Redis has settled (connected and
 	// subscribed, or failed); startedFlag mirrors it for a lock-free check. Until
-	// then a revocation question L1 cannot answer waits for it (awaitStart) instead
+	// then a revocation question L1 cannot answer waits for it (awaitFirstConnection) instead
 	// of being answered "unknown".
 	started     *wakeup.Gate
 	startedFlag atomic.Bool
@@ -336,7 +336,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 			return v, found, nil
 		}
 	}
-	if s.state.Load() == stateDegraded && !awaitStart(s, ctx, ks) {
+	if s.state.Load() == stateDegraded && (ks.Class != Revocation || !awaitFirstConnection(s, ctx)) {
 		return outageAnswer(ks, known, knownOK)
 	}
 	epoch := s.live.Load()
@@ -391,21 +391,12 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 	return v, true, nil
 }
 
-// awaitStart is for a revocation question asked while the store is degraded: if
-// that is only because the store has just been built (Traefik builds new instances
-// on every configuration reload, and their L1 is empty), it waits for the first
-// attempt to reach Redis to settle — bounded by the request's context and by how
-// long that attempt may take — and reports whether Redis can now be asked. Without
-// it, a session revoked before the reload would pass in the first milliseconds.
-func awaitStart(s *store, ctx context.Context, ks *Keyspace) bool {
-	if ks.Class != Revocation {
-		return false
-	}
-	return awaitFirstConnection(s, ctx)
-}
-
 // awaitFirstConnection waits, in a store that has just been built, until its first
-// attempt to reach Redis has settled, and reports whether Redis can be asked now.
+// attempt to reach Redis has settled — bounded by ctx and by how long that attempt
+// may take — and reports whether Redis can be asked now. Revocation reads, and
+// Shared writes, use it while degraded: Traefik builds new instances on every
+// configuration reload, with empty L1s, and without it a session revoked before the
+// reload would pass in their first milliseconds.
 func awaitFirstConnection(s *store, ctx context.Context) bool {
 	if s.startedFlag.Load() {
 		return false

@@ -159,7 +159,7 @@ func maintain(s *store) {
 		}
 		if !s.startedFlag.Load() {
 			// The first attempt has settled (the loop only sleeps once the state is
-			// stable): revocation questions stop waiting for it (awaitStart).
+			// stable): revocation questions stop waiting for it (awaitFirstConnection).
 			s.startedFlag.Store(true)
 			wakeup.Open(s.started)
 		}

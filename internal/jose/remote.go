@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -426,70 +425,36 @@ func VerifyRemote(ctx context.Context, token string, maxLen int, allowed []strin
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := Verify(jws, keys, allowed)
+	k, err := VerifyKeySet(ctx, ks, jws, keys, allowed)
 	if err != nil {
-		newer := KeysAfterFailedVerify(ctx, ks, jws.Header.Kid, alg, keys)
-		if len(newer) == 0 {
-			return nil, nil, err
-		}
-		if k, err = Verify(jws, newer, allowed); err != nil {
-			return nil, nil, err
-		}
+		return nil, nil, err
 	}
 	return jws, k, nil
 }
 
-// KeysAfterFailedVerify is for a token without a kid that none of the keys tried
-// verified: the provider may have signed it with a key it rotated in since the set
-// was fetched, which an unknown kid would have revealed. It refreshes the set —
-// subject to MinRefresh like an unknown kid, and shared with concurrent callers, so
-// tokens with bad signatures cannot make it fetch more often than unknown kids can —
-// and returns the candidates the refreshed set holds that were not among tried. It
-// returns none for a token with a kid (KeysFor already refreshed for an unknown one),
-// when no fetch was allowed, or when the set holds nothing new.
-func KeysAfterFailedVerify(ctx context.Context, r *RemoteKeySet, kid, alg string, tried []*Key) []*Key {
-	if kid != "" || !isAsymmetricAlg(alg) {
-		return nil
+// VerifyKeySet is Verify against keys that ks gave for jws (KeysFor), with one more
+// chance for a token without a kid that none of them verifies: the provider may
+// have signed it with a key it rotated in since the set was fetched, which an
+// unknown kid would have revealed. The set is then refreshed — subject to
+// MinRefresh like an unknown kid, and shared with concurrent callers, so tokens
+// with bad signatures cannot make it fetch more often than unknown kids can — and,
+// if that brought a new set, jws is verified against it.
+func VerifyKeySet(ctx context.Context, ks *RemoteKeySet, jws *JWS, keys []*Key, allowed []string) (*Key, error) {
+	k, err := Verify(jws, keys, allowed)
+	if err == nil || jws.Header.Kid != "" || !isAsymmetricAlg(jws.Header.Alg) {
+		return k, err
 	}
-	before := currentSet(r)
-	_ = r.Refresh(ctx)
-	after := currentSet(r)
+	before := currentSet(ks)
+	_ = ks.Refresh(ctx)
+	after := currentSet(ks)
 	if after == nil || after == before {
-		return nil
+		return nil, err
 	}
-	return newKeys(candidates(after, "", alg), tried)
+	return Verify(jws, candidates(after, "", jws.Header.Alg), allowed)
 }
 
 func currentSet(r *RemoteKeySet) *KeySet {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.set
-}
-
-// newKeys returns the keys of c whose public key is not among tried's (a refreshed
-// set parses into new Key values, so they are compared by their DER encoding).
-func newKeys(c, tried []*Key) []*Key {
-	var seen [][]byte
-	for _, k := range tried {
-		if der, err := x509.MarshalPKIXPublicKey(k.Public); err == nil {
-			seen = append(seen, der)
-		}
-	}
-	var out []*Key
-	for _, k := range c {
-		der, err := x509.MarshalPKIXPublicKey(k.Public)
-		if err != nil {
-			continue
-		}
-		known := false
-		for _, d := range seen {
-			if bytes.Equal(d, der) {
-				known = true
-			}
-		}
-		if !known {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -58,18 +58,13 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // StoredIDTokenClaims reads the claims of an ID token this relying party verified
 // earlier and kept (in a sealed session): the reference a refreshed ID token is
 // compared with (OIDC Core 12.2). It checks no signature — the token was verified
-// when it was stored — only that the payload decodes.
+// when it was stored — only that it parses.
 func StoredIDTokenClaims(raw string) (*TokenClaims, error) {
-	first := strings.IndexByte(raw, '.')
-	last := strings.LastIndexByte(raw, '.')
-	if first < 0 || last <= first {
-		return nil, errors.New("oidc: stored ID token is not a compact JWS")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(raw[first+1 : last])
+	jws, err := jose.ParseCompact(raw, 0)
 	if err != nil {
 		return nil, err
 	}
-	c, err := jose.DecodeClaims(payload)
+	c, err := jose.DecodeClaims(jws.Payload)
 	if err != nil {
 		return nil, err
 	}
