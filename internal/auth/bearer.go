@@ -420,10 +420,15 @@ func claimValues(payload []byte, claims jose.Claims) map[string]any {
 }
 
 // bearerRevoked consults the revocation keyspace for the token's jti and for its
-// subject (revoked for tokens issued at or before the stored time). Like
+// subject (revoked for tokens issued at or before the stored time), and the cache's
+// revocation floor (a token issued by then may be one whose revocation the cache had
+// to drop for room; a token without iat counts as issued at 0). Like
 // sessionRevoked, an unverifiable answer counts as not revoked and is not cached
 // (the generation is 0 then).
 func bearerRevoked(m *Middleware, ctx context.Context, facts *tokenFacts) *bearerFailure {
+	if beforeRevocationFloor(m, facts.iat) {
+		return tokenFailure("issued before revocations had to be dropped for room (cache.maxRevocations)")
+	}
 	ks := m.ks.revoked
 	if facts.jti != "" {
 		if _, ok, _ := cache.Lookup(m.store, ctx, ks, revokedJTI(facts.iss, facts.jti)); ok {

@@ -203,6 +203,7 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 		if err != nil {
 			return nil, err
 		}
+		startAfterRevocationFloor(m, r)
 		rec = r
 	} else {
 		copied := *previous

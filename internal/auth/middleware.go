@@ -101,8 +101,10 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 			return nil, errorString("gatehouse: bearer: " + err.Error())
 		}
 	}
-	// The store closes itself when ctx is cancelled (cache.New's contract).
-	if m.store, err = cache.New(ctx, opts.Cache, m.log); err != nil {
+	// The store closes itself when ctx is cancelled (cache.New's contract). Its
+	// revocations are shared with every other instance of this middleware in the
+	// process, before and after a reload (cache.NewInstance).
+	if m.store, err = cache.NewInstance(ctx, opts.Cache, m.log, binding); err != nil {
 		return nil, err
 	}
 	m.gen = cache.GenerationCounter(m.store)

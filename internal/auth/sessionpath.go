@@ -105,10 +105,14 @@ func sessionUnusable(m *Middleware, rw http.ResponseWriter, req *http.Request, e
 }
 
 // sessionRevoked consults the revocation keyspace: this session by id, the provider
-// session by sid, and the subject for sessions started before a not-before time. An
-// unverifiable answer (Redis down, no local knowledge) counts as not revoked and is
-// not cached (the generation is 0 then).
+// session by sid, and the subject for sessions started before a not-before time; and
+// the floor below which the cache had to drop revocations for room (a session that
+// existed then may be one of them). An unverifiable answer (Redis down, no local
+// knowledge) counts as not revoked and is not cached (the generation is 0 then).
 func sessionRevoked(m *Middleware, ctx context.Context, rec *session.Record) bool {
+	if beforeRevocationFloor(m, rec.CreatedAt) {
+		return true
+	}
 	ks := m.ks.revoked
 	if _, ok, _ := cache.Lookup(m.store, ctx, ks, revokedSessionID(rec.ID)); ok {
 		return true
@@ -124,6 +128,32 @@ func sessionRevoked(m *Middleware, ctx context.Context, rec *session.Record) boo
 		}
 	}
 	return false
+}
+
+// beforeRevocationFloor reports whether what began at Unix time t (a session's
+// creation, a token's iat) must be refused because the cache had to drop, for room,
+// a revocation learnt after it (cache.RevocationFloor), allowing provider.clockSkew
+// for a session or token minted by another replica.
+func beforeRevocationFloor(m *Middleware, t int64) bool {
+	floor := cache.RevocationFloor(m.store, time.Now())
+	return floor != 0 && t <= floor+int64(m.opts.Provider.ClockSkew/time.Second)
+}
+
+// startAfterRevocationFloor moves a new session's start past the revocation floor
+// when one is in force, so that the session is not refused as one that may have
+// existed when a dropped revocation was learnt (times are whole seconds and allow for
+// clock skew, so a session started here in the same second, or within the skew,
+// would be). Its absolute lifetime ends that much later: at most
+// provider.clockSkew and a second. Its login time, which subject revocations compare,
+// is not moved.
+func startAfterRevocationFloor(m *Middleware, rec *session.Record) {
+	floor := cache.RevocationFloor(m.store, time.Now())
+	if floor == 0 {
+		return
+	}
+	if first := floor + int64(m.opts.Provider.ClockSkew/time.Second) + 1; rec.CreatedAt < first {
+		rec.CreatedAt = first
+	}
 }
 
 // Revocation ids. The issuer is part of provider-scoped ids.

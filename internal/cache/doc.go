@@ -7,12 +7,33 @@
 // # Modes
 //
 //   - memory: L1 only, one process. Every answer is authoritative; Coherent is always
-//     true. Nothing survives a restart or a Traefik reload.
+//     true. Nothing survives a restart; revocations survive a Traefik reload (see
+//     Revocations), nothing else does.
 //   - redis: Redis is the source of truth for every class but Local; L1 holds Local
 //     keyspaces and, as knowledge for outages only, revocations and locks seen.
 //   - hybrid (default when Redis is configured): reads L1 first. Revocation answers in
 //     L1, including "not found", are trusted only while an invalidation subscription
 //     (CLIENT TRACKING, BCAST, prefix KeyPrefix) is live.
+//
+// # Revocations
+//
+// Every positive revocation a store knows — written through it, read from Redis,
+// waiting in the outbox — is also kept in a revocation set apart from the L1, so that
+// the L1's LRU churn never pushes one out. The set is bounded (cache.maxRevocations)
+// and fails closed: when full, it drops the revocation learnt first and raises a
+// floor (RevocationFloor) under which callers refuse everything as revoked, until the
+// dropped revocation would have expired. In memory mode the set is the truth; in
+// redis and hybrid modes it is what the store answers while Redis cannot be asked,
+// and what it writes back to a Redis that restarted empty.
+//
+// Stores built with NewInstance for the same middleware (the same instance binding)
+// share one set in the process — the one piece of process-wide state, because
+// Traefik replaces a middleware's instances (and their stores) on every configuration
+// reload, and builds one per router using it: a revocation written through one is seen
+// by the others at once (their L1 copies dropped, their generations moved), and by
+// every store built after it. A store that closes with revocations Redis never
+// confirmed hands them to another store of the middleware (or the next one built),
+// which replays them when Redis returns.
 //
 // # Request paths under Yaegi
 //
@@ -65,8 +86,9 @@
 // A request path never gets an error because of Redis, with one documented exception:
 //
 //   - Revocation: a revocation this replica knows of is always found: one written
-//     here (L1, or the outbox if L1 evicted it), or one read from Redis before (kept
-//     as outage knowledge even after its tracking epoch ended). For a key it knows
+//     here or read from Redis before (L1, the outbox, or the revocation set, which
+//     keeps it when the L1 evicts it, until it expires or the set's bound drops it
+//     and raises the floor). For a key it knows
 //     nothing about, Get returns found=false and ErrUnavailable. Middleware policy:
 //     treat ErrUnavailable as "not revoked" and do not cache that result. A "not
 //     revoked" answer cached in L1 before tracking was lost is never returned as
@@ -120,5 +142,8 @@
 // Each store has two goroutines (maintenance, Shared writer) plus one reader per
 // Redis connection; Close (or cancelling New's ctx) drains the queue and the outbox
 // within its deadline and stops them all. Revocations still in the outbox at Close
-// (Redis unreachable) cannot reach other replicas; Close logs how many.
+// (Redis unreachable) go to another live store of the same middleware, or wait in
+// the revocation set for the next one, which replays them; without one (Traefik
+// stopping, or a store without a binding) they cannot reach other replicas. Close
+// logs how many.
 package cache

@@ -59,9 +59,12 @@ type store struct {
 	// cluster mode by RevocationTag (every revocation in one slot).
 	revPrefix string
 	l1        *L1
-	log       *logging.Logger
-	client    redis.Backend // nil in memory mode
-	opts      config.CacheOptions
+	// revs holds every positive revocation this store knows, outside the L1's LRU;
+	// shared with the other stores of the same middleware (revocations.go).
+	revs   *revocationSet
+	log    *logging.Logger
+	client redis.Backend // nil in memory mode
+	opts   config.CacheOptions
 
 	// Coherence. live is the current tracking epoch (0: not live). gen is the
 	// published generation (0: not coherent), drawn from genSeq. An L2 read fills L1
@@ -115,8 +118,17 @@ type store struct {
 // coherent by client tracking). It never waits for the network: Redis connections
 // are made in the background, and until the first one succeeds the store is
 // degraded. When ctx is cancelled the store closes itself as Close would, with a 2 s
-// drain deadline.
+// drain deadline. Its revocations are its own: use NewInstance for a middleware's.
 func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (Store, error) {
+	return NewInstance(ctx, opts, log, "")
+}
+
+// NewInstance is New for the store of one middleware instance, identified by binding
+// (session.InstanceBinding). Every store built with the same binding in this process —
+// after each configuration reload, and for each router using the middleware — shares
+// one set of revocations, so that a revocation known to one is known to all, and to
+// the stores built after it is gone (see revocationSets). An empty binding is New.
+func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Logger, binding string) (Store, error) {
 	if log == nil {
 		log = logging.New("cache", "error", nil)
 	}
@@ -160,11 +172,16 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 		s.client = client
 		s.queue = newWriteQueue(opts.WriteQueue)
 		s.queueDone = make(chan struct{})
+	default:
+		return nil, errors.New("cache.mode: must be memory, redis or hybrid, got " + opts.Mode)
+	}
+	// Before any goroutine runs: they read the set (republish) and the outbox.
+	s.revs = attachRevocations(binding, opts.MaxRevocations, s)
+	if s.client != nil {
+		adoptPending(s)
 		s.wg.Add(2)
 		go maintain(s)
 		go queueLoop(s)
-	default:
-		return nil, errors.New("cache.mode: must be memory, redis or hybrid, got " + opts.Mode)
 	}
 	if ctx.Done() != nil {
 		context.AfterFunc(ctx, func() {
@@ -327,6 +344,12 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 		return nil, false, ErrBadKeyspace
 	}
 	if s.mode == modeMemory || ks.Class == Local {
+		// Memory mode: the revocation set is the truth; the L1 held only a copy.
+		if ks.Class == Revocation {
+			if v, ok := revGet(s.revs, k); ok {
+				return v, true, nil
+			}
+		}
 		return nil, false, nil
 	}
 	noteKeyspace(s, ks)
@@ -337,7 +360,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 		}
 	}
 	if s.state.Load() == stateDegraded && (ks.Class != Revocation || !awaitFirstConnection(s, ctx)) {
-		return outageAnswer(ks, known, knownOK)
+		return outageAnswer(s, ks, k, known, knownOK)
 	}
 	epoch := s.live.Load()
 	slot, flush := readMark(s, k)
@@ -348,7 +371,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 	}
 	if err != nil {
 		l2Failed(s, err)
-		return outageAnswer(ks, known, knownOK)
+		return outageAnswer(s, ks, k, known, knownOK)
 	}
 	now := l1Now(s.l1)
 	if vals[0].Null {
@@ -374,6 +397,11 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 	}
 	if ks.MaxTTL > 0 && (exp == 0 || exp > now+int64(ks.MaxTTL)) {
 		exp = now + int64(ks.MaxTTL)
+	}
+	if ks.Class == Revocation && exp > now {
+		// Known from now on, whatever the L1 evicts: the answer while Redis cannot be
+		// asked.
+		revPut(s.revs, k, v, time.Duration(exp-now), s, false)
 	}
 	switch {
 	case s.mode == modeRedis || ks.Class == Coordination:
@@ -406,12 +434,16 @@ func awaitFirstConnection(s *store, ctx context.Context) bool {
 	return s.state.Load() != stateDegraded
 }
 
-// outageAnswer is what a read answers when Redis cannot be asked.
-func outageAnswer(ks *Keyspace, known []byte, knownOK bool) ([]byte, bool, error) {
+// outageAnswer is what a read of k answers when Redis cannot be asked: the L1's
+// knowledge (known), else for a revocation the revocation set's.
+func outageAnswer(s *store, ks *Keyspace, k string, known []byte, knownOK bool) ([]byte, bool, error) {
 	if knownOK {
 		return known, true, nil
 	}
 	if ks.Class == Revocation {
+		if v, ok := revGet(s.revs, k); ok {
+			return v, true, nil
+		}
 		return nil, false, ErrUnavailable
 	}
 	return nil, false, nil
@@ -475,6 +507,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	if s.mode == modeMemory || ks.Class == Local {
 		l1Set(s.l1, k, value, exp, epochPinned, classFlags(ks.Class))
 		if ks.Class == Revocation {
+			revPut(s.revs, k, value, ttl, s, true)
 			bumpGen(s)
 		}
 		return nil
@@ -487,8 +520,9 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 		// Redis, synchronously.
 		live := s.live.Load()
 		e := l1Write(s, k, value, exp, epochPinned, flagRevocation)
+		revPut(s.revs, k, value, ttl, s, true)
 		bumpGen(s)
-		queued, err := writeSync(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp})
+		queued, err := writeSync(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp, l1key: k})
 		if err == nil && !queued {
 			// Confirmed: from now on Redis and the tracking subscription vouch for it.
 			l1Retag(s, k, e, confirmedEpoch(s, live))
@@ -595,8 +629,13 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 	exp := now + int64(ttl)
 	fl := classFlags(ks.Class)
 	if s.mode == modeMemory || ks.Class == Local {
-		set := l1SetNX(s.l1, k, value, exp, epochPinned, fl, now)
-		if set && ks.Class == Revocation {
+		if ks.Class != Revocation {
+			return l1SetNX(s.l1, k, value, exp, epochPinned, fl, now), nil
+		}
+		// The revocation set decides: the L1 may have evicted its copy.
+		set := revPutNX(s.revs, k, value, ttl, s)
+		if set {
+			l1Set(s.l1, k, value, exp, epochPinned, fl)
 			bumpGen(s)
 		}
 		return set, nil
@@ -617,8 +656,16 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 	// Revocation and Coordination: atomic across replicas through Redis.
 	live := s.live.Load()
 	item := outboxItem{key: rk, op: opSetNX, value: value, expires: exp}
+	if ks.Class == Revocation {
+		item.l1key = k
+	}
 	v, queued, err := writeSyncReply(s, ctx, item, func() bool {
 		// Redis cannot be asked: decide on what this replica knows, atomically.
+		if ks.Class == Revocation {
+			if _, known := revGet(s.revs, k); known {
+				return false
+			}
+		}
 		return l1WriteNX(s, k, value, exp, epochPinned, fl, now)
 	})
 	if err != nil {
@@ -638,6 +685,7 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 		l1Write(s, k, value, exp, ep, fl)
 	}
 	if set && ks.Class == Revocation {
+		revPut(s.revs, k, value, ttl, s, true)
 		bumpGen(s)
 	}
 	return set, nil
@@ -655,6 +703,7 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 	k := ks.Name + ":" + string(sum[:])
 	l1Forget(s, k)
 	if ks.Class == Revocation {
+		revDelete(s.revs, k, s)
 		bumpGen(s)
 	}
 	if s.mode == modeMemory || ks.Class == Local {
@@ -727,6 +776,7 @@ func (s *store) Stats() Stats {
 		TrackingLosses: s.trackingLosses.Load(), HealthChanges: s.healthChanges.Load(),
 	}
 	st.Tracking, _ = s.trackState.Load().(string)
+	st.Revocations, st.MaxRevocations, st.RevocationsDropped = revStats(s.revs)
 	st.OutboxLength = int(s.outLen.Load())
 	if s.queue != nil {
 		st.QueueLength, st.QueueMax, st.QueueDrops = queueStats(s.queue)

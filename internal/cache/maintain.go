@@ -78,7 +78,10 @@ func maintain(s *store) {
 	defer s.wg.Done()
 	var tr *redis.Tracking
 	var epochs uint64
-	runID := ""
+	// The Redis server the middleware's stores last saw (shared through the
+	// revocation set): a store built by a reload during an outage still notices
+	// that Redis came back empty, and writes back what the middleware knows.
+	runID := revRunID(s.revs)
 	// told: this degraded period's failing probe has been logged. A store that
 	// cannot reach Redis from the start (a wrong address, password or TLS setting)
 	// makes no transition to log, so its first failing probe is what says why.
@@ -246,6 +249,7 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 	}
 	if id != "" {
 		runID = id
+		setRevRunID(s.revs, id)
 	}
 	for {
 		ctx, cancel := context.WithTimeout(s.bg, 4*to)
@@ -306,7 +310,8 @@ func trackingLost(s *store, err error) {
 	kickMaintain(s)
 }
 
-// republish writes every positive revocation L1 knows back to Redis with SET NX.
+// republish writes every positive revocation this store knows (its revocation set,
+// and the L1 for any the set had to drop) back to Redis with SET NX.
 func republish(s *store) error {
 	type known struct {
 		key   string
@@ -315,23 +320,26 @@ func republish(s *store) error {
 	}
 	var all []known
 	now := l1Now(s.l1)
+	keys, values, ttls := revSnapshot(s.revs)
+	seen := make(map[string]bool, len(keys))
+	for i := range keys {
+		seen[keys[i]] = true
+		all = append(all, known{keys[i], values[i], now + int64(ttls[i])})
+	}
 	c := s.l1
 	c.mu.Lock()
 	for e := c.head; e != nil; e = e.next {
-		if e.flags&flagRevocation != 0 && e.flags&flagNegative == 0 && e.expires > now {
+		if e.flags&flagRevocation != 0 && e.flags&flagNegative == 0 && e.expires > now && !seen[e.key] {
 			all = append(all, known{e.key, e.value, e.expires})
 		}
 	}
 	c.mu.Unlock()
 	var cmds [][]any
 	for _, k := range all {
-		// name + ":" + the raw 32-byte digest, which may itself contain ':' bytes:
-		// split by length, not at the last ':'.
-		i := len(k.key) - 33
-		if i < 1 || k.key[i] != ':' {
+		rk, ok := revocationRedisKey(s, k.key)
+		if !ok {
 			continue
 		}
-		rk := s.revPrefix + k.key[:i] + ":" + hexString(k.key[i+1:])
 		it := outboxItem{key: rk, op: opSetNX, value: k.value, expires: k.exp}
 		if args, ok := it.args(now); ok {
 			cmds = append(cmds, args)
@@ -355,6 +363,113 @@ func republish(s *store) error {
 		s.log.Infof("cache: redis server changed (restart or failover); wrote back %d known revocations (SET NX)", len(all))
 	}
 	return nil
+}
+
+// revocationRedisKey is the Redis key of a revocation's L1 key in this store.
+func revocationRedisKey(s *store, l1key string) (string, bool) {
+	// name + ":" + the raw 32-byte digest, which may itself contain ':' bytes: split
+	// by length, not at the last ':'.
+	i := len(l1key) - 33
+	if i < 1 || l1key[i] != ':' {
+		return "", false
+	}
+	return s.revPrefix + l1key[:i] + ":" + hexString(l1key[i+1:]), true
+}
+
+// unconfirmedRevocations returns the revocation writes still in the outbox of a
+// closing store, with their remaining lifetimes; the caller holds outMu.
+func unconfirmedRevocations(s *store) []pendingWrite {
+	if len(s.outbox.items) == 0 {
+		return nil
+	}
+	now := l1Now(s.l1)
+	var writes []pendingWrite
+	for _, e := range s.outbox.order {
+		it := e.item
+		if e.gone || it.l1key == "" || it.op == opDel || it.expires <= now {
+			continue
+		}
+		writes = append(writes, pendingWrite{key: it.l1key, op: it.op, value: it.value, expires: it.expires - now})
+	}
+	return writes
+}
+
+// handOver gives the revocation writes a closing store could not get Redis to
+// confirm (remaining lifetimes in expires) to another live store of the same
+// middleware, to replay when it reaches Redis: a Traefik reload while Redis is down
+// must not lose them for the other replicas. Traefik builds the new instances before
+// it closes the old ones; when no other store is live, the writes wait in the
+// revocation set for the next one (adoptPending). It returns how many it kept.
+func handOver(s *store, writes []pendingWrite) int {
+	if len(writes) == 0 || !s.revs.shared {
+		return 0
+	}
+	set := s.revs
+	set.mu.Lock()
+	stores := storesOf(set)
+	set.mu.Unlock()
+	for _, t := range stores {
+		if t != s && t.client != nil && !t.closed.Load() && adoptWrites(t, writes) {
+			return len(writes)
+		}
+	}
+	set.mu.Lock()
+	base := revNow(set)
+	for _, w := range writes {
+		w.expires += base
+		set.pending = append(set.pending, w)
+	}
+	if over := len(set.pending) - set.max; over > 0 {
+		set.pending = append([]pendingWrite(nil), set.pending[over:]...)
+	}
+	set.mu.Unlock()
+	return len(writes)
+}
+
+// adoptWrites puts writes (remaining lifetimes in expires) in t's outbox and wakes
+// its maintenance goroutine; false when t's outbox is closed.
+func adoptWrites(t *store, writes []pendingWrite) bool {
+	now := l1Now(t.l1)
+	t.outMu.Lock()
+	if t.outboxClosed {
+		t.outMu.Unlock()
+		return false
+	}
+	for _, w := range writes {
+		rk, ok := revocationRedisKey(t, w.key)
+		if !ok {
+			continue
+		}
+		if !t.outbox.put(outboxItem{key: rk, op: w.op, value: w.value, expires: now + w.expires, l1key: w.key}) {
+			t.refused.Add(1)
+		}
+	}
+	t.outLen.Store(int64(len(t.outbox.items)))
+	t.outMu.Unlock()
+	kickMaintain(t)
+	return true
+}
+
+// adoptPending takes the revocation writes a closed store of the same middleware
+// left in the revocation set (no other store was live then) into s's outbox. It runs
+// in New, before s's goroutines start.
+func adoptPending(s *store) {
+	set := s.revs
+	set.mu.Lock()
+	writes := set.pending
+	set.pending = nil
+	now := revNow(set)
+	set.mu.Unlock()
+	var left []pendingWrite
+	for _, w := range writes {
+		if w.expires > now {
+			w.expires -= now
+			left = append(left, w)
+		}
+	}
+	if len(left) > 0 && adoptWrites(s, left) {
+		s.log.Infof("cache: replaying %d revocation writes a previous instance of this middleware could not send to Redis", len(left))
+	}
 }
 
 // infoField returns a field of an INFO reply ("run_id:abc\r\n").
@@ -385,6 +500,7 @@ func (s *store) Close(ctx context.Context) error {
 		defer cancel()
 	}
 	s.closed.Store(true)
+	detachRevocations(s.revs, s)
 	if s.client == nil {
 		s.bgCancel()
 		return nil
@@ -410,9 +526,11 @@ func (s *store) Close(ctx context.Context) error {
 	s.outMu.Lock()
 	s.outboxClosed = true
 	lost := len(s.outbox.items)
+	unconfirmed := unconfirmedRevocations(s)
 	s.outMu.Unlock()
+	handed := handOver(s, unconfirmed)
 	if lost > 0 {
-		s.log.Errorf("cache: closing with %d revocation writes Redis never confirmed; other replicas will not see them", lost)
+		s.log.Errorf("cache: closing with %d revocation writes Redis never confirmed; %d of them handed to the next instance of this middleware in this process, which replays them; the others will not reach other replicas", lost, handed)
 	}
 	s.bgCancel()
 	s.wg.Wait()

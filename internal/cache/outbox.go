@@ -16,11 +16,14 @@ const (
 )
 
 // outboxItem is one write bound for Redis: key is the Redis key, expires an l1Now time.
+// l1key is set for a revocation's write (its L1 key): such a write outlives a store
+// that closes before Redis confirmed it (handOver).
 type outboxItem struct {
 	key     string
 	op      uint8
 	value   []byte
 	expires int64
+	l1key   string
 }
 
 // args builds the Redis command for the item at time now; ok is false when there is

@@ -138,6 +138,13 @@ type Stats struct {
 	QueueLength, QueueMax int
 	QueueDrops            uint64 // Shared writes not sent to Redis (queue full, Redis down, write failed)
 
+	// Revocations is the number of revocations this store's middleware knows in this
+	// process (its revocation set, shared by its stores), at most MaxRevocations;
+	// RevocationsDropped counts live ones dropped for room, each of which raised the
+	// floor (RevocationFloor).
+	Revocations, MaxRevocations int
+	RevocationsDropped          uint64
+
 	OutboxLength, OutboxMax int
 	OutboxReplayed          uint64 // writes replayed to Redis from the outbox
 	OutboxRefused           uint64 // writes refused because the outbox was full (reported as ErrOutboxFull)
@@ -158,8 +165,9 @@ var (
 	// outbox, or read from Redis earlier) is returned as found instead.
 	ErrUnavailable = errors.New("cache: revocation status unverifiable: redis unavailable and no local knowledge of the key")
 	// ErrOutboxFull is returned by a Revocation or Coordination write that Redis could
-	// not take and the full outbox could not keep. The value is in L1 (enforced on
-	// this replica until evicted or expired) but will not reach other replicas.
+	// not take and the full outbox could not keep. A revocation is still enforced on
+	// this replica (its revocation set keeps it until it expires) but will not reach
+	// other replicas.
 	ErrOutboxFull = errors.New("cache: redis unavailable and revocation outbox full: write not kept for replay")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("cache: store closed")

@@ -485,6 +485,7 @@ func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
 	}
 	out.L1MaxEntries = c.intRange("cache.l1MaxEntries", in.L1MaxEntries, 16, 100000000)
 	out.L1MaxBytes = c.intRange("cache.l1MaxBytes", in.L1MaxBytes, 64<<10, 1<<40)
+	out.MaxRevocations = c.intRange("cache.maxRevocations", in.MaxRevocations, 16, 100000000)
 	out.OutboxSize = c.intRange("cache.outboxSize", in.OutboxSize, 1, 10000000)
 	out.WriteQueue = c.intRange("cache.writeQueue", in.WriteQueue, 1, 10000000)
 	out.ProbeInterval = c.duration("cache.probeInterval", in.ProbeInterval, 50*time.Millisecond, time.Minute)

@@ -143,14 +143,17 @@ type LogoutConfig struct {
 
 // CacheConfig describes the hybrid cache.
 type CacheConfig struct {
-	Mode          string
-	KeyPrefix     string
-	L1MaxEntries  int
-	L1MaxBytes    int
-	OutboxSize    int
-	WriteQueue    int
-	ProbeInterval string
-	Redis         RedisConfig
+	Mode         string
+	KeyPrefix    string
+	L1MaxEntries int
+	L1MaxBytes   int
+	// MaxRevocations bounds the revocations kept apart from the L1 (never evicted by
+	// its churn, carried across configuration reloads within one Traefik process).
+	MaxRevocations int
+	OutboxSize     int
+	WriteQueue     int
+	ProbeInterval  string
+	Redis          RedisConfig
 }
 
 // RedisConfig describes how to reach Redis.
@@ -276,12 +279,13 @@ func Default() *Config {
 			RevokeTokens:          true,
 		},
 		Cache: CacheConfig{
-			KeyPrefix:     "gatehouse:",
-			L1MaxEntries:  100000,
-			L1MaxBytes:    64 << 20,
-			OutboxSize:    10000,
-			WriteQueue:    10000,
-			ProbeInterval: "1s",
+			KeyPrefix:      "gatehouse:",
+			L1MaxEntries:   100000,
+			L1MaxBytes:     64 << 20,
+			MaxRevocations: 100000,
+			OutboxSize:     10000,
+			WriteQueue:     10000,
+			ProbeInterval:  "1s",
 			Redis: RedisConfig{
 				PoolSize:      10,
 				DialTimeout:   "2s",

@@ -132,14 +132,15 @@ type LogoutOptions struct {
 
 // CacheOptions is the compiled CacheConfig.
 type CacheOptions struct {
-	Mode          string // "memory", "redis" or "hybrid"
-	KeyPrefix     string
-	L1MaxEntries  int
-	L1MaxBytes    int
-	OutboxSize    int
-	WriteQueue    int
-	ProbeInterval time.Duration
-	Redis         RedisOptions
+	Mode           string // "memory", "redis" or "hybrid"
+	KeyPrefix      string
+	L1MaxEntries   int
+	L1MaxBytes     int
+	MaxRevocations int
+	OutboxSize     int
+	WriteQueue     int
+	ProbeInterval  time.Duration
+	Redis          RedisOptions
 }
 
 // RedisOptions is the compiled RedisConfig. URL is the resolved URL (it may carry a

@@ -218,3 +218,121 @@ func TestHotPathReadSendsNoCommandToRedisUnderYaegi(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationSetSurvivesChurnReloadsAndItsBoundUnderYaegi runs the revocation
+// set's memory-mode scenarios (cachetest.RevocationSetTranscript) interpreted and
+// compiled: no revocation lost to LRU churn, none to a reload, none to another
+// middleware, and a full set raising its floor instead of forgetting.
+func TestRevocationSetSurvivesChurnReloadsAndItsBoundUnderYaegi(t *testing.T) {
+	want := cachetest.RevocationSetTranscript("compiled:" + t.Name())
+	got := call(yfunc(t, "RevocationSetTranscript"), "yaegi:"+t.Name())[0].String()
+	if got != want {
+		t.Fatalf("under Yaegi:\n%s\ncompiled:\n%s", got, want)
+	}
+	for _, line := range []string{
+		"churn victim revoked l1-evictions>20 true revocations 21",
+		"reload new-instance revoked other-binding not-revoked",
+		"reload sibling revoked generation-moved true",
+		"reload sibling-after-delete not-revoked",
+		"bound floor-before true",
+		"bound revocations 16/16 dropped 4 floor-covers-them true last revoked",
+	} {
+		if !strings.Contains(want, line+"\n") {
+			t.Fatalf("transcript lacks %q:\n%s", line, want)
+		}
+	}
+}
+
+// TestRevocationsOutliveChurnAndReloadsDuringARedisOutage: hybrid stores, compiled and
+// interpreted. A revocation Redis confirmed, then pushed out of a small L1 by other
+// traffic, is still enforced when Redis goes away (it used to be "unverified", taken
+// as not revoked); a store built by a reload during the outage enforces it too; and a
+// revocation written during the outage by a store that a reload then closes reaches
+// the other replicas once Redis returns (the new store replays it).
+func TestRevocationsOutliveChurnAndReloadsDuringARedisOutage(t *testing.T) {
+	for _, md := range []string{"yaegi", "compiled"} {
+		t.Run(md, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			var open, check, revoke, state, churn, closeOne func(args ...any) string
+			if md == "yaegi" {
+				rv := call(yfunc(t, "NewReplicas"))[0]
+				wrap := func(name string) func(args ...any) string {
+					f := yfunc(t, name)
+					return func(args ...any) string {
+						out := call(f, append([]any{rv}, args...)...)
+						if len(out) == 0 {
+							return ""
+						}
+						return out[0].String()
+					}
+				}
+				open, check, revoke, state, churn, closeOne = wrap("OpenInstance"), wrap("Check"), wrap("Revoke"), wrap("State"), wrap("Churn"), wrap("CloseOne")
+				defer func() { call(yfunc(t, "CloseAll"), rv) }()
+			} else {
+				cr := cachetest.NewReplicas()
+				open = func(a ...any) string {
+					return cachetest.OpenInstance(cr, a[0].(string), a[1].(string), a[2].(string), a[3].(string), a[4].(string), a[5].(int))
+				}
+				check = func(a ...any) string { return cachetest.Check(cr, a[0].(string), a[1].(string)) }
+				revoke = func(a ...any) string { return cachetest.Revoke(cr, a[0].(string), a[1].(string)) }
+				state = func(a ...any) string { return cachetest.State(cr, a[0].(string)) }
+				churn = func(a ...any) string { cachetest.Churn(cr, a[0].(string), a[1].(int)); return "" }
+				closeOne = func(a ...any) string { return cachetest.CloseOne(cr, a[0].(string)) }
+				defer cachetest.CloseAll(cr)
+			}
+			binding := md + ":" + t.Name()
+			prefix := "outage-" + md + ":"
+			waitState := func(n, want string) {
+				t.Helper()
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.HasPrefix(state(n), want) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: %s, want %s", n, state(n), want)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			if e := open("old", "hybrid", srv.URL(), prefix, binding, 16); e != "" {
+				t.Fatal(e)
+			}
+			if e := open("other", "hybrid", srv.URL(), prefix, md+":another middleware", 16); e != "" {
+				t.Fatal(e)
+			}
+			waitState("old", "healthy true")
+			waitState("other", "healthy true")
+			if e := revoke("old", "victim"); e != "" {
+				t.Fatal(e)
+			}
+			churn("old", 40)
+			srv.Kill()
+			waitState("old", "degraded")
+			if got := check("old", "victim"); got != "revoked" {
+				t.Fatalf("old store during the outage, after churn: %s", got)
+			}
+			// The reload: a new store while the old one lives, then the old one closes.
+			if e := open("new", "hybrid", srv.URL(), prefix, binding, 16); e != "" {
+				t.Fatal(e)
+			}
+			if got := check("new", "victim"); got != "revoked" {
+				t.Fatalf("new store during the outage: %s", got)
+			}
+			if e := revoke("old", "during"); e != "" {
+				t.Fatal(e)
+			}
+			if e := closeOne("old"); e != "" {
+				t.Fatal(e)
+			}
+			if got := check("new", "during"); got != "revoked" {
+				t.Fatalf("new store, revocation the old one wrote during the outage: %s", got)
+			}
+			srv.Restart() // empty: the revocations come back from what the stores know
+			waitState("new", "healthy true")
+			waitState("other", "healthy true")
+			for _, id := range []string{"victim", "during"} {
+				if got := check("other", id); got != "revoked" {
+					t.Fatalf("another replica after Redis returned, %s: %s", id, got)
+				}
+			}
+		})
+	}
+}

@@ -255,6 +255,43 @@ func openWith(r *Replicas, name string, o config.CacheOptions) string {
 	return ""
 }
 
+// OpenInstance is Open for the store of a middleware instance identified by binding
+// (its revocations shared with the other stores of that binding in this process),
+// with an L1 of l1MaxEntries.
+func OpenInstance(r *Replicas, name, mode, url, prefix, binding string, l1MaxEntries int) string {
+	o := storeOptions(mode, prefix)
+	o.Redis.URL = url
+	o.L1MaxEntries = l1MaxEntries
+	s, err := cache.NewInstance(context.Background(), o, nil, binding)
+	if err != nil {
+		return err.Error()
+	}
+	r.mu.Lock()
+	r.stores[name] = s
+	r.mu.Unlock()
+	return ""
+}
+
+// Churn writes n Shared entries through the named store (other traffic filling its
+// L1).
+func Churn(r *Replicas, name string, n int) {
+	s := get(r, name)
+	for i := 0; i < n; i++ {
+		_ = s.Set(context.Background(), Tokver, "churn-"+strconv.Itoa(i), []byte("claims"), time.Hour)
+	}
+}
+
+// CloseOne closes the named store (a Traefik reload ending the old instance);
+// "" or the error's text.
+func CloseOne(r *Replicas, name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := get(r, name).Close(ctx); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 func get(r *Replicas, name string) cache.Store {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -604,4 +641,89 @@ func CloseStore(s cache.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = s.Close(ctx)
+}
+
+// RevocationSetTranscript runs the revocation set's scenarios on memory-mode stores of
+// the middleware binding (and bindings derived from it; give each run its own) and
+// returns what each step answered, one line each, for comparison between runs:
+//
+//   - churn: a small L1 (16 entries) filled by twenty other revocations and forty other
+//     entries still answers the first revocation;
+//   - reload: a store built after the one that wrote a revocation has closed (a
+//     Traefik reload) answers it, a store of another binding does not, and a write
+//     through one of two live stores of a binding reaches the other at once (its
+//     generation moves);
+//   - bound: twenty revocations in a set of sixteen drop the four learnt first and
+//     raise the floor to cover them instead of forgetting them.
+func RevocationSetTranscript(binding string) string {
+	ctx := context.Background()
+	out := ""
+	open := func(b string, maxRevocations int) cache.Store {
+		o := config.CacheOptions{Mode: "memory", KeyPrefix: "t:", L1MaxEntries: 16, L1MaxBytes: 64 << 10,
+			MaxRevocations: maxRevocations, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
+		s, err := cache.NewInstance(ctx, o, nil, b)
+		if err != nil {
+			out += "NewInstance: " + err.Error() + "\n"
+			return nil
+		}
+		return s
+	}
+	found := func(s cache.Store, id string) string {
+		_, f, err := cache.Lookup(s, ctx, Revoked, id)
+		if err != nil {
+			return err.Error()
+		}
+		if f {
+			return "revoked"
+		}
+		return "not-revoked"
+	}
+
+	s := open(binding+"/churn", 0)
+	if s == nil {
+		return out
+	}
+	_ = s.Set(ctx, Revoked, "victim", []byte("1"), time.Hour)
+	for i := 0; i < 20; i++ {
+		_ = s.Set(ctx, Revoked, "attacker-"+strconv.Itoa(i), []byte("1"), time.Hour)
+	}
+	for i := 0; i < 40; i++ {
+		_ = s.Set(ctx, Tokver, "fill-"+strconv.Itoa(i), []byte("x"), time.Hour)
+	}
+	st := s.Stats()
+	out += "churn victim " + found(s, "victim") + " l1-evictions>20 " + strconv.FormatBool(st.L1Evictions > 20) +
+		" revocations " + strconv.Itoa(st.Revocations) + "\n"
+	_ = s.Close(ctx)
+
+	a := open(binding+"/reload", 0)
+	_ = a.Set(ctx, Revoked, "signed-out", []byte("1"), time.Hour)
+	_ = a.Close(ctx)
+	b := open(binding+"/reload", 0)
+	other := open(binding+"/other", 0)
+	out += "reload new-instance " + found(b, "signed-out") + " other-binding " + found(other, "signed-out") + "\n"
+	c := open(binding+"/reload", 0)
+	g := c.Generation()
+	_ = b.Set(ctx, Revoked, "while-both-live", []byte("1"), time.Hour)
+	out += "reload sibling " + found(c, "while-both-live") + " generation-moved " + strconv.FormatBool(c.Generation() != g) + "\n"
+	_ = b.Delete(ctx, Revoked, "while-both-live")
+	out += "reload sibling-after-delete " + found(c, "while-both-live") + "\n"
+	_ = b.Close(ctx)
+	_ = c.Close(ctx)
+	_ = other.Close(ctx)
+
+	bound := open(binding+"/bound", 16)
+	before := time.Now().Unix()
+	out += "bound floor-before " + strconv.FormatBool(cache.RevocationFloor(bound, time.Now()) == 0) + "\n"
+	for i := 0; i < 20; i++ {
+		_ = bound.Set(ctx, Revoked, "r-"+strconv.Itoa(i), []byte("1"), time.Hour)
+	}
+	after := time.Now().Unix()
+	floor := cache.RevocationFloor(bound, time.Now())
+	st = bound.Stats()
+	out += "bound revocations " + strconv.Itoa(st.Revocations) + "/" + strconv.Itoa(st.MaxRevocations) +
+		" dropped " + strconv.FormatUint(st.RevocationsDropped, 10) +
+		" floor-covers-them " + strconv.FormatBool(floor >= before && floor <= after) +
+		" last " + found(bound, "r-19") + "\n"
+	_ = bound.Close(ctx)
+	return out
 }
