@@ -55,7 +55,9 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	if cfg == nil {
 		cfg = Default()
 	}
-	c := &checker{env: env}
+	// Names Traefik would have dropped come first: a misspelled option is the likeliest
+	// reason for any other problem.
+	c := &checker{env: env, problems: UnknownOptions(cfg)}
 	o := &Options{}
 	c.provider(&cfg.Provider, &o.Provider)
 	c.session(&cfg.Session, &o.Session)

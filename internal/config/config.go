@@ -8,6 +8,11 @@
 // middleware. So every duration here is a string ("90s") parsed in Compile, every size
 // an integer, and every field a plain string, bool, int, []string or map[string]string.
 //
+// Traefik also drops option names that match no field, silently: a misspelled
+// "authorisation:" would leave a route open to every signed-in user. Every struct
+// here therefore has an Unknown field tagged mapstructure:",remain", which collects
+// them, and Compile refuses to start with each one named (UnknownOptions).
+//
 // The package does not own behaviour: it only says what the options mean and refuses
 // options that are malformed.
 package config
@@ -38,6 +43,10 @@ type Config struct {
 	SecurityHeaders SecurityHeadersConfig
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// Unknown collects the options Traefik hands over that match no field here
+	// (mapstructure's remain): Compile refuses them, so that a misspelled option
+	// cannot switch a check off.
+	Unknown map[string]any `mapstructure:",remain"`
 }
 
 // ProviderConfig describes the OpenID Provider and the client registered at it.
@@ -63,6 +72,7 @@ type ProviderConfig struct {
 	JWKSMinCache         string
 	JWKSMaxCache         string
 	UserClaim            string
+	Unknown              map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // SessionConfig describes browser sessions.
@@ -79,6 +89,7 @@ type SessionConfig struct {
 	RefreshGrace string
 	LoginTimeout string
 	Store        string
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // BearerConfig describes machine-to-machine bearer-token authentication.
@@ -94,6 +105,7 @@ type BearerConfig struct {
 	RequiredScopes   []string
 	WWWAuthenticate  bool
 	Introspection    IntrospectionConfig
+	Unknown          map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // IntrospectionConfig describes optional RFC 7662 token introspection.
@@ -106,6 +118,7 @@ type IntrospectionConfig struct {
 	MaxCacheTTL  string
 	NegativeTTL  string
 	Timeout      string
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // AuthorizationConfig lists who may pass once authenticated.
@@ -117,6 +130,7 @@ type AuthorizationConfig struct {
 	RolesClaim           string
 	GroupsClaim          string
 	RequireVerifiedEmail bool
+	Unknown              map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // HeadersConfig names the headers that carry the identity to the backend.
@@ -130,6 +144,7 @@ type HeadersConfig struct {
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool
+	Unknown           map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // LogoutConfig describes the sign-out endpoints.
@@ -139,6 +154,7 @@ type LogoutConfig struct {
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool
+	Unknown               map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // CacheConfig describes the hybrid cache.
@@ -154,6 +170,7 @@ type CacheConfig struct {
 	WriteQueue     int
 	ProbeInterval  string
 	Redis          RedisConfig
+	Unknown        map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // RedisConfig describes how to reach Redis.
@@ -170,6 +187,7 @@ type RedisConfig struct {
 	TLS           RedisTLSConfig
 	Sentinel      SentinelConfig
 	Cluster       ClusterConfig
+	Unknown       map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // RedisTLSConfig describes TLS to Redis (rediss:// URLs, or Enabled for Sentinel and
@@ -180,6 +198,7 @@ type RedisTLSConfig struct {
 	CertFile   string
 	KeyFile    string
 	ServerName string
+	Unknown    map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // SentinelConfig describes a Sentinel-managed Redis primary.
@@ -188,11 +207,13 @@ type SentinelConfig struct {
 	Addresses  []string
 	Username   string
 	Password   string
+	Unknown    map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // ClusterConfig describes a Redis Cluster.
 type ClusterConfig struct {
 	Addresses []string
+	Unknown   map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // ThrottleConfig limits authentication failures per client IP.
@@ -201,12 +222,14 @@ type ThrottleConfig struct {
 	Failures int
 	Window   string
 	Penalty  string
+	Unknown  map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // SecurityHeadersConfig chooses the response headers Gatehouse adds.
 type SecurityHeadersConfig struct {
 	Profile         string
 	ApplyToUpstream bool
+	Unknown         map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // ListDefaults are the defaults of list options, applied by Compile when the operator

@@ -7,26 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 )
-
-// optionName turns a Go field name into the camelCase name operators write:
-// ClientID → clientID, HTTPTimeout → httpTimeout, TLS → tls, L1MaxBytes → l1MaxBytes.
-func optionName(field string) string {
-	r := []rune(field)
-	n := 0
-	for n < len(r) && !unicode.IsLower(r[n]) {
-		n++
-	}
-	switch {
-	case n == len(r):
-		return strings.ToLower(field)
-	case n <= 1:
-		return string(unicode.ToLower(r[0])) + string(r[1:])
-	default:
-		return strings.ToLower(string(r[:n-1])) + string(r[n-1:])
-	}
-}
 
 // leafOptions walks Config and returns every option path with its default rendered as
 // the documentation shows it.
@@ -35,7 +16,10 @@ func leafOptions() map[string]string {
 	var walk func(v reflect.Value, prefix string)
 	walk = func(v reflect.Value, prefix string) {
 		for i := 0; i < v.NumField(); i++ {
-			name := prefix + optionName(v.Type().Field(i).Name)
+			if IsRemainField(v.Type().Field(i)) {
+				continue // collects misspelled options: not an option
+			}
+			name := prefix + OptionName(v.Type().Field(i).Name)
 			f := v.Field(i)
 			switch f.Kind() {
 			case reflect.Struct:
@@ -107,8 +91,8 @@ func TestOptionNames(t *testing.T) {
 		"PKCE": "pkce", "HMACWithClientSecret": "hmacWithClientSecret", "ExcludedURLs": "excludedURLs",
 		"CAFile": "caFile", "URL": "url", "WWWAuthenticate": "wwwAuthenticate", "Issuer": "issuer",
 	} {
-		if got := optionName(in); got != want {
-			t.Errorf("optionName(%s) = %s, want %s", in, got, want)
+		if got := OptionName(in); got != want {
+			t.Errorf("OptionName(%s) = %s, want %s", in, got, want)
 		}
 	}
 }

@@ -228,6 +228,7 @@ func collectLabels(v any, into map[string]map[string]any) {
 		m := into[name]
 		path := strings.Split(key[i+len(marker):], ".")
 		for _, p := range path[:len(path)-1] {
+			p = sameKey(m, p)
 			next, _ := m[p].(map[string]any)
 			if next == nil {
 				next = map[string]any{}
@@ -235,8 +236,20 @@ func collectLabels(v any, into map[string]map[string]any) {
 			}
 			m = next
 		}
-		m[path[len(path)-1]] = value
+		m[sameKey(m, path[len(path)-1])] = value
 	}
+}
+
+// sameKey returns the key of m that equals k ignoring case, else k: Traefik's label
+// parser (paerser's DecodeToNode) merges label segments that differ only in case,
+// keeping the first name.
+func sameKey(m map[string]any, k string) string {
+	for have := range m {
+		if strings.EqualFold(have, k) {
+			return have
+		}
+	}
+	return k
 }
 
 // unresolvedReferences lists the compiled string fields (and list entries) that still
