@@ -62,8 +62,15 @@ func (l *logBuffer) String() string {
 
 func newStore(t testing.TB, o config.CacheOptions) (*store, *logBuffer) {
 	t.Helper()
+	return newInstanceStore(t, o, "")
+}
+
+// newInstanceStore builds the store of the middleware binding (its revocations shared
+// with the binding's other stores in this process), closed at the end of the test.
+func newInstanceStore(t testing.TB, o config.CacheOptions, binding string) (*store, *logBuffer) {
+	t.Helper()
 	lb := &logBuffer{}
-	st, err := New(context.Background(), o, logging.New("test", "debug", lb))
+	st, err := NewInstance(context.Background(), o, logging.New("test", "debug", lb), binding)
 	if err != nil {
 		t.Fatal(err)
 	}

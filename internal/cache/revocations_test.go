@@ -1,39 +1,33 @@
 package cache
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
-
-// newInstanceStore builds a store for the middleware binding, closed at the end of
-// the test.
-func newInstanceStore(t testing.TB, o config.CacheOptions, binding string) (*store, *logBuffer) {
-	t.Helper()
-	lb := &logBuffer{}
-	st, err := NewInstance(context.Background(), o, logging.New("test", "debug", lb), binding)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := st.(*store)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s, lb
-}
 
 func revoked(t testing.TB, s Store, id string) bool {
 	t.Helper()
 	_, found, _ := Lookup(s, bg, ksRevoked, id)
 	return found
+}
+
+// revokeN revokes prefix0 … prefix<n-1> for ttl.
+func revokeN(s Store, prefix string, n int, ttl time.Duration) {
+	for i := 0; i < n; i++ {
+		_ = s.Set(bg, ksRevoked, prefix+strconv.Itoa(i), []byte("1"), ttl)
+	}
+}
+
+// boundedStore is a memory store whose revocation set holds 16.
+func boundedStore(t testing.TB) *store {
+	o := memoryOptions()
+	o.MaxRevocations = 16
+	s, _ := newStore(t, o)
+	return s
 }
 
 // TestAttackersOwnLogoutsDoNotEvictTheVictimsRevocation: with a small L1, twenty
@@ -118,25 +112,17 @@ func TestRevocationsOfOneMiddlewareNeverReachAnother(t *testing.T) {
 // the revocations learnt first are dropped and the floor covers what they revoked
 // until they would have expired; expired revocations make room without a floor.
 func TestAFullRevocationSetRaisesTheFloorInsteadOfForgetting(t *testing.T) {
-	o := memoryOptions()
-	o.MaxRevocations = 16
-	s, _ := newStore(t, o)
-	for i := 0; i < 16; i++ {
-		_ = s.Set(bg, ksRevoked, "expiring-"+strconv.Itoa(i), []byte("1"), 50*time.Millisecond)
-	}
+	s := boundedStore(t)
+	revokeN(s, "expiring-", 16, 50*time.Millisecond)
 	eventually(t, 5*time.Second, func() bool { return !revoked(t, s, "expiring-15") })
 	before := time.Now().Unix()
-	for i := 0; i < 16; i++ {
-		_ = s.Set(bg, ksRevoked, "live-"+strconv.Itoa(i), []byte("1"), time.Hour)
-	}
+	revokeN(s, "live-", 16, time.Hour)
 	if st := s.Stats(); st.RevocationsDropped != 0 || RevocationFloor(s, time.Now()) != 0 {
 		t.Fatalf("expired revocations raised the floor: %+v", st)
 	}
 
 	// Full of live ones: the 4 learnt first make room for 4 more.
-	for i := 0; i < 4; i++ {
-		_ = s.Set(bg, ksRevoked, "more-"+strconv.Itoa(i), []byte("1"), time.Hour)
-	}
+	revokeN(s, "more-", 4, time.Hour)
 	st := s.Stats()
 	floor := RevocationFloor(s, time.Now())
 	if st.Revocations != 16 || st.RevocationsDropped != 4 || floor < before || floor > time.Now().Unix() {
@@ -157,12 +143,8 @@ func TestAFullRevocationSetRaisesTheFloorInsteadOfForgetting(t *testing.T) {
 // TestTheFloorLastsUntilTheDroppedRevocationWouldHaveExpired: a floor raised by a
 // revocation that would have expired soon is lifted once it would have.
 func TestTheFloorLastsUntilTheDroppedRevocationWouldHaveExpired(t *testing.T) {
-	o := memoryOptions()
-	o.MaxRevocations = 16
-	s, _ := newStore(t, o)
-	for i := 0; i < 17; i++ {
-		_ = s.Set(bg, ksRevoked, "r-"+strconv.Itoa(i), []byte("1"), 200*time.Millisecond)
-	}
+	s := boundedStore(t)
+	revokeN(s, "r-", 17, 200*time.Millisecond)
 	if RevocationFloor(s, time.Now()) == 0 {
 		t.Fatal("no floor after dropping a live revocation")
 	}
@@ -178,9 +160,7 @@ func TestTheFloorAppliesInRedisModesOnlyWhileRedisCannotBeAsked(t *testing.T) {
 	o.MaxRevocations = 16
 	s, _ := newStore(t, o)
 	waitHealthy(t, s)
-	for i := 0; i < 20; i++ {
-		_ = s.Set(bg, ksRevoked, "r-"+strconv.Itoa(i), []byte("1"), time.Hour)
-	}
+	revokeN(s, "r-", 20, time.Hour)
 	if s.Stats().RevocationsDropped != 4 || RevocationFloor(s, time.Now()) != 0 {
 		t.Fatalf("healthy: floor %d, %+v", RevocationFloor(s, time.Now()), s.Stats())
 	}
@@ -237,10 +217,9 @@ func TestRevocationsRedisNeverConfirmedAreReplayedByTheNextInstanceAfterAReload(
 	waitHealthy(t, old)
 	srv.Kill()
 	eventually(t, 5*time.Second, func() bool { return old.Health() == HealthDegraded })
-	for i := 0; i < 5; i++ {
-		if err := old.Set(bg, ksRevoked, "during-"+strconv.Itoa(i), []byte("1"), time.Hour); err != nil {
-			t.Fatal(err)
-		}
+	revokeN(old, "during-", 5, time.Hour)
+	if st := old.Stats(); st.OutboxLength != 5 {
+		t.Fatalf("outbox: %+v", st)
 	}
 	fresh, _ := newInstanceStore(t, o, t.Name())
 	_ = old.Close(bg)

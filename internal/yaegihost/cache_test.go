@@ -150,13 +150,7 @@ func TestInterpretedReplicasSurviveRedisKillAndRestart(t *testing.T) {
 	}
 	waitState := func(n, prefix string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.HasPrefix(st(n), prefix) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s, want %s", n, st(n), prefix)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitStatePrefix(t, func() string { return st(n) }, n, prefix)
 	}
 	for _, n := range names {
 		waitState(n, "healthy true")
@@ -284,13 +278,7 @@ func TestRevocationsOutliveChurnAndReloadsDuringARedisOutage(t *testing.T) {
 			prefix := "outage-" + md + ":"
 			waitState := func(n, want string) {
 				t.Helper()
-				deadline := time.Now().Add(10 * time.Second)
-				for !strings.HasPrefix(state(n), want) {
-					if time.Now().After(deadline) {
-						t.Fatalf("%s: %s, want %s", n, state(n), want)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+				waitStatePrefix(t, func() string { return state(n) }, n, want)
 			}
 			if e := open("old", "hybrid", srv.URL(), prefix, binding, 16); e != "" {
 				t.Fatal(e)
@@ -334,5 +322,18 @@ func TestRevocationsOutliveChurnAndReloadsDuringARedisOutage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// waitStatePrefix waits up to 10 s for state() (a store's State line) to start with
+// prefix.
+func waitStatePrefix(t testing.TB, state func() string, name, prefix string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.HasPrefix(state(), prefix) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s, want %s", name, state(), prefix)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

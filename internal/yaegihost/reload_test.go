@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
@@ -58,6 +60,20 @@ func signInOut(t testing.TB, base string) string {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
 	return cookie
+}
+
+// withoutRedis serves a memory-mode Gatehouse named name in front of the echo
+// backend, for a new test provider, with these cache and provider options.
+func withoutRedis(t testing.TB, md mode, name string, cacheOpts, providerOpts map[string]any) *httptest.Server {
+	t.Helper()
+	cfg := logoutConfig(newOP(t, testop.Options{}), "", "")
+	for k, v := range cacheOpts {
+		group(cfg, "cache")[k] = v
+	}
+	for k, v := range providerOpts {
+		group(cfg, "provider")[k] = v
+	}
+	return startGatehouse(t, md, cfg, name)
 }
 
 // signedIn signs a new browser in at base and returns its cookie.
@@ -124,10 +140,7 @@ func TestASignedOutCookieCopiedBeforeAReloadIsRefusedAfterItWithoutRedis(t *test
 // victim's signed-out cookie worked again.
 func TestAttackersOwnSignOutsDoNotReopenTheVictimsSignedOutSession(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
-		op := newOP(t, testop.Options{})
-		cfg := logoutConfig(op, "", "")
-		group(cfg, "cache")["l1MaxEntries"] = 16
-		gh := startGatehouse(t, md, cfg, "churn@file")
+		gh := withoutRedis(t, md, "churn@file", map[string]any{"l1MaxEntries": 16}, nil)
 		victim := signInOut(t, gh.URL)
 		mustRefuse(t, "right after the sign-out", gh.URL, victim)
 		for i := 0; i < 20; i++ {
@@ -145,12 +158,8 @@ func TestAttackersOwnSignOutsDoNotReopenTheVictimsSignedOutSession(t *testing.T)
 // once (no sign-in loop).
 func TestAFullRevocationSetSignsOlderSessionsOutInsteadOfForgettingASignOut(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
-		op := newOP(t, testop.Options{})
-		cfg := logoutConfig(op, "", "")
-		group(cfg, "cache")["l1MaxEntries"] = 16
-		group(cfg, "cache")["maxRevocations"] = 16
-		group(cfg, "provider")["clockSkew"] = "0s"
-		gh := startGatehouse(t, md, cfg, "bound@file")
+		gh := withoutRedis(t, md, "bound@file", map[string]any{"l1MaxEntries": 16, "maxRevocations": 16},
+			map[string]any{"clockSkew": "0s"})
 		bystander := signedIn(t, gh.URL)
 		victim := signInOut(t, gh.URL)
 		for i := 0; i < 20; i++ {
@@ -160,5 +169,36 @@ func TestAFullRevocationSetSignsOlderSessionsOutInsteadOfForgettingASignOut(t *t
 		mustRefuse(t, "a session older than the dropped revocation", gh.URL, bystander)
 		// Signing in again works at once: a new session starts after the floor.
 		mustServe(t, "a session started after the floor", gh.URL, signedIn(t, gh.URL))
+	})
+}
+
+// TestAFullRevocationSetRefusesBearerTokensIssuedBeforeADroppedRevocation: the
+// floor covers bearer tokens too. When the set (cache.maxRevocations 16) has to drop
+// a token revocation, every token issued by the time it was learnt is refused, so the
+// dropped one stays refused; a token issued afterwards is served.
+func TestAFullRevocationSetRefusesBearerTokensIssuedBeforeADroppedRevocation(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := bearerConfig(op)
+		group(cfg, "cache")["maxRevocations"] = 16
+		group(cfg, "provider")["clockSkew"] = "0s"
+		srv, h := startInstance(t, md, cfg, "bearer-bound@file")
+		tok := ordersToken(t, op)
+		resp, body := getAPI(t, srv.URL+"/api", bearer(tok)...)
+		wantForwarded(t, "before", resp, body)
+		for i := 0; i < 17; i++ {
+			if got := bearerOp(t, md, h, "revoke-jti", op.URL(), "dropped-"+strconv.Itoa(i)); got != "ok" {
+				t.Fatal(got)
+			}
+		}
+		last := time.Now().Unix()
+		resp, body = getAPI(t, srv.URL+"/api", bearer(tok)...)
+		wantRefused(t, "a token issued before the dropped revocation", resp, body, http.StatusUnauthorized, "invalid_token")
+		// Tokens carry whole seconds: wait for one issued in a later second.
+		for time.Now().Unix() <= last {
+			time.Sleep(10 * time.Millisecond)
+		}
+		resp, body = getAPI(t, srv.URL+"/api", bearer(ordersToken(t, op))...)
+		wantForwarded(t, "a token issued after the floor", resp, body)
 	})
 }

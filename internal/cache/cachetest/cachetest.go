@@ -245,7 +245,13 @@ func storeOptions(mode, prefix string) config.CacheOptions {
 
 // openWith builds a store called name with o; "" or the error's text.
 func openWith(r *Replicas, name string, o config.CacheOptions) string {
-	s, err := cache.New(context.Background(), o, nil)
+	return openBound(r, name, o, "")
+}
+
+// openBound is openWith for the middleware binding (revocations shared with its
+// other stores).
+func openBound(r *Replicas, name string, o config.CacheOptions, binding string) string {
+	s, err := cache.NewInstance(context.Background(), o, nil, binding)
 	if err != nil {
 		return err.Error()
 	}
@@ -262,14 +268,7 @@ func OpenInstance(r *Replicas, name, mode, url, prefix, binding string, l1MaxEnt
 	o := storeOptions(mode, prefix)
 	o.Redis.URL = url
 	o.L1MaxEntries = l1MaxEntries
-	s, err := cache.NewInstance(context.Background(), o, nil, binding)
-	if err != nil {
-		return err.Error()
-	}
-	r.mu.Lock()
-	r.stores[name] = s
-	r.mu.Unlock()
-	return ""
+	return openBound(r, name, o, binding)
 }
 
 // Churn writes n Shared entries through the named store (other traffic filling its
