@@ -29,11 +29,12 @@
 // Stores built with NewInstance for the same middleware (the same instance binding)
 // share one set in the process — the one piece of process-wide state, because
 // Traefik replaces a middleware's instances (and their stores) on every configuration
-// reload, and builds one per router using it: a revocation written through one is seen
-// by the others at once (their L1 copies dropped, their generations moved), and by
-// every store built after it. A store that closes with revocations Redis never
-// confirmed hands them to another store of the middleware (or the next one built),
-// which replays them when Redis returns.
+// reload, and builds one per router using it: a revocation written through one is
+// known to every store built after it, and to the others at once (memory stores keep
+// no copy of revocations in their L1 and publish the set's generation; the others
+// hear of it from Redis). A store that closes with revocations Redis never confirmed
+// leaves them in the set, and another store of the middleware replays them when it
+// reaches Redis.
 //
 // # Request paths under Yaegi
 //
@@ -112,10 +113,11 @@
 // never lands in L1 after it.
 //
 // Generation() changes whenever a cached "not revoked" may have become stale (a local
-// Revocation write, an invalidation of a Revocation key or of a key of an unknown
-// keyspace, a flush, tracking lost or re-established) and is 0 whenever the store is
-// not coherent. Callers read it BEFORE a lookup, cache "checked at G" for G != 0, and
-// re-check when Generation() != G. It is one atomic load.
+// Revocation write, in memory mode through any store of the middleware; an
+// invalidation of a Revocation key or of a key of an unknown keyspace; a flush;
+// tracking lost or re-established) and is 0 whenever the store is not coherent.
+// Callers read it BEFORE a lookup, cache "checked at G" for G != 0, and re-check
+// when Generation() != G. It is one atomic load.
 //
 // # Health
 //
@@ -142,8 +144,7 @@
 // Each store has two goroutines (maintenance, Shared writer) plus one reader per
 // Redis connection; Close (or cancelling New's ctx) drains the queue and the outbox
 // within its deadline and stops them all. Revocations still in the outbox at Close
-// (Redis unreachable) go to another live store of the same middleware, or wait in
-// the revocation set for the next one, which replays them; without one (Traefik
-// stopping, or a store without a binding) they cannot reach other replicas. Close
-// logs how many.
+// (Redis unreachable) are left in the revocation set for another store of the same
+// middleware to replay; without one (Traefik stopping, or a store without a binding)
+// they cannot reach other replicas. Close logs how many.
 package cache

@@ -60,21 +60,25 @@ type store struct {
 	revPrefix string
 	l1        *L1
 	// revs holds every positive revocation this store knows, outside the L1's LRU;
-	// shared with the other stores of the same middleware (revocations.go).
+	// shared with the other stores of the same middleware (revocations.go). In
+	// memory mode it is the only record of revocations.
 	revs   *revocationSet
 	log    *logging.Logger
 	client redis.Backend // nil in memory mode
 	opts   config.CacheOptions
 
 	// Coherence. live is the current tracking epoch (0: not live). gen is the
-	// published generation (0: not coherent), drawn from genSeq. An L2 read fills L1
-	// only if no invalidation touched its key's slot (invalSlots, indexed by the
-	// key's digest) and no flush (flushSeq) happened while it was in flight.
-	live       atomic.Uint64
-	gen        atomic.Uint64
-	genSeq     atomic.Uint64
-	flushSeq   atomic.Uint64
-	invalSlots [invalSlotCount]atomic.Uint64
+	// published generation (0: not coherent), drawn from genSeq: the store's own
+	// (ownGen, ownGenSeq), or in memory mode the revocation set's, which every memory
+	// store of the middleware publishes (a revocation through one makes what the
+	// others cached stale too). An L2 read fills L1 only if no invalidation touched
+	// its key's slot (invalSlots, indexed by the key's digest) and no flush
+	// (flushSeq) happened while it was in flight.
+	live              atomic.Uint64
+	gen, genSeq       *atomic.Uint64
+	ownGen, ownGenSeq atomic.Uint64
+	flushSeq          atomic.Uint64
+	invalSlots        [invalSlotCount]atomic.Uint64
 
 	state atomic.Int32
 
@@ -144,6 +148,8 @@ func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Log
 		wake:      wakeup.New(),
 		started:   wakeup.NewGate(),
 	}
+	s.gen = &s.ownGen
+	s.genSeq = &s.ownGenSeq
 	if s.opts.ProbeInterval <= 0 {
 		s.opts.ProbeInterval = time.Second
 	}
@@ -152,7 +158,6 @@ func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Log
 	case "", "memory":
 		s.mode = modeMemory
 		s.trackState.Store(TrackingOff)
-		s.gen.Store(s.genSeq.Add(1))
 		s.state.Store(stateHealthy)
 	case "redis", "hybrid":
 		client, err := newBackend(&opts.Redis, opts.KeyPrefix)
@@ -175,10 +180,14 @@ func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Log
 	default:
 		return nil, errors.New("cache.mode: must be memory, redis or hybrid, got " + opts.Mode)
 	}
-	// Before any goroutine runs: they read the set (republish) and the outbox.
-	s.revs = attachRevocations(binding, opts.MaxRevocations, s)
+	// Before any goroutine runs: they read the set (republish, pending writes).
+	s.revs = attachRevocations(binding, opts.MaxRevocations)
+	if s.mode == modeMemory {
+		s.gen = &s.revs.gen
+		s.genSeq = &s.revs.genSeq
+		s.gen.CompareAndSwap(0, s.genSeq.Add(1)) // the first memory store publishes one
+	}
 	if s.client != nil {
-		adoptPending(s)
 		s.wg.Add(2)
 		go maintain(s)
 		go queueLoop(s)
@@ -401,7 +410,7 @@ func getSlow(s *store, ctx context.Context, ks *Keyspace, k string, sum *[32]byt
 	if ks.Class == Revocation && exp > now {
 		// Known from now on, whatever the L1 evicts: the answer while Redis cannot be
 		// asked.
-		revPut(s.revs, k, v, time.Duration(exp-now), s, false)
+		revPut(s.revs, k, v, time.Duration(exp-now))
 	}
 	switch {
 	case s.mode == modeRedis || ks.Class == Coordination:
@@ -434,16 +443,19 @@ func awaitFirstConnection(s *store, ctx context.Context) bool {
 	return s.state.Load() != stateDegraded
 }
 
-// outageAnswer is what a read of k answers when Redis cannot be asked: the L1's
-// knowledge (known), else for a revocation the revocation set's.
+// outageAnswer is what a read of k answers when Redis cannot be asked: for a
+// revocation the revocation set's knowledge (the latest value any store of the
+// middleware wrote or read), else the L1's (known).
 func outageAnswer(s *store, ks *Keyspace, k string, known []byte, knownOK bool) ([]byte, bool, error) {
-	if knownOK {
-		return known, true, nil
-	}
 	if ks.Class == Revocation {
 		if v, ok := revGet(s.revs, k); ok {
 			return v, true, nil
 		}
+	}
+	if knownOK {
+		return known, true, nil
+	}
+	if ks.Class == Revocation {
 		return nil, false, ErrUnavailable
 	}
 	return nil, false, nil
@@ -504,12 +516,15 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
 	exp := l1Now(s.l1) + int64(ttl)
+	if s.mode == modeMemory && ks.Class == Revocation {
+		// The set is the record: an L1 copy could go stale when another store of the
+		// middleware writes a newer value.
+		revPut(s.revs, k, value, ttl)
+		bumpGen(s)
+		return nil
+	}
 	if s.mode == modeMemory || ks.Class == Local {
 		l1Set(s.l1, k, value, exp, epochPinned, classFlags(ks.Class))
-		if ks.Class == Revocation {
-			revPut(s.revs, k, value, ttl, s, true)
-			bumpGen(s)
-		}
 		return nil
 	}
 	noteKeyspace(s, ks)
@@ -520,7 +535,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 		// Redis, synchronously.
 		live := s.live.Load()
 		e := l1Write(s, k, value, exp, epochPinned, flagRevocation)
-		revPut(s.revs, k, value, ttl, s, true)
+		revPut(s.revs, k, value, ttl)
 		bumpGen(s)
 		queued, err := writeSync(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp, l1key: k})
 		if err == nil && !queued {
@@ -632,10 +647,8 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 		if ks.Class != Revocation {
 			return l1SetNX(s.l1, k, value, exp, epochPinned, fl, now), nil
 		}
-		// The revocation set decides: the L1 may have evicted its copy.
-		set := revPutNX(s.revs, k, value, ttl, s)
+		set := revPutNX(s.revs, k, value, ttl)
 		if set {
-			l1Set(s.l1, k, value, exp, epochPinned, fl)
 			bumpGen(s)
 		}
 		return set, nil
@@ -685,7 +698,7 @@ func (s *store) SetNX(ctx context.Context, ks *Keyspace, id string, value []byte
 		l1Write(s, k, value, exp, ep, fl)
 	}
 	if set && ks.Class == Revocation {
-		revPut(s.revs, k, value, ttl, s, true)
+		revPut(s.revs, k, value, ttl)
 		bumpGen(s)
 	}
 	return set, nil
@@ -703,7 +716,7 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 	k := ks.Name + ":" + string(sum[:])
 	l1Forget(s, k)
 	if ks.Class == Revocation {
-		revDelete(s.revs, k, s)
+		revDelete(s.revs, k)
 		bumpGen(s)
 	}
 	if s.mode == modeMemory || ks.Class == Local {
@@ -734,7 +747,7 @@ func (s *store) Generation() uint64 { return s.gen.Load() }
 // interpreted code; nil for other Store implementations (use GenerationOf).
 func GenerationCounter(st Store) *atomic.Uint64 {
 	if s, ok := st.(*store); ok {
-		return &s.gen
+		return s.gen
 	}
 	return nil
 }

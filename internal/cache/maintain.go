@@ -97,6 +97,7 @@ func maintain(s *store) {
 		if s.bg.Err() != nil {
 			return
 		}
+		adoptPending(s)
 		switch s.state.Load() {
 		case stateDegraded:
 			if tr != nil {
@@ -394,25 +395,17 @@ func unconfirmedRevocations(s *store) []pendingWrite {
 	return writes
 }
 
-// handOver gives the revocation writes a closing store could not get Redis to
-// confirm (remaining lifetimes in expires) to another live store of the same
-// middleware, to replay when it reaches Redis: a Traefik reload while Redis is down
-// must not lose them for the other replicas. Traefik builds the new instances before
-// it closes the old ones; when no other store is live, the writes wait in the
-// revocation set for the next one (adoptPending). It returns how many it kept.
+// handOver leaves the revocation writes a closing store could not get Redis to
+// confirm (remaining lifetimes in expires) in its revocation set, where another store
+// of the same middleware takes them to replay when it reaches Redis (adoptPending): a
+// Traefik reload while Redis is down must not lose them for the other replicas.
+// Traefik builds the new instances before it closes the old ones, so the taker is
+// usually already running. It returns how many it left.
 func handOver(s *store, writes []pendingWrite) int {
 	if len(writes) == 0 || !s.revs.shared {
 		return 0
 	}
 	set := s.revs
-	set.mu.Lock()
-	stores := storesOf(set)
-	set.mu.Unlock()
-	for _, t := range stores {
-		if t != s && t.client != nil && !t.closed.Load() && adoptWrites(t, writes) {
-			return len(writes)
-		}
-	}
 	set.mu.Lock()
 	base := revNow(set)
 	for _, w := range writes {
@@ -426,49 +419,42 @@ func handOver(s *store, writes []pendingWrite) int {
 	return len(writes)
 }
 
-// adoptWrites puts writes (remaining lifetimes in expires) in t's outbox and wakes
-// its maintenance goroutine; false when t's outbox is closed.
-func adoptWrites(t *store, writes []pendingWrite) bool {
-	now := l1Now(t.l1)
-	t.outMu.Lock()
-	if t.outboxClosed {
-		t.outMu.Unlock()
-		return false
-	}
-	for _, w := range writes {
-		rk, ok := revocationRedisKey(t, w.key)
-		if !ok {
-			continue
-		}
-		if !t.outbox.put(outboxItem{key: rk, op: w.op, value: w.value, expires: now + w.expires, l1key: w.key}) {
-			t.refused.Add(1)
-		}
-	}
-	t.outLen.Store(int64(len(t.outbox.items)))
-	t.outMu.Unlock()
-	kickMaintain(t)
-	return true
-}
-
-// adoptPending takes the revocation writes a closed store of the same middleware
-// left in the revocation set (no other store was live then) into s's outbox. It runs
-// in New, before s's goroutines start.
+// adoptPending moves the revocation writes a closed store of the same middleware left
+// in the revocation set into s's outbox, to be replayed with it. The maintenance
+// goroutine calls it on every round; it costs a lock when there is nothing to take.
 func adoptPending(s *store) {
 	set := s.revs
+	// outMu, then the set's lock: a closing store (outbox closed) takes nothing.
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
 	set.mu.Lock()
 	writes := set.pending
-	set.pending = nil
+	if s.outboxClosed {
+		writes = nil
+	} else {
+		set.pending = nil
+	}
 	now := revNow(set)
 	set.mu.Unlock()
-	var left []pendingWrite
-	for _, w := range writes {
-		if w.expires > now {
-			w.expires -= now
-			left = append(left, w)
-		}
+	if len(writes) == 0 {
+		return
 	}
-	if len(left) > 0 && adoptWrites(s, left) {
-		s.log.Infof("cache: replaying %d revocation writes a previous instance of this middleware could not send to Redis", len(left))
+	l1now := l1Now(s.l1)
+	adopted := 0
+	for _, w := range writes {
+		rk, ok := revocationRedisKey(s, w.key)
+		if !ok || w.expires <= now {
+			continue
+		}
+		if !s.outbox.put(outboxItem{key: rk, op: w.op, value: w.value, expires: l1now + (w.expires - now), l1key: w.key}) {
+			s.refused.Add(1)
+			continue
+		}
+		adopted++
+	}
+	s.outLen.Store(int64(len(s.outbox.items)))
+	if adopted > 0 {
+		s.log.Infof("cache: replaying %d revocation writes a previous instance of this middleware could not send to Redis", adopted)
 	}
 }
 
@@ -500,7 +486,7 @@ func (s *store) Close(ctx context.Context) error {
 		defer cancel()
 	}
 	s.closed.Store(true)
-	detachRevocations(s.revs, s)
+	detachRevocations(s.revs)
 	if s.client == nil {
 		s.bgCancel()
 		return nil

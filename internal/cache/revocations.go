@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
@@ -17,14 +18,17 @@ import (
 // revocation revoked (it existed when the revocation was learnt) is refused until the
 // revocation would have expired anyway. See RevocationFloor.
 //
-// In memory mode the set is the truth about revocations (the L1 only holds copies);
-// in redis and hybrid modes Redis is, and the set is what the store answers from
-// while Redis cannot be asked.
+// In memory mode the set is the only record of revocations (the L1 holds none); in
+// redis and hybrid modes Redis is the truth, and the set is what the store answers
+// from while Redis cannot be asked, and writes back to a Redis that lost them.
 //
 // One set serves every store built for one middleware (the same instance binding) in
 // this process: the stores of a configuration reload, and the instances Traefik
 // builds for each router that uses the middleware. A write through one store is seen
-// by the others at once (their L1 copies dropped, their generations moved).
+// by the others at once: in memory mode they hold no copy of revocations and publish
+// the set's generation (gen), which every write moves; in redis and hybrid modes
+// Redis's invalidations tell them. The set holds no reference to the stores, so a
+// store that is never closed is still garbage once its middleware is.
 type revocationSet struct {
 	// base anchors the set's monotonic clock; the set outlives the stores (and their
 	// L1 clocks) that write to it.
@@ -40,11 +44,11 @@ type revocationSet struct {
 	// floorAt and floorUntil are Unix seconds: while now < floorUntil, anything that
 	// existed at or before floorAt may have lost its revocation.
 	floorAt, floorUntil int64
-	// stores are the live stores using this set (each a *store), told of each
-	// other's writes. Not []*store: store holds the set, and Yaegi v0.16.1 mis-builds
-	// two struct types that refer to each other (a value of one field is assigned to
-	// another: docs/YAEGI-NOTES.md).
-	stores []any
+	// refs counts the stores using the set (attached and not closed).
+	refs int
+	// gen and genSeq are the generation the memory-mode stores of the middleware
+	// publish (store.gen).
+	gen, genSeq atomic.Uint64
 	// shared: the set is registered for a binding (other stores may come).
 	shared bool
 	// runID is the run_id of the Redis server a store of this middleware last
@@ -99,14 +103,13 @@ func newRevocationSet(max int) *revocationSet {
 	return &revocationSet{base: time.Now(), items: map[string]*revEntry{}, max: max}
 }
 
-// attachRevocations returns the set of binding for s, creating it when this process
-// has none yet, and registers s to be told of writes through other stores. An empty
-// binding gives s a set of its own. It also sweeps a little of the sets no live store
-// uses, and forgets those that have become empty.
-func attachRevocations(binding string, max int, s *store) *revocationSet {
+// attachRevocations returns the set of binding for a new store, creating it when this
+// process has none yet. An empty binding gives the store a set of its own. It also
+// sweeps a little of the sets no store uses, and forgets those that have become empty.
+func attachRevocations(binding string, max int) *revocationSet {
 	if binding == "" {
 		set := newRevocationSet(max)
-		set.stores = append(set.stores, s)
+		set.refs = 1
 		return set
 	}
 	revocationSetsMu.Lock()
@@ -126,7 +129,7 @@ func attachRevocations(binding string, max int, s *store) *revocationSet {
 	if max > 0 {
 		set.max = max // the latest configuration's bound; applied at the next write
 	}
-	set.stores = append(set.stores, s)
+	set.refs++
 	set.mu.Unlock()
 	return set
 }
@@ -136,22 +139,17 @@ func attachRevocations(binding string, max int, s *store) *revocationSet {
 func forgetIfUnused(set *revocationSet) bool {
 	set.mu.Lock()
 	defer set.mu.Unlock()
-	if len(set.stores) > 0 {
+	if set.refs > 0 {
 		return false
 	}
 	revSweep(set, 1024, revNow(set))
 	return len(set.items) == 0 && len(set.pending) == 0
 }
 
-// detachRevocations stops telling s of writes (the store is closing).
-func detachRevocations(set *revocationSet, s *store) {
+// detachRevocations records that a store using set has closed.
+func detachRevocations(set *revocationSet) {
 	set.mu.Lock()
-	for i, t := range set.stores {
-		if ts, _ := t.(*store); ts == s {
-			set.stores = append(set.stores[:i], set.stores[i+1:]...)
-			break
-		}
-	}
+	set.refs--
 	set.mu.Unlock()
 }
 
@@ -174,90 +172,49 @@ func revGet(set *revocationSet, key string) ([]byte, bool) {
 	return e.value, true
 }
 
-// revPut records that key is revoked with value for ttl, learnt by from. A write of
-// the value already held only extends its expiry. When the set is full, expired
-// revocations go first, then the one learnt first, raising the floor. Other stores
-// are told when notify is set (a write, not a copy read from Redis) or the floor
-// moved; from's own L1 and generation are its caller's business, except when the
-// floor moved.
-func revPut(set *revocationSet, key string, value []byte, ttl time.Duration, from *store, notify bool) {
+// revPut records that key is revoked with value for ttl. A write of the value already
+// held only extends its expiry. When the set is full, expired revocations go first,
+// then the one learnt first, raising the floor.
+func revPut(set *revocationSet, key string, value []byte, ttl time.Duration) {
 	now := revNow(set)
 	exp := now + int64(ttl)
 	set.mu.Lock()
+	defer set.mu.Unlock()
 	if e := set.items[key]; e != nil && e.expires > now && bytes.Equal(e.value, value) {
 		if exp > e.expires {
 			e.expires = exp
 		}
-		set.mu.Unlock()
 		return
 	}
-	raised := revInsert(set, key, value, exp, now)
-	var others []*store
-	if notify || raised {
-		others = storesOf(set)
-	}
-	set.mu.Unlock()
-	tellStores(others, key, from, raised)
+	revInsert(set, key, value, exp, now)
 }
 
 // revPutNX records key only when no unexpired revocation is under it, and reports
 // whether it did.
-func revPutNX(set *revocationSet, key string, value []byte, ttl time.Duration, from *store) bool {
+func revPutNX(set *revocationSet, key string, value []byte, ttl time.Duration) bool {
 	now := revNow(set)
 	set.mu.Lock()
+	defer set.mu.Unlock()
 	if e := set.items[key]; e != nil && e.expires > now {
-		set.mu.Unlock()
 		return false
 	}
-	raised := revInsert(set, key, value, now+int64(ttl), now)
-	others := storesOf(set)
-	set.mu.Unlock()
-	tellStores(others, key, from, raised)
+	revInsert(set, key, value, now+int64(ttl), now)
 	return true
 }
 
-// revDelete removes key and tells the other stores.
-func revDelete(set *revocationSet, key string, from *store) {
+// revDelete removes key.
+func revDelete(set *revocationSet, key string) {
 	set.mu.Lock()
 	if e := set.items[key]; e != nil {
 		revUnlink(set, e)
 	}
-	others := storesOf(set)
 	set.mu.Unlock()
-	tellStores(others, key, from, false)
-}
-
-// storesOf returns the live stores of set; the caller holds the lock.
-func storesOf(set *revocationSet) []*store {
-	out := make([]*store, 0, len(set.stores))
-	for _, t := range set.stores {
-		if ts, ok := t.(*store); ok {
-			out = append(out, ts)
-		}
-	}
-	return out
-}
-
-// tellStores makes a revocation written through from visible to the other stores at
-// once: their L1 copy of key (a "not revoked", or an older value) is dropped and
-// their generation moves, so that no verdict cached before it is reused. When the
-// floor moved every store's generation moves, from's included.
-func tellStores(stores []*store, key string, from *store, raised bool) {
-	for _, t := range stores {
-		if t == from {
-			if raised {
-				bumpGen(t)
-			}
-			continue
-		}
-		l1Forget(t, key)
-		bumpGen(t)
-	}
 }
 
 // revInsert adds a revocation learnt now (replacing any under key) and makes room;
-// the caller holds the lock. It reports whether the floor moved.
-func revInsert(set *revocationSet, key string, value []byte, exp, now int64) bool {
+// the caller holds the lock. Whoever raises the floor also writes a revocation, and
+// moves its store's generation, so that verdicts cached before are checked again.
+func revInsert(set *revocationSet, key string, value []byte, exp, now int64) {
 	if old := set.items[key]; old != nil {
 		revUnlink(set, old)
 	}
@@ -274,19 +231,16 @@ func revInsert(set *revocationSet, key string, value []byte, exp, now int64) boo
 		revSweep(set, 16, now)
 	}
 	if len(set.items) <= set.max {
-		return false
+		return
 	}
 	revSweep(set, 256, now)
-	raised := false
 	for len(set.items) > set.max && set.head != nil {
 		first := set.head
 		if first.expires > now {
 			revRaiseFloor(set, first)
-			raised = true
 		}
 		revUnlink(set, first)
 	}
-	return raised
 }
 
 // revRaiseFloor records that e, still live, is dropped for room: whatever it revoked

@@ -81,8 +81,10 @@ type Store interface {
 	// Delete removes id.
 	Delete(ctx context.Context, ks *Keyspace, id string) error
 	// Generation changes whenever a cached "not found"/"not revoked" answer derived
-	// from a Revocation keyspace may have become stale: a local Revocation write, an
-	// invalidation message for such a key, a flush, tracking lost or re-established.
+	// from a Revocation keyspace may have become stale: a local Revocation write (in
+	// memory mode, one through any store of the same middleware: they publish one
+	// generation), an invalidation message for such a key, a flush, tracking lost or
+	// re-established.
 	// Callers cache "checked at generation G" results and re-check when it moves.
 	// Generation is 0 exactly while the store is not coherent: never reuse a result
 	// checked at generation 0. Read it BEFORE the lookup whose result you cache.
