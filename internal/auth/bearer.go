@@ -491,12 +491,12 @@ func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFa
 	m.bearer.refused.Add(1)
 	if f.status == http.StatusServiceUnavailable {
 		// (Never "bearer <word>" in a message: the logger redacts what follows "bearer".)
-		m.log.Warnf("access token from %s not checked, provider unavailable: %s", logging.ID(ip), f.reason)
+		m.log.Warnf("access token from %s not checked, provider unavailable: %s", m.log.ID(ip), f.reason)
 	} else if m.log.Enabled(logging.LevelDebug) {
-		m.log.Debugf("access token from %s refused (%s): %s", logging.ID(ip), f.code, f.reason)
+		m.log.Debugf("access token from %s refused (%s): %s", m.log.ID(ip), f.code, f.reason)
 	}
 	if f.count && recordFailure(m.throttle, ip) {
-		m.log.Warnf("client %s throttled after repeated access-token failures", logging.ID(ip))
+		m.log.Warnf("client %s throttled after repeated access-token failures", m.log.ID(ip))
 	}
 	h := rw.Header()
 	m.ownHeaders(h)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -171,7 +170,7 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		errorPage(m, rw, http.StatusInternalServerError, "The session could not be stored.")
 		return
 	}
-	m.log.Infof("signed in %s", logging.ID(rec.Subject))
+	m.log.Infof("signed in %s", m.log.ID(rec.Subject))
 	returnTo := l.ReturnURL
 	if !isLocal(returnTo) {
 		returnTo = "/"
@@ -298,9 +297,9 @@ func isLocal(p string) bool {
 // callbackFailed logs why a callback failed, counts it against the client, and shows
 // the user what to do. The log line carries no token, code or state.
 func callbackFailed(m *Middleware, rw http.ResponseWriter, ip, reason, userMessage string) {
-	m.log.Warnf("sign-in failed for %s: %s", logging.ID(ip), reason)
+	m.log.Warnf("sign-in failed for %s: %s", m.log.ID(ip), reason)
 	if recordFailure(m.throttle, ip) {
-		m.log.Warnf("client %s throttled after repeated failures", logging.ID(ip))
+		m.log.Warnf("client %s throttled after repeated failures", m.log.ID(ip))
 	}
 	errorPage(m, rw, http.StatusUnauthorized, userMessage)
 }

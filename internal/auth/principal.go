@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -259,7 +258,7 @@ func claimStrings(claims map[string]any, name string) []string {
 // WebSockets and HTTP/2 push keep working.
 func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
 	if !p.Allowed {
-		m.log.Infof("denied %s %s: %s", p.Source, logging.ID(p.User), p.DenyReason)
+		m.log.Infof("denied %s %s: %s", p.Source, m.log.ID(p.User), p.DenyReason)
 		forbidden(m, rw, req, p)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -69,7 +68,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		return false
 	}
 	if sessionRevoked(m, req.Context(), rec) {
-		m.log.Infof("refused revoked session of %s", logging.ID(rec.Subject))
+		m.log.Infof("refused revoked session of %s", m.log.ID(rec.Subject))
 		dropServerSession(m, req.Context(), rec)
 		session.ClearSession(m.sessions, rw.Header(), req)
 		return false
@@ -162,11 +161,11 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 	nrec, err := refreshOnce(m, req.Context(), rec, now)
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
-			m.log.Infof("refresh failed for %s, ending the session: %v", logging.ID(rec.Subject), err)
+			m.log.Infof("refresh failed for %s, ending the session: %v", m.log.ID(rec.Subject), err)
 			session.ClearSession(m.sessions, rw.Header(), req)
 			return false
 		}
-		m.log.Warnf("refresh failed for %s, serving the current session: %v", logging.ID(rec.Subject), err)
+		m.log.Warnf("refresh failed for %s, serving the current session: %v", m.log.ID(rec.Subject), err)
 		forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, rec))
 		return true
 	}
