@@ -399,7 +399,7 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 	if f := missingScope(b, claims); f != nil {
 		return nil, f
 	}
-	p := newPrincipal(m.opts, "bearer", claimValues(payload, claims), id, tok)
+	p := newPrincipal(m, "bearer", claimValues(payload, claims), id, tok)
 	facts.deadline = time.Unix(until, 0).Sub(b.base)
 	return &verified{p: p, until: until, bearer: facts}, nil
 }

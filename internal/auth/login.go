@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
@@ -228,6 +229,9 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 			return nil, err
 		}
 		fillIdentity(m, rec, tc, claims)
+		if rec.User == "" {
+			return nil, errorString("the ID token's sub " + config.IdentifierProblem(tc.Subject) + ": no usable user identifier")
+		}
 		rec.IDToken = tok.IDToken
 		if previous == nil && !tc.IssuedAt.IsZero() {
 			// Back-channel logout by sub revokes sessions that signed in before the
@@ -271,12 +275,12 @@ func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, clai
 	if tc.SID != "" {
 		rec.SID = tc.SID
 	}
-	rec.User = claimString(all, m.opts.Provider.UserClaim)
-	if rec.User == "" {
-		rec.User = tc.Subject
-	}
 	rec.Email = claimString(all, "email")
 	rec.EmailVerified = claimBool(all, "email_verified")
+	// The record keeps the identity the rules allow (identity.go), so Gatehouse's
+	// own pages never show an unverified address as who is signed in; the email
+	// claim and its flag are kept as sent and judged when the principal is built.
+	rec.User, _ = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, claimString(all, m.opts.Provider.UserClaim), tc.Subject, rec.Email, rec.EmailVerified)
 	rec.Roles = claimStrings(all, m.opts.Authorization.RolesClaim)
 	rec.Groups = claimStrings(all, m.opts.Authorization.GroupsClaim)
 	rec.Claims = nil

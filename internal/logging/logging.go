@@ -54,7 +54,15 @@ type Logger struct {
 	// idKey keys ID's hashes (HMAC-SHA256): without it, a hash cannot be reversed by
 	// hashing candidate values (every IPv4 address, a list of common emails).
 	idKey []byte
+	// seen holds the keys FirstTime has reported, at most maxSeen of them.
+	seen map[string]bool
 }
+
+// maxSeen bounds FirstTime's memory; maxSeenKey bounds one key.
+const (
+	maxSeen    = 256
+	maxSeenKey = 256
+)
 
 // New returns a Logger for the middleware called name, writing lines at level and
 // above to out (os.Stderr when nil: Traefik passes the process's streams through).
@@ -124,6 +132,27 @@ func (l *Logger) logf(level int, format string, args []any) {
 // Scrub replaces anything re matches with "[redacted]".
 func Scrub(re *regexp.Regexp, s string) string {
 	return re.ReplaceAllString(s, "[redacted]")
+}
+
+// FirstTime reports whether key is new to this Logger, for a message that must be
+// written once per key rather than once per request (a group name refused on every
+// request of its users). Memory is bounded: keys are cut at 256 bytes, and after 256
+// of them the Logger forgets them all and starts over, so a key is logged again only
+// after 256 others were.
+func (l *Logger) FirstTime(key string) bool {
+	if len(key) > maxSeenKey {
+		key = key[:maxSeenKey]
+	}
+	l.mu.Lock()
+	seen := l.seen[key]
+	if !seen {
+		if l.seen == nil || len(l.seen) >= maxSeen {
+			l.seen = make(map[string]bool)
+		}
+		l.seen[key] = true
+	}
+	l.mu.Unlock()
+	return !seen
 }
 
 // ID returns a short, stable name for an identifier (a subject, a session id, a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,28 @@ func TestReplicasWithTheSameKeyNameTheSameIdentifierAlike(t *testing.T) {
 	}
 	if la[strings.Index(la, "msg="):] != lb[strings.Index(lb, "msg="):] {
 		t.Fatalf("replicas name one user differently: %q vs %q", la, lb)
+	}
+}
+
+// TestFirstTimeIsOncePerKeyWithBoundedMemory: a key is new once; a flood of distinct
+// keys (one refused group name per request, each different) never holds more than
+// maxSeen of them, and a forgotten key is reported again.
+func TestFirstTimeIsOncePerKeyWithBoundedMemory(t *testing.T) {
+	l := New("x", "info", nil)
+	if !l.FirstTime("sales,admins") || l.FirstTime("sales,admins") {
+		t.Fatal("a key was not new exactly once")
+	}
+	long := strings.Repeat("g", 10000)
+	if !l.FirstTime(long) || l.FirstTime(long+"-other-tail") {
+		t.Fatal("long keys are not cut to a bounded length")
+	}
+	for i := 0; i < 10*maxSeen; i++ {
+		l.FirstTime("group-" + strconv.Itoa(i))
+		if len(l.seen) > maxSeen {
+			t.Fatalf("%d keys remembered, more than %d", len(l.seen), maxSeen)
+		}
+	}
+	if !l.FirstTime("sales,admins") {
+		t.Fatal("a key forgotten long ago was not reported again")
 	}
 }
