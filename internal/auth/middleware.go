@@ -106,6 +106,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m.gen = cache.GenerationCounter(m.store)
+	if !opts.Authorization.RequireVerifiedEmail {
+		m.log.Warnf("authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains")
+	}
 	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
 	return m, nil
 }
