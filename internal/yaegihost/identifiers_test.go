@@ -2,6 +2,7 @@ package yaegihost
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
@@ -122,23 +123,28 @@ func tableSource(ranges [][2]rune) string {
 	return b.String()
 }
 
+// interpreted imports pkg into the plugin's interpreter and returns expr (a function
+// of it) as Yaegi runs it.
+func interpreted(t testing.TB, pkg, expr string) reflect.Value {
+	t.Helper()
+	h := host(t)
+	if err := h.Import(pkg); err != nil {
+		t.Fatal(err)
+	}
+	v, err := h.Eval(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestIdentifierRulesUnderYaegiMatchCompiled runs IdentifierProblem and FoldEmail in
 // the interpreter over every code point below U+3400 (after an ASCII and after a
 // non-ASCII letter), the edges of every refused range, and whole identifiers, and
 // compares each answer with compiled Go's.
 func TestIdentifierRulesUnderYaegiMatchCompiled(t *testing.T) {
-	h := host(t)
-	if err := h.Import("github.com/gatehouse-oidc/gatehouse/internal/config"); err != nil {
-		t.Fatal(err)
-	}
-	problemV, err := h.Eval("config.IdentifierProblem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	foldV, err := h.Eval("config.FoldEmail")
-	if err != nil {
-		t.Fatal(err)
-	}
+	problemV := interpreted(t, "github.com/gatehouse-oidc/gatehouse/internal/config", "config.IdentifierProblem")
+	foldV := interpreted(t, "github.com/gatehouse-oidc/gatehouse/internal/config", "config.FoldEmail")
 	inputs := []string{
 		"alice", "alice@example.com", "Alice@Example.COM", "\u212Aate", "\uff4bate", "stra\u00dfe", "kat\u0065\u0301",
 		"ka\u200bte", " kate", "kate ", "ka\u3164te", "jos\u00e9", "\u7528\u6237", "\u043a\u0430\u0442\u044f", "\xff", "",

@@ -24,6 +24,16 @@ func wantDenied(t testing.TB, what string, p page, signedInAs string) {
 	}
 }
 
+// callWithIdentifierClaim calls an API behind Gatehouse with bearer.identifierClaim
+// set to claim, with a machine token whose claim holds value.
+func callWithIdentifierClaim(t testing.TB, md mode, op *testop.Provider, claim, value string) (*http.Response, string) {
+	t.Helper()
+	cfg := bearerConfig(op)
+	group(cfg, "bearer")["identifierClaim"] = claim
+	srv := startGatehouse(t, md, cfg, claim+"-api@file")
+	return getAPI(t, srv.URL+"/orders", bearer(mintAccess(t, op, map[string]any{claim: value}))...)
+}
+
 func TestUnverifiedEmailIsNeitherTheUserNorAnAllowedUser(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
 		op := newOP(t, testop.Options{AutoLoginUser: "mallory"})
@@ -57,10 +67,7 @@ func TestEmailShapedClaimIsTheUserOnlyWhenItIsTheVerifiedEmail(t *testing.T) {
 		wantDenied(t, "eve's upn", newBrowser().get(t, startGatehouse(t, md, cfg, "upn@file").URL+"/"), "usr_eve")
 
 		// A bearer identifier claim is judged alike.
-		bcfg := bearerConfig(op)
-		group(bcfg, "bearer")["identifierClaim"] = "upn"
-		srv := startGatehouse(t, md, bcfg, "upn-api@file")
-		resp, body := getAPI(t, srv.URL+"/orders", bearer(mintAccess(t, op, map[string]any{"upn": "alice@example.com"}))...)
+		resp, body := callWithIdentifierClaim(t, md, op, "upn", "alice@example.com")
 		wantForwarded(t, "bearer upn", resp, body, "X-Forwarded-User: svc-orders")
 		if strings.Contains(body, "alice@example.com") {
 			t.Fatalf("the upn reached the backend as an identity:\n%s", body)
@@ -84,10 +91,7 @@ func TestKelvinSignUserDoesNotPassAllowedUsersKate(t *testing.T) {
 		mustContain(t, "kate", newBrowser().get(t, srv.URL+"/"), "backend /", "X-Forwarded-User: kate")
 
 		// As a bearer identifier it refuses the token.
-		bcfg := bearerConfig(op)
-		group(bcfg, "bearer")["identifierClaim"] = "preferred_username"
-		api := startGatehouse(t, md, bcfg, "kate-api@file")
-		resp, body := getAPI(t, api.URL+"/orders", bearer(mintAccess(t, op, map[string]any{"preferred_username": "\u212Aate"}))...)
+		resp, body := callWithIdentifierClaim(t, md, op, "preferred_username", "\u212Aate")
 		wantRefused(t, "bearer Kelvin sign", resp, body, http.StatusUnauthorized, "invalid_token")
 	})
 }

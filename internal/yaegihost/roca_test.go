@@ -47,14 +47,7 @@ func TestProviderKeyWithTheROCAFingerprintIsRefused(t *testing.T) {
 // compiled, the key with the ROCA structure and 50 freshly generated RSA-2048 keys:
 // the first is refused with ErrWeakKey, none of the others is.
 func TestROCAFingerprintUnderYaegiMatchesCompiled(t *testing.T) {
-	h := host(t)
-	if err := h.Import("github.com/gatehouse-oidc/gatehouse/internal/jose"); err != nil {
-		t.Fatal(err)
-	}
-	parse, err := h.Eval("jose.ParseJWK")
-	if err != nil {
-		t.Fatal(err)
-	}
+	parse := interpreted(t, "github.com/gatehouse-oidc/gatehouse/internal/jose", "jose.ParseJWK")
 	roca, err := testop.ROCAKey()
 	if err != nil {
 		t.Fatal(err)
