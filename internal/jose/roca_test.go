@@ -45,3 +45,21 @@ func TestModulusPassingEachPrimeButNoPowerOf65537IsNotROCA(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkROCAFingerprint is the cost the test adds to parsing one RSA key: an
+// ordinary modulus (fails within a few primes) and one with the fingerprint (every
+// prime, then the subgroup test).
+func BenchmarkROCAFingerprint(b *testing.B) {
+	ordinary := josetest.NewKeys().RSA.N
+	fake := josetest.RocaFakeModulus2048()
+	for _, c := range []struct {
+		name string
+		n    *big.Int
+	}{{"ordinary", ordinary}, {"each-prime-but-no-power", fake}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				jose.HasROCAFingerprint(c.n)
+			}
+		})
+	}
+}
