@@ -399,7 +399,7 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 	if f := missingScope(b, claims); f != nil {
 		return nil, f
 	}
-	p := newPrincipal(m.opts, "bearer", claimValues(payload, claims), id, tok)
+	p := newPrincipal(m, "bearer", claimValues(payload, claims), id, tok)
 	facts.deadline = time.Unix(until, 0).Sub(b.base)
 	return &verified{p: p, until: until, bearer: facts}, nil
 }
@@ -496,12 +496,12 @@ func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFa
 	m.bearer.refused.Add(1)
 	if f.status == http.StatusServiceUnavailable {
 		// (Never "bearer <word>" in a message: the logger redacts what follows "bearer".)
-		m.log.Warnf("access token from %s not checked, provider unavailable: %s", logging.ID(ip), f.reason)
+		m.log.Warnf("access token from %s not checked, provider unavailable: %s", m.log.ID(ip), f.reason)
 	} else if m.log.Enabled(logging.LevelDebug) {
-		m.log.Debugf("access token from %s refused (%s): %s", logging.ID(ip), f.code, f.reason)
+		m.log.Debugf("access token from %s refused (%s): %s", m.log.ID(ip), f.code, f.reason)
 	}
 	if f.count && recordFailure(m.throttle, ip) {
-		m.log.Warnf("client %s throttled after repeated access-token failures", logging.ID(ip))
+		m.log.Warnf("client %s throttled after repeated access-token failures", m.log.ID(ip))
 	}
 	h := rw.Header()
 	m.ownHeaders(h)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -171,7 +171,7 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		errorPage(m, rw, http.StatusInternalServerError, "The session could not be stored.")
 		return
 	}
-	m.log.Infof("signed in %s", logging.ID(rec.Subject))
+	m.log.Infof("signed in %s", m.log.ID(rec.Subject))
 	returnTo := l.ReturnURL
 	if !isLocal(returnTo) {
 		returnTo = "/"
@@ -230,6 +230,9 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 			return nil, err
 		}
 		fillIdentity(m, rec, tc, claims)
+		if rec.User == "" {
+			return nil, errorString("the ID token's sub " + config.IdentifierProblem(tc.Subject) + ": no usable user identifier")
+		}
 		rec.IDToken = tok.IDToken
 		if previous == nil && !tc.IssuedAt.IsZero() {
 			// Back-channel logout by sub revokes sessions that signed in before the
@@ -273,12 +276,12 @@ func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, clai
 	if tc.SID != "" {
 		rec.SID = tc.SID
 	}
-	rec.User = claimString(all, m.opts.Provider.UserClaim)
-	if rec.User == "" {
-		rec.User = tc.Subject
-	}
 	rec.Email = claimString(all, "email")
 	rec.EmailVerified = claimBool(all, "email_verified")
+	// The record keeps the identity the rules allow (identity.go), so Gatehouse's
+	// own pages never show an unverified address as who is signed in; the email
+	// claim and its flag are kept as sent and judged when the principal is built.
+	rec.User, _ = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, claimString(all, m.opts.Provider.UserClaim), tc.Subject, rec.Email, rec.EmailVerified)
 	rec.Roles = claimStrings(all, m.opts.Authorization.RolesClaim)
 	rec.Groups = claimStrings(all, m.opts.Authorization.GroupsClaim)
 	rec.Claims = nil
@@ -299,9 +302,9 @@ func isLocal(p string) bool {
 // callbackFailed logs why a callback failed, counts it against the client, and shows
 // the user what to do. The log line carries no token, code or state.
 func callbackFailed(m *Middleware, rw http.ResponseWriter, ip, reason, userMessage string) {
-	m.log.Warnf("sign-in failed for %s: %s", logging.ID(ip), reason)
+	m.log.Warnf("sign-in failed for %s: %s", m.log.ID(ip), reason)
 	if recordFailure(m.throttle, ip) {
-		m.log.Warnf("client %s throttled after repeated failures", logging.ID(ip))
+		m.log.Warnf("client %s throttled after repeated failures", m.log.ID(ip))
 	}
 	errorPage(m, rw, http.StatusUnauthorized, userMessage)
 }

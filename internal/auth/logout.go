@@ -17,7 +17,6 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -156,10 +155,7 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 		status = http.StatusForbidden
 	}
 	rw.WriteHeader(status)
-	user := rec.User
-	if user == "" {
-		user = rec.Subject
-	}
+	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
 		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
 		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + logoutToken(m, rec.ID, m.opts.Session.Keys[0]) +
@@ -178,11 +174,11 @@ func signOut(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *sess
 	dropServerSession(m, ctx, rec)
 	session.ClearSession(m.sessions, h, req)
 	if err != nil {
-		m.log.Errorf("sign-out of %s not recorded for every replica: %v", logging.ID(rec.Subject), err)
+		m.log.Errorf("sign-out of %s not recorded for every replica: %v", m.log.ID(rec.Subject), err)
 		errorPage(m, rw, http.StatusServiceUnavailable, "Sign-out could not be recorded on every server. Try again in a moment.")
 		return
 	}
-	m.log.Infof("signed out %s", logging.ID(rec.Subject))
+	m.log.Infof("signed out %s", m.log.ID(rec.Subject))
 	meta, err := m.provider.discovery.Metadata(ctx)
 	if err != nil {
 		m.log.Warnf("sign-out: provider metadata unavailable, ending locally: %v", err)
@@ -233,7 +229,7 @@ func revokeAtProvider(m *Middleware, ctx context.Context, meta *oidc.Metadata, r
 	rctx, cancel := context.WithTimeout(ctx, m.opts.Provider.HTTPTimeout)
 	defer cancel()
 	if err := m.provider.client.Revoke(rctx, meta.RevocationEndpoint, tok, hint); err != nil {
-		m.log.Warnf("sign-out: the provider did not revoke the %s of %s: %v", hint, logging.ID(rec.Subject), err)
+		m.log.Warnf("sign-out: the provider did not revoke the %s of %s: %v", hint, m.log.ID(rec.Subject), err)
 	}
 }
 
@@ -366,7 +362,7 @@ func handleBackchannel(m *Middleware, rw http.ResponseWriter, req *http.Request)
 		return
 	}
 	if reason := backchannelLogout(m, rw, req); reason != "" {
-		m.log.Warnf("back-channel logout refused from %s: %s", logging.ID(ip), reason)
+		m.log.Warnf("back-channel logout refused from %s: %s", m.log.ID(ip), reason)
 		recordFailure(m.throttle, ip)
 		backchannelError(m, rw, http.StatusBadRequest, "invalid_request", "the logout request was not accepted")
 		return
@@ -448,14 +444,14 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 		if err := m.store.Set(ctx, ks, revokedSID(tc.Issuer, tc.SID), []byte("1"), ks.MaxTTL); err != nil {
 			return err
 		}
-		m.log.Infof("back-channel logout of provider session %s", logging.ID(tc.SID))
+		m.log.Infof("back-channel logout of provider session %s", m.log.ID(tc.SID))
 		dropServerSessionOfSID(m, ctx, tc.Issuer, tc.SID)
 		return nil
 	}
 	if err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
 		return err
 	}
-	m.log.Infof("back-channel logout of every session of %s", logging.ID(tc.Subject))
+	m.log.Infof("back-channel logout of every session of %s", m.log.ID(tc.Subject))
 	return nil
 }
 
@@ -530,11 +526,11 @@ func handleFrontchannel(m *Middleware, rw http.ResponseWriter, req *http.Request
 	dropServerSession(m, ctx, rec)
 	session.ClearSession(m.sessions, h, req)
 	if err != nil {
-		m.log.Errorf("front-channel logout of %s not recorded for every replica: %v", logging.ID(rec.Subject), err)
+		m.log.Errorf("front-channel logout of %s not recorded for every replica: %v", m.log.ID(rec.Subject), err)
 		rw.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	m.log.Infof("front-channel logout of %s", logging.ID(rec.Subject))
+	m.log.Infof("front-channel logout of %s", m.log.ID(rec.Subject))
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><p>Signed out.</p>\n"))
 }

@@ -62,11 +62,12 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if err != nil {
 		return nil, err
 	}
+	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
 	m := &Middleware{
 		name:               name,
 		next:               next,
 		opts:               opts,
-		log:                logging.New(name, opts.LogLevel, nil),
+		log:                logging.NewKeyed(name, opts.LogLevel, nil, session.LogIDKey(opts.Session.Keys, binding)),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
 		logoutPath:         opts.Logout.Path,
@@ -89,7 +90,6 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 			m.upstreamSecurityValues = append(m.upstreamSecurityValues, v)
 		}
 	}
-	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
 	if m.sessions, err = session.NewManager(&opts.Session, binding, opts.Provider.CallbackPath); err != nil {
 		return nil, errorString("gatehouse: session: " + err.Error())
 	}
@@ -108,6 +108,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m.gen = cache.GenerationCounter(m.store)
+	if !opts.Authorization.RequireVerifiedEmail {
+		m.log.Warnf("authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains")
+	}
 	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
 	return m, nil
 }
@@ -173,7 +176,7 @@ func recovered(m *Middleware, rw http.ResponseWriter, req *http.Request, r any) 
 		panic(r)
 	}
 	n := m.panics.Add(1)
-	m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, logging.ID(req.URL.Path), r)
+	m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, m.log.ID(req.URL.Path), r)
 	m.ownHeaders(rw.Header())
 	http.Error(rw, "gatehouse: internal error", http.StatusInternalServerError)
 }

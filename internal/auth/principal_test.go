@@ -10,17 +10,15 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
-func compiled(t *testing.T, mutate func(c *config.Config)) *config.Options {
+// compiled is a middleware built from the test configuration changed by mutate,
+// for building principals.
+func compiled(t *testing.T, mutate func(c *config.Config)) *Middleware {
 	t.Helper()
 	c := testConfig()
 	if mutate != nil {
 		mutate(c)
 	}
-	o, err := config.Compile(c, config.Environment{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return newTestMiddleware(t, c, http.NotFoundHandler())
 }
 
 func claimsJSON(t *testing.T, s string) map[string]any {
@@ -73,8 +71,8 @@ func TestAuthorizationRules(t *testing.T) {
 		{"group names are case-sensitive", func(c *config.Config) { c.Authorization.AllowedGroups = []string{"Staff"} }, claims, false},
 	}
 	for _, tc := range cases {
-		o := compiled(t, tc.mutate)
-		p := newPrincipal(o, "session", tc.claims, claimString(tc.claims, "email"), "")
+		m := compiled(t, tc.mutate)
+		p := newPrincipal(m, "session", tc.claims, claimString(tc.claims, "email"), "")
 		if p.Allowed != tc.want {
 			t.Errorf("%s: allowed = %v (%s), want %v", tc.name, p.Allowed, p.DenyReason, tc.want)
 		}
@@ -82,11 +80,11 @@ func TestAuthorizationRules(t *testing.T) {
 }
 
 func TestHeadersAreComputedFromClaims(t *testing.T) {
-	o := compiled(t, func(c *config.Config) {
+	m := compiled(t, func(c *config.Config) {
 		c.Headers.Templates = map[string]string{"X-Tenant": `{{ index .claims "https://example.com/tenant" }}`, "X-Evil": "a{{\"\\r\\n\"}}Injected: 1"}
 		c.Headers.AccessToken = "X-Access-Token"
 	})
-	p := newPrincipal(o, "session", claimsJSON(t, aliceClaims), "alice@example.com", "at-value")
+	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "at-value")
 	got := map[string]string{}
 	for i, n := range p.headerNames {
 		got[n] = strings.Join(p.headerValues[i], "|")
@@ -112,8 +110,8 @@ func TestHeadersAreComputedFromClaims(t *testing.T) {
 }
 
 func TestMinimalHeadersSendOnlyTheUser(t *testing.T) {
-	o := compiled(t, func(c *config.Config) { c.Headers.Minimal = true })
-	p := newPrincipal(o, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
+	m := compiled(t, func(c *config.Config) { c.Headers.Minimal = true })
+	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	if len(p.headerNames) != 1 || p.headerNames[0] != "X-Forwarded-User" {
 		t.Fatalf("headers %v", p.headerNames)
 	}
@@ -124,7 +122,7 @@ func TestForwardAuthorizedSetsIdentityAndStripsAuthorization(t *testing.T) {
 	c := testConfig()
 	c.Bearer.Enabled, c.Bearer.Audience = true, "https://api.example.com"
 	m := newTestMiddleware(t, c, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
-	p := newPrincipal(m.opts, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
+	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	req := httptest.NewRequest("GET", "/app", nil)
 	req.Header.Set("Authorization", "Bearer abc")
 	forwardAuthorized(m, httptest.NewRecorder(), req, p)
@@ -138,7 +136,7 @@ func TestDeniedPrincipalGets403WithEscapedName(t *testing.T) {
 	c := testConfig()
 	c.Authorization.AllowedGroups = []string{"admins"}
 	m := newTestMiddleware(t, c, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
-	p := newPrincipal(m.opts, "session", claimsJSON(t, `{"sub":"x","email":"<script>@example.com"}`), "<script>@example.com", "")
+	p := newPrincipal(m, "session", claimsJSON(t, `{"sub":"x","email":"<script>@example.com","email_verified":true}`), "<script>@example.com", "")
 	rec := httptest.NewRecorder()
 	forwardAuthorized(m, rec, httptest.NewRequest("GET", "/", nil), p)
 	if called || rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "<script>") {
@@ -165,7 +163,7 @@ func TestClaimPaths(t *testing.T) {
 func TestAuthorizationIsLeftAloneWhenBearerIsOff(t *testing.T) {
 	var seen http.Header
 	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
-	p := newPrincipal(m.opts, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
+	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	req := httptest.NewRequest("GET", "/app", nil)
 	req.Header.Set("Authorization", "Basic YXBwOmFwcA==")
 	forwardAuthorized(m, httptest.NewRecorder(), req, p)

@@ -95,10 +95,26 @@ func keySet(m *Middleware, meta *oidc.Metadata) *jose.RemoteKeySet {
 			MinRefresh: o.JWKSMinRefresh, MinCache: o.JWKSMinCache, MaxCache: o.JWKSMaxCache,
 			MaxBytes: oidc.MaxResponseBytes,
 			Shared:   &sealedShared{m: m, ks: m.ks.jwks},
+			Skipped: func(skipped jose.SkippedKey) {
+				keySkipped(m, skipped)
+			},
 		})
 		p.uri = meta.JWKSURI
 	}
 	return p.keys
+}
+
+// keySkipped logs a provider key the key set does not use: a key refused as
+// factorable (the ROCA fingerprint) as an error naming its kid, on every load of the
+// set until the provider replaces it; the ordinary others (encryption keys, key types
+// Gatehouse does not verify with) at debug level.
+func keySkipped(m *Middleware, skipped jose.SkippedKey) {
+	if skipped.Kind == jose.ErrWeakKey {
+		m.log.Errorf("provider key kid %s (entry %d of the key set) refused: %s; tokens it signs are rejected until the provider rotates to a new key",
+			strconvQuote(skipped.Kid), skipped.Index, skipped.Reason)
+		return
+	}
+	m.log.Debugf("provider key kid %s (entry %d of the key set) not used: %s", strconvQuote(skipped.Kid), skipped.Index, skipped.Reason)
 }
 
 // sealedShared adapts the cache store to jose.SharedCache. Values are sealed with the

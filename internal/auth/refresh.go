@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -103,7 +102,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	}
 	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
 	if err != nil {
-		m.log.Warnf("refreshed tokens for %s rejected: %v", logging.ID(rec.Subject), err)
+		m.log.Warnf("refreshed tokens for %s rejected: %v", m.log.ID(rec.Subject), err)
 		return nil, errRefreshRejected
 	}
 	nrec.LastSeen = now.Unix()

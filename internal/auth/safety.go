@@ -30,21 +30,13 @@ func safeReturnPath(req *http.Request) string {
 }
 
 // sanitizeIdentifier checks an identifier that will be forwarded in a header and
-// written to logs: not empty, at most maxLen bytes, valid UTF-8, no control
-// characters, no bidi overrides or isolates (which make logs and UIs display
-// something else), and none of the delimiters , ; = that backends use to split
-// header values.
+// written to logs: at most maxLen bytes, none of the delimiters , ; = that backends
+// use to split header values, and an identifier by config.IdentifierProblem's rules
+// (valid UTF-8; no control, bidi, invisible or normalising characters such as the
+// Kelvin sign, which strings.ToLower turns into "k").
 func sanitizeIdentifier(id string, maxLen int) (string, bool) {
-	if id == "" || len(id) > maxLen || !utf8.ValidString(id) {
+	if len(id) > maxLen || strings.ContainsAny(id, ",;=") || config.IdentifierProblem(id) != "" {
 		return "", false
-	}
-	if strings.ContainsAny(id, ",;=\x7f\u0085\u2028\u2029\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff") {
-		return "", false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x20 {
-			return "", false
-		}
 	}
 	return id, true
 }

@@ -57,6 +57,9 @@ func TestIdentifierSanitising(t *testing.T) {
 		"new\nline":               false,
 		"\xff\xfe":                false,
 		string(make([]byte, 300)): false,
+		"\u212Aate":               false,
+		"svc\u200b":               false,
+		"svc-\uff41":              false,
 	} {
 		if _, got := sanitizeIdentifier(id, 256); got != ok {
 			t.Errorf("%q: ok=%v, want %v", id, got, ok)

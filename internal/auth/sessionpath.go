@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -69,7 +67,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		return false
 	}
 	if sessionRevoked(m, req.Context(), rec) {
-		m.log.Infof("refused revoked session of %s", logging.ID(rec.Subject))
+		m.log.Infof("refused revoked session of %s", m.log.ID(rec.Subject))
 		dropServerSession(m, req.Context(), rec)
 		session.ClearSession(m.sessions, rw.Header(), req)
 		return false
@@ -83,10 +81,10 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 			m.log.Warnf("cannot re-issue the session cookie: %v", err)
 		}
 		// The browser will send a new cookie: nothing to remember for this one.
-		forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, rec))
+		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
 		return true
 	}
-	v := &verified{p: sessionPrincipal(m.opts, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
+	v := &verified{p: sessionPrincipal(m, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
 	if hs := req.Header["Cookie"]; len(hs) == 1 && gen != 0 {
 		if up := session.StripCookieHeader(m.sessions, hs[0]); up != "" {
 			v.upstreamCookie = []string{up}
@@ -162,16 +160,16 @@ func revokedSID(iss, sid string) string { return "sid:" + iss + "\x00" + sid }
 func revokedSub(iss, sub string) string { return "sub:" + iss + "\x00" + sub }
 func revokedJTI(iss, jti string) string { return "jti:" + iss + "\x00" + jti }
 
-// sessionPrincipal builds the principal of a session record.
-func sessionPrincipal(o *config.Options, rec *session.Record) *principal {
+// sessionPrincipal builds the principal of a session record, applying today's
+// identity rules (identity.go) to what the record holds.
+func sessionPrincipal(m *Middleware, rec *session.Record) *principal {
 	p := &principal{
-		Source: "session", Subject: rec.Subject, Issuer: rec.Issuer, User: rec.User,
-		Email: rec.Email, EmailVerified: rec.EmailVerified, Roles: rec.Roles, Groups: rec.Groups,
+		Source: "session", Subject: rec.Subject, Issuer: rec.Issuer, EmailVerified: rec.EmailVerified,
+		Roles:  forwardableNames(m.log, "role", rec.Roles),
+		Groups: forwardableNames(m.log, "group", rec.Groups),
 	}
-	if p.User == "" {
-		p.User = p.Subject
-	}
-	decide(o, p, rec.Claims, rec.AccessToken)
+	p.User, p.Email = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
+	decide(m.opts, p, rec.Claims, rec.AccessToken)
 	return p
 }
 
@@ -192,18 +190,18 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 	nrec, err := refreshOnce(m, req.Context(), rec, now)
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
-			m.log.Infof("refresh failed for %s, ending the session: %v", logging.ID(rec.Subject), err)
+			m.log.Infof("refresh failed for %s, ending the session: %v", m.log.ID(rec.Subject), err)
 			session.ClearSession(m.sessions, rw.Header(), req)
 			return false
 		}
-		m.log.Warnf("refresh failed for %s, serving the current session: %v", logging.ID(rec.Subject), err)
-		forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, rec))
+		m.log.Warnf("refresh failed for %s, serving the current session: %v", m.log.ID(rec.Subject), err)
+		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
 		return true
 	}
 	if err := writeSession(m, req.Context(), rw.Header(), req, nrec, now); err != nil {
 		m.log.Errorf("cannot write the refreshed session: %v", err)
 	}
-	forwardAuthorized(m, rw, req, sessionPrincipal(m.opts, nrec))
+	forwardAuthorized(m, rw, req, sessionPrincipal(m, nrec))
 	return true
 }
 

@@ -300,17 +300,33 @@ func (c *checker) bearer(in *BearerConfig, out *BearerOptions, provider *Provide
 }
 
 func (c *checker) authorization(in *AuthorizationConfig, out *AuthorizationOptions) {
-	out.AllowedUsers = c.lowerList("authorization.allowedUsers", in.AllowedUsers)
-	out.AllowedDomains = c.lowerList("authorization.allowedDomains", in.AllowedDomains)
-	for i, d := range out.AllowedDomains {
-		d = strings.TrimPrefix(d, "@")
-		out.AllowedDomains[i] = d
-		if !isHostname(d) {
-			c.fail("authorization.allowedDomains", "must be domain names such as example.com, got "+strconv.Quote(d))
+	// Users compare exactly, email addresses ignoring ASCII case, domains in ASCII
+	// (identity.go): never through strings.ToLower, which turns the Kelvin sign into
+	// "k" here as it did on the request path.
+	for _, u := range c.plainList("authorization.allowedUsers", in.AllowedUsers) {
+		if problem := IdentifierProblem(u); problem != "" {
+			c.fail("authorization.allowedUsers", "entries must be user identifiers or email addresses; "+strconv.Quote(u)+" "+problem)
+			continue
 		}
+		if strings.IndexByte(u, '@') >= 0 {
+			if !IsEmail(u) {
+				c.fail("authorization.allowedUsers", "an entry with @ must be an email address such as alice@example.com, got "+strconv.Quote(u))
+				continue
+			}
+			u = FoldEmail(u)
+		}
+		out.AllowedUsers = append(out.AllowedUsers, u)
 	}
-	out.AllowedRoles = c.plainList("authorization.allowedRoles", in.AllowedRoles)
-	out.AllowedGroups = c.plainList("authorization.allowedGroups", in.AllowedGroups)
+	for _, d := range c.plainList("authorization.allowedDomains", in.AllowedDomains) {
+		d = strings.TrimPrefix(d, "@")
+		if !isHostname(d) {
+			c.fail("authorization.allowedDomains", "must be ASCII domain names such as example.com (internationalised domains in their xn-- form), got "+strconv.Quote(d))
+			continue
+		}
+		out.AllowedDomains = append(out.AllowedDomains, FoldEmail(d))
+	}
+	out.AllowedRoles = c.names("authorization.allowedRoles", "role", in.AllowedRoles)
+	out.AllowedGroups = c.names("authorization.allowedGroups", "group", in.AllowedGroups)
 	out.RolesClaim = c.claimName("authorization.rolesClaim", in.RolesClaim)
 	out.GroupsClaim = c.claimName("authorization.groupsClaim", in.GroupsClaim)
 	out.RequireVerifiedEmail = in.RequireVerifiedEmail
@@ -783,10 +799,15 @@ func (c *checker) claimName(option, v string) string {
 	return v
 }
 
-func (c *checker) lowerList(option string, in []string) []string {
+// names checks group or role names: a name with a comma could never be forwarded
+// (the groups and roles headers are comma-separated, and such names are dropped from
+// them), so it could never match either.
+func (c *checker) names(option, kind string, in []string) []string {
 	out := c.plainList(option, in)
-	for i := range out {
-		out[i] = strings.ToLower(out[i])
+	for _, v := range out {
+		if strings.IndexByte(v, ',') >= 0 {
+			c.fail(option, "a "+kind+" name cannot contain a comma (the forwarded list is comma-separated, so Gatehouse drops such names), got "+strconv.Quote(v))
+		}
 	}
 	return out
 }

@@ -24,7 +24,8 @@
 //     and a name that appears twice, also in another case, rejects the document.
 //   - ECDSA signatures are r‖s of exactly 64/96/132 bytes with 0 < r, s < n; EC keys
 //     have full-length coordinates of a point on the curve named by crv, which fits
-//     alg; RSA keys have 2048 to 8192 bits and an odd exponent.
+//     alg; RSA keys have 2048 to 8192 bits, an odd exponent, and no ROCA fingerprint
+//     (CVE-2017-15361, roca.go).
 //
 // Errors are *Error values carrying a sentinel Kind (compare KindOf(err) == ErrX;
 // errors.Is also works compiled, but not under Yaegi) and a detail naming what was

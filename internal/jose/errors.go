@@ -47,6 +47,7 @@ var (
 	ErrJWKPrivate      = errors.New("jose: JWK carries private key material")
 	ErrJWKNotForVerify = errors.New("jose: JWK not usable for signature verification")
 	ErrKeyTooSmall     = errors.New("jose: RSA key too small")
+	ErrWeakKey         = errors.New("jose: RSA key known to be factorable")
 	ErrPointNotOnCurve = errors.New("jose: EC point not on the curve")
 	ErrNoUsableKeys    = errors.New("jose: key set has no usable key")
 	ErrJWKSFetch       = errors.New("jose: key set fetch failed")

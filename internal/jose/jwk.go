@@ -44,7 +44,8 @@ var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 // ParseJWK parses one JSON Web Key and checks it is a public key Gatehouse can
 // verify with:
 //
-//   - RSA: n of 2048..8192 bits and odd, e odd and in [3, 2^31-1];
+//   - RSA: n of 2048..8192 bits and odd, without the ROCA fingerprint (roca.go),
+//     e odd and in [3, 2^31-1];
 //   - EC: crv P-256, P-384 or P-521, x and y each exactly the coordinate length
 //     (RFC 7518 6.2.1.2), forming a point on that curve;
 //   - OKP: crv Ed25519, x of 32 bytes (RFC 8037 2);
@@ -166,6 +167,9 @@ func parseRSA(k *Key, m map[string]json.RawMessage) error {
 	}
 	if n.Bit(0) == 0 {
 		return newError(ErrJWKInvalid, "expected an odd modulus, got an even one")
+	}
+	if hasROCAFingerprint(n) {
+		return newError(ErrWeakKey, "expected an RSA modulus without the ROCA fingerprint (CVE-2017-15361: made by Infineon RSALib, factorable), got one with it")
 	}
 	e := new(big.Int).SetBytes(eb)
 	if e.BitLen() > 31 || e.Int64() < 3 || e.Bit(0) == 0 {
@@ -299,10 +303,14 @@ type SkippedKey struct {
 	Index  int    // position in the "keys" array
 	Kid    string // "" when absent or unreadable
 	Reason string // the error text
+	// Kind is the error's sentinel (KindOf): ErrWeakKey for a key with the ROCA
+	// fingerprint, ErrJWKNotForVerify for an encryption key, ...
+	Kind error
 }
 
 // ParseJWKS parses a JWK Set document. Entries that are unusable (unsupported type,
-// encryption keys, weak or malformed keys, private material, beyond MaxKeys) are
+// encryption keys, weak keys (small, or with the ROCA fingerprint), malformed keys,
+// private material, beyond MaxKeys) are
 // skipped and reported in Skipped; the set is an error only when the document is
 // malformed or no entry is usable.
 func ParseJWKS(b []byte) (*KeySet, error) {
@@ -336,7 +344,7 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 					kid = ""
 				}
 			}
-			set.Skipped = append(set.Skipped, SkippedKey{Index: i, Kid: kid, Reason: err.Error()})
+			set.Skipped = append(set.Skipped, SkippedKey{Index: i, Kid: kid, Reason: err.Error(), Kind: KindOf(err)})
 			continue
 		}
 		set.Keys = append(set.Keys, k)

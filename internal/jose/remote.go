@@ -34,6 +34,11 @@ type RemoteKeySetOptions struct {
 	MaxCache   time.Duration // upper bound; default 24 h
 	Shared     SharedCache   // optional: key sets shared between replicas
 	Now        func() time.Time
+	// Skipped, when set, is called for every entry of a newly loaded set (fetched,
+	// or adopted from the shared cache) that is not used, outside any lock: the
+	// integration logs them, loudly for a key refused as factorable (Kind
+	// ErrWeakKey), so an operator learns why the provider's key is not trusted.
+	Skipped func(skipped SkippedKey)
 }
 
 // RemoteKeySetStats are counters for metrics and tests.
@@ -276,6 +281,7 @@ func (r *RemoteKeySet) refresh(ctx context.Context, kid, alg string) error {
 	r.loadedAt = now
 	r.expiresAt = now.Add(lifetime)
 	r.mu.Unlock()
+	reportSkipped(r, set)
 	if r.opts.Shared != nil {
 		r.opts.Shared.Set(ctx, r.id, encodeShared(now, now.Add(lifetime), body), lifetime)
 	}
@@ -311,7 +317,18 @@ func (r *RemoteKeySet) adoptShared(ctx context.Context, kid, alg string) bool {
 	r.set, r.loadedAt, r.expiresAt = set, loaded, expires
 	r.stats.SharedHits++
 	r.mu.Unlock()
+	reportSkipped(r, set)
 	return true
+}
+
+// reportSkipped hands the skipped entries of a newly loaded set to opts.Skipped.
+func reportSkipped(r *RemoteKeySet, set *KeySet) {
+	if r.opts.Skipped == nil {
+		return
+	}
+	for _, s := range set.Skipped {
+		r.opts.Skipped(s)
+	}
 }
 
 // fetch GETs the key set with a deadline and a size cap, and returns the body and

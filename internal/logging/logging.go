@@ -1,11 +1,13 @@
 // Package logging writes Gatehouse's log lines the way Traefik operators read them:
 // leveled, one line per event, the middleware's name on every line. It also owns
-// redaction: ID turns an identifier into a short hash, and every line is scrubbed of
-// anything shaped like a token before it is written, so a token passed by mistake
-// still never reaches the log.
+// redaction: Logger.ID turns an identifier into a short keyed hash, and every line is
+// scrubbed of anything shaped like a token before it is written, so a token passed by
+// mistake still never reaches the log.
 package logging
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -49,11 +51,39 @@ type Logger struct {
 	out   io.Writer
 	scrub *regexp.Regexp
 	now   func() time.Time
+	// idKey keys ID's hashes (HMAC-SHA256): without it, a hash cannot be reversed by
+	// hashing candidate values (every IPv4 address, a list of common emails).
+	idKey []byte
+	// seen holds the keys FirstTime has reported, at most maxSeen of them.
+	seen map[string]bool
 }
+
+// maxSeen bounds FirstTime's memory; maxSeenKey bounds one key.
+const (
+	maxSeen    = 256
+	maxSeenKey = 256
+)
 
 // New returns a Logger for the middleware called name, writing lines at level and
 // above to out (os.Stderr when nil: Traefik passes the process's streams through).
+// Its ID hashes are keyed with a random key of its own: they correlate lines of this
+// Logger only. NewKeyed makes hashes that correlate across replicas.
 func New(name, level string, out io.Writer) *Logger {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		// No randomness: hash with a key nobody else has either, this Logger's address
+		// and start time (crypto/rand does not fail on supported systems).
+		key = []byte(fmt.Sprintf("%p %d", &key, time.Now().UnixNano()))
+	}
+	return NewKeyed(name, level, out, key)
+}
+
+// NewKeyed is New with the key of ID's hashes given: every Logger with the same
+// idKey names an identifier with the same hash, and nobody without the key can tell
+// which identifier a hash stands for. The middleware derives idKey from its session
+// key and its instance binding (session.LogIDKey), so the replicas of one middleware
+// correlate and two middlewares do not.
+func NewKeyed(name, level string, out io.Writer, idKey []byte) *Logger {
 	if out == nil {
 		out = os.Stderr
 	}
@@ -63,6 +93,7 @@ func New(name, level string, out io.Writer) *Logger {
 		out:   out,
 		scrub: regexp.MustCompile(tokenPattern),
 		now:   time.Now,
+		idKey: append([]byte(nil), idKey...),
 	}
 }
 
@@ -103,9 +134,34 @@ func Scrub(re *regexp.Regexp, s string) string {
 	return re.ReplaceAllString(s, "[redacted]")
 }
 
-// ID returns a short, stable, non-reversible name for an identifier (a subject, a
-// session id, a client IP) so log lines can be correlated without revealing it.
-func ID(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return "h:" + hex.EncodeToString(sum[:6])
+// FirstTime reports whether key is new to this Logger, for a message that must be
+// written once per key rather than once per request (a group name refused on every
+// request of its users). Memory is bounded: keys are cut at 256 bytes, and after 256
+// of them the Logger forgets them all and starts over, so a key is logged again only
+// after 256 others were.
+func (l *Logger) FirstTime(key string) bool {
+	if len(key) > maxSeenKey {
+		key = key[:maxSeenKey]
+	}
+	l.mu.Lock()
+	seen := l.seen[key]
+	if !seen {
+		if l.seen == nil || len(l.seen) >= maxSeen {
+			l.seen = make(map[string]bool)
+		}
+		l.seen[key] = true
+	}
+	l.mu.Unlock()
+	return !seen
+}
+
+// ID returns a short, stable name for an identifier (a subject, a session id, a
+// client IP) so log lines can be correlated without revealing it: "h:" and the first
+// 48 bits of HMAC-SHA256 under the Logger's key, in hex. An unkeyed hash of an IPv4
+// address or a common email is reversed by hashing every candidate; a keyed one is
+// not, unless the key (derived from the session keys) is known.
+func (l *Logger) ID(s string) string {
+	mac := hmac.New(sha256.New, l.idKey)
+	_, _ = io.WriteString(mac, s)
+	return "h:" + hex.EncodeToString(mac.Sum(nil)[:6])
 }

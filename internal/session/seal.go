@@ -36,6 +36,7 @@ const (
 	keyIDInfo              = "gatehouse key id"
 	instanceTagInfo        = "gatehouse instance"
 	encryptionKeyInfo      = "gatehouse aes-256-gcm "
+	logIDInfo              = "gatehouse log identifiers"
 )
 
 // Errors returned when a sealed value cannot be opened. They are distinct values made
@@ -218,6 +219,19 @@ func RandomString(n int) (string, error) {
 		return "", errors.New("session: reading random bytes: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// LogIDKey derives the key of the log's identifier hashes (logging.NewKeyed) from the
+// first session key and the instance binding, by HKDF like every other key here:
+// every replica of one middleware derives the same key, so its log lines name a user
+// or a client address with the same hash; two middlewares, or one whose first session
+// key changed, derive unrelated keys. Nobody without the session key can reverse a
+// hash by hashing candidates.
+func LogIDKey(keys [][]byte, binding string) []byte {
+	if len(keys) == 0 {
+		return nil
+	}
+	return hkdfExpand(hkdfExtract([]byte(hkdfSalt), keys[0]), []byte(logIDInfo+"\x00"+binding))
 }
 
 // hkdfExtract is HKDF-Extract with SHA-256 (RFC 5869 section 2.2).

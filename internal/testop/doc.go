@@ -50,6 +50,12 @@
 //	carol     carol-password   carol@example.net      NO        sales                  user
 //	dave      dave-password    dave@partner.example   yes       (none)                 (none)
 //	grace     grace-password   grace@example.com      yes       group-000..group-199   user
+//	mallory   mallory-password alice@example.com      NO        sales                  user
+//	eve       eve-password     eve@example.net        yes       (none; upn "alice@example.com")
+//	kate      kate-password    kate@example.com       yes       (none)                 (none)
+//	\u212Aate kelvin-password  kelvin@example.com     yes       (none; Kelvin sign, sub usr_kelvin)
+//	sam       sam-password     sam@example.com        yes       "sales,admins", " admins", staff
+//	                                                                         user, "admin,auditor"
 //
 // sub is "usr_" + username. ID tokens, user access tokens and userinfo carry sub,
 // preferred_username, email, email_verified, name, groups, roles and Keycloak's nested

@@ -170,7 +170,7 @@ func TestOptionsAreValidated(t *testing.T) {
 		t.Error("AddRedirectURI for an unknown client")
 	}
 	users := p.Users()
-	if len(users) != 5 || users[0].Username != "alice" || users[4].Username != "grace" || len(users[4].Groups) != 200 {
+	if len(users) != 10 || users[0].Username != "alice" || users[4].Username != "grace" || len(users[4].Groups) != 200 {
 		t.Errorf("default users %d", len(users))
 	}
 	if u, _ := p.User("carol"); u.EmailVerified {

@@ -116,6 +116,19 @@ const (
 //	dave  / dave-password    dave@partner.example (verified), no groups, no roles
 //	grace / grace-password   grace@example.com (verified), 200 groups group-000 …
 //	                         group-199; roles user
+//
+// and the accounts of the identity attacks (sub "usr_" + a plain name for each):
+//
+//	mallory / mallory-password  alice@example.com, NOT verified (someone else's
+//	                            address): groups sales; roles user
+//	eve     / eve-password      eve@example.net (verified); upn "alice@example.com",
+//	                            an email-shaped claim that is not her email
+//	kate    / kate-password     kate@example.com (verified)
+//	"\u212Aate" / kelvin-password  the Kelvin sign K (U+212A) then "ate", which
+//	                            strings.ToLower turns into "kate"; kelvin@example.com
+//	                            (verified), sub usr_kelvin
+//	sam     / sam-password      sam@example.com (verified); groups "sales,admins",
+//	                            " admins", staff; roles user, "admin,auditor"
 func DefaultUsers() []User {
 	many := make([]string, 200)
 	for i := range many {
@@ -132,6 +145,15 @@ func DefaultUsers() []User {
 			Name: "Dave Partner"},
 		{Username: "grace", Password: "grace-password", Email: "grace@example.com", EmailVerified: true,
 			Name: "Grace Manygroups", Groups: many, Roles: []string{"user"}},
+		{Username: "mallory", Password: "mallory-password", Email: "alice@example.com", EmailVerified: false,
+			Name: "Mallory Unverified", Groups: []string{"sales"}, Roles: []string{"user"}},
+		{Username: "eve", Password: "eve-password", Email: "eve@example.net", EmailVerified: true,
+			Name: "Eve Lookalike", Claims: map[string]any{"upn": "alice@example.com"}},
+		{Username: "kate", Password: "kate-password", Email: "kate@example.com", EmailVerified: true, Name: "Kate Example"},
+		{Username: "\u212Aate", Password: "kelvin-password", Subject: "usr_kelvin", Email: "kelvin@example.com", EmailVerified: true,
+			Name: "Kelvin Sign"},
+		{Username: "sam", Password: "sam-password", Email: "sam@example.com", EmailVerified: true, Name: "Sam Commas",
+			Groups: []string{"sales,admins", " admins", "staff"}, Roles: []string{"user", "admin,auditor"}},
 	}
 }
 

@@ -7,6 +7,7 @@ require (
 	github.com/gatehouse-oidc/gatehouse v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/mapstructure v1.5.0
 	github.com/traefik/yaegi v0.16.1
+	golang.org/x/text v0.30.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -58,7 +58,7 @@ func JWKCases(k *Keys) []JWKCase {
 	y521 := "AdymlHvOiLxXkEhayXQnNCvDX4h9htZaCJN34kfmC6pV5OhQHiraVySsUdaQkAgDPrwQrJmbnX9cwlGfP-HqHZR1"
 	x521Short := b64.EncodeToString(mustB64(x521)[1:])
 	ed := b64.EncodeToString(k.Ed25519.Public().(ed25519.PublicKey))
-	return []JWKCase{
+	cases := []JWKCase{
 		{"RSA-2048-RFC7515", RSAJWK(&k.RSA.PublicKey, "rsa-1", "RS256"), nil},
 		{"RSA-leading-zero-octet-is-read-by-value", rsa(b64.EncodeToString(append([]byte{0}, k.RSA.N.Bytes()...)), "AQAB"), nil},
 		{"RSA-1024-bits", rsa(oddOf(1024), "AQAB"), jose.ErrKeyTooSmall},
@@ -118,6 +118,7 @@ func JWKCases(k *Keys) []JWKCase {
 		{"not-an-object", `["kty","RSA"]`, jose.ErrJSON},
 		{"kid-is-a-number", `{"kty":"RSA","kid":7,"n":"` + rsaN + `","e":"AQAB"}`, jose.ErrJWKInvalid},
 	}
+	return append(cases, rocaJWKCases()...)
 }
 
 // JWKSCase is one key-set document given to jose.ParseJWKS.
@@ -167,6 +168,7 @@ func JWKSCases(k *Keys) []JWKSCase {
 		{"keys-twice", `{"keys":[` + rsa1 + `],"keys":[` + ec1 + `]}`, jose.ErrDuplicateName},
 		{"keys-and-KEYS", `{"keys":[` + rsa1 + `],"KEYS":[` + ec1 + `]}`, jose.ErrDuplicateName},
 		{"more-than-MaxKeys", JWKSOf(many...), nil},
+		{"roca-key-skipped-with-its-kid", JWKSOf(rocaJWKCases()[0].JWK, rsa1), nil},
 		{"not-json", `<html>`, jose.ErrJSON},
 	}
 }

@@ -37,6 +37,8 @@ Gatehouse demo — the plugin running under Yaegi, as Traefik runs it
   Sign in as      alice / alice-password   (groups engineering, admins)
                   bob   / bob-password     (group sales)
                   carol / carol-password   (email not verified)
+                  mallory / mallory-password (claims alice@example.com, unverified:
+                                           forwarded as usr_mallory)
   Provider        %s   (a test OpenID Provider)
   Cache           %s
   Backend         shows the identity headers Gatehouse forwards; /health is excluded
