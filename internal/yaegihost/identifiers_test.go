@@ -28,7 +28,7 @@ func invisibleGraphic(r rune) bool {
 
 // mustRefuse says whether the documented rules refuse code point r (r >= 0x80) on
 // its own, and why, with x/text as the reference.
-func mustRefuse(fold cases.Caser, r rune) string {
+func refusalReason(fold cases.Caser, r rune) string {
 	if !unicode.IsGraphic(r) {
 		return "not graphic"
 	}
@@ -72,7 +72,7 @@ func TestConfusableRunesAreExactlyTheNormalisingOnes(t *testing.T) {
 		if !utf8.ValidRune(r) {
 			continue
 		}
-		why := mustRefuse(fold, r)
+		why := refusalReason(fold, r)
 		got := config.IdentifierProblem("\u00e9"+string(r)) != ""
 		if got != (why != "") {
 			wrong++
