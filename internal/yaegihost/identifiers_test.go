@@ -26,7 +26,7 @@ func invisibleGraphic(r rune) bool {
 		r == 0x2800 || (r >= 0xfe00 && r <= 0xfe0f) || (r >= 0xe0100 && r <= 0xe01ef)
 }
 
-// mustRefuse says whether the documented rules refuse code point r (r >= 0x80) on
+// refusalReason says whether the documented rules refuse code point r (r >= 0x80) on
 // its own, and why, with x/text as the reference.
 func refusalReason(fold cases.Caser, r rune) string {
 	if !unicode.IsGraphic(r) {
