@@ -130,6 +130,9 @@ type HeadersConfig struct {
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool
+	// StripHeaders are more client-sent headers to remove, by name or, ending in
+	// "-*", by prefix, on top of the built-in list of identity headers.
+	StripHeaders []string
 }
 
 // LogoutConfig describes the sign-out endpoints.
