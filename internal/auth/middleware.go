@@ -137,25 +137,32 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	// A disabled endpoint's path is "", and so is the path of an absolute-form
 	// request line without one ("GET http://host HTTP/1.1"): such a request is
-	// authenticated like any other, never routed to an endpoint.
-	if p := req.URL.Path; p != "" {
-		switch p {
-		case m.callbackPath:
-			handleCallback(m, rw, req)
-			return
-		case m.logoutPath:
-			handleLogout(m, rw, req)
-			return
-		case m.backchannelPath:
-			handleBackchannel(m, rw, req)
-			return
-		case m.frontchannelPath:
-			handleFrontchannel(m, rw, req)
-			return
-		}
+	// authenticated like any other, never routed to an endpoint. Cases are tried in
+	// order, so the empty case, which does nothing, must stay first.
+	switch req.URL.Path {
+	case "":
+	case m.callbackPath:
+		handleCallback(m, rw, req)
+		return
+	case m.logoutPath:
+		handleLogout(m, rw, req)
+		return
+	case m.backchannelPath:
+		handleBackchannel(m, rw, req)
+		return
+	case m.frontchannelPath:
+		handleFrontchannel(m, rw, req)
+		return
 	}
 
-	if m.hasExcluded && serveExcluded(m, rw, req) {
+	// Excluded URLs: only canonical paths match (reqsafe.CanonicalPath), since
+	// "/health/..;/admin", "/public/../x", encoded slashes, dots or backslashes reach
+	// another resource on some backend. Gatehouse's cookies are removed as on every
+	// forwarded request, and Authorization when bearer auth is on: a public page, or
+	// its access log, must not receive a replayable credential. (forwardExcluded is a
+	// call of its own: every temporary of ServeHTTP is allocated on every request.)
+	if m.hasExcluded && reqsafe.MatchesPrefix(req.URL, m.excluded) {
+		forwardExcluded(m, rw, req)
 		return
 	}
 
@@ -231,26 +238,15 @@ func wantsJSON(req *http.Request) bool {
 	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
 }
 
-// serveExcluded forwards a request under excludedURLs without authentication and
-// returns true; it returns false, having done nothing, for any other request. Only
-// canonical paths match (reqsafe.CanonicalPath): "/health/..;/admin", "/public/../x",
-// encoded slashes, dots or backslashes would reach another resource on some backend.
-// Gatehouse's cookies are removed as on every forwarded request (headers.stripCookies),
-// and Authorization when bearer auth is on: a public page, or its access log, must not
-// receive a replayable credential.
-func serveExcluded(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
-	if !reqsafe.MatchesPrefix(req.URL, m.excluded) {
-		return false
-	}
-	hdr := req.Header
+// forwardExcluded forwards a request under excludedURLs without authentication.
+func forwardExcluded(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if m.bearerOn {
-		delete(hdr, "Authorization")
+		delete(req.Header, "Authorization")
 	}
-	if m.stripCookies && hdr["Cookie"] != nil {
+	if m.stripCookies && req.Header["Cookie"] != nil {
 		session.StripCookies(m.sessions, req)
 	}
 	m.next.ServeHTTP(rw, req)
-	return true
 }
 
 type errorString string

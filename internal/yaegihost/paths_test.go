@@ -1,14 +1,10 @@
 package yaegihost
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe/reqsafetest"
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
@@ -18,33 +14,6 @@ import (
 // excludedURLs, Gatehouse's cookies on every forwarded request, requests with an
 // empty path, and the identity headers of other authentication proxies — compiled
 // and under Yaegi.
-
-// rawExchange sends "GET target HTTP/1.1" to base with the header pairs, byte for
-// byte, and returns the response (not followed) and its body.
-func rawExchange(t testing.TB, base, target string, header ...string) (*http.Response, string) {
-	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	req := "GET " + target + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
-	for i := 0; i+1 < len(header); i += 2 {
-		req += header[i] + ": " + header[i+1] + "\r\n"
-	}
-	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, string(body)
-}
 
 // TestAmbiguousPathsNeverMatchAnExclusionUnderYaegi plays every row of the matrix
 // against an instance excluding reqsafetest.Exclusions: the canonical rows reach the
