@@ -215,8 +215,8 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 			return
 		}
 	}
-	ip := clientIP(m.opts.TrustedProxies, req)
-	if blocked, left := throttled(m.throttle, ip); blocked {
+	ip := clientKey(m.opts.TrustedProxies, req)
+	if blocked, left := throttled(m.throttle, purposeBearer, ip); blocked {
 		tooManyRequests(m, rw, left)
 		return
 	}
@@ -242,7 +242,7 @@ func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request
 	hs := req.Header["Authorization"]
 	if f := bearerRevoked(m, req.Context(), v.bearer); f != nil {
 		forgetVerified(m.verified, hs[0])
-		bearerRefused(m, rw, clientIP(m.opts.TrustedProxies, req), f)
+		bearerRefused(m, rw, clientKey(m.opts.TrustedProxies, req), f)
 		return
 	}
 	if gen != 0 && v.gen != gen {
@@ -500,7 +500,7 @@ func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFa
 	} else if m.log.Enabled(logging.LevelDebug) {
 		m.log.Debugf("access token from %s refused (%s): %s", m.log.ID(ip), f.code, f.reason)
 	}
-	if f.count && recordFailure(m.throttle, ip) {
+	if f.count && recordFailure(m.throttle, purposeBearer, ip) {
 		m.log.Warnf("client %s throttled after repeated access-token failures", m.log.ID(ip))
 	}
 	h := rw.Header()

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -106,23 +107,32 @@ func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 // state, the RFC 9207 iss parameter, the code exchange with the PKCE verifier, the ID
 // token (OIDC Core 3.1.3.7), then a session and a redirect back to where the browser
 // started. Every failure ends at an error page; nothing is forwarded.
+//
+// Only callbacks whose state names a login transaction this browser holds are
+// throttled and counted as failures: without one nothing can be guessed, and any
+// site can make a victim's browser send such callbacks (<img src=/oauth2/callback>)
+// to lock the victim, and everyone behind the same address, out of signing in.
 func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	ip := clientIP(m.opts.TrustedProxies, req)
-	if blocked, left := throttled(m.throttle, ip); blocked {
-		tooManyRequests(m, rw, left)
-		return
-	}
 	if req.Method != http.MethodGet {
 		errorPage(m, rw, http.StatusMethodNotAllowed, "The sign-in callback only accepts GET.")
 		return
 	}
+	ip := clientKey(m.opts.TrustedProxies, req)
 	now := time.Now()
 	q := req.URL.Query()
 	h := rw.Header()
 	l, err := session.FinishLogin(m.sessions, h, req, q.Get("state"), now)
+	if err == session.ErrNoLogin {
+		m.log.Infof("sign-in callback from %s names no login transaction of this browser (not counted)", m.log.ID(ip))
+		errorPage(m, rw, http.StatusUnauthorized, staleLoginMessage)
+		return
+	}
+	if blocked, left := throttled(m.throttle, purposeCallback, ip); blocked {
+		tooManyRequests(m, rw, left)
+		return
+	}
 	if err != nil {
-		callbackFailed(m, rw, ip, "login transaction: "+err.Error(),
-			"This sign-in link has expired or was already used. Go back to the page you wanted and try again.")
+		callbackFailed(m, rw, ip, "login transaction: "+err.Error(), staleLoginMessage)
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -172,8 +182,9 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	m.log.Infof("signed in %s", m.log.ID(rec.Subject))
+	// Checked when the login started; checked again (defence in depth).
 	returnTo := l.ReturnURL
-	if !isLocal(returnTo) {
+	if !reqsafe.IsLocalPath(returnTo) {
 		returnTo = "/"
 	}
 	m.ownHeaders(h)
@@ -293,17 +304,14 @@ func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, clai
 	}
 }
 
-// isLocal re-checks a stored return path (defence in depth: it was checked when the
-// login started).
-func isLocal(p string) bool {
-	return p != "" && p[0] == '/' && (len(p) == 1 || (p[1] != '/' && p[1] != '\\')) && !strings.ContainsAny(p, "\\\r\n\t")
-}
+// staleLoginMessage is shown for a callback without a usable login transaction.
+const staleLoginMessage = "This sign-in link has expired or was already used. Go back to the page you wanted and try again."
 
 // callbackFailed logs why a callback failed, counts it against the client, and shows
 // the user what to do. The log line carries no token, code or state.
 func callbackFailed(m *Middleware, rw http.ResponseWriter, ip, reason, userMessage string) {
 	m.log.Warnf("sign-in failed for %s: %s", m.log.ID(ip), reason)
-	if recordFailure(m.throttle, ip) {
+	if recordFailure(m.throttle, purposeCallback, ip) {
 		m.log.Warnf("client %s throttled after repeated failures", m.log.ID(ip))
 	}
 	errorPage(m, rw, http.StatusUnauthorized, userMessage)

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -260,13 +261,13 @@ func endSessionURL(m *Middleware, req *http.Request, meta *oidc.Metadata, rec *s
 // postLogoutURL returns logout.postLogoutRedirectURL as an absolute URL: a path is
 // resolved against the request's scheme and host (checked like the redirect URI's),
 // an absolute URL is used as configured (validated at start-up). A path that is not
-// plainly local (see isLocal) is refused, as the login return path would be.
+// plainly local (reqsafe.IsLocalPath) is refused, as the login return path would be.
 func postLogoutURL(m *Middleware, req *http.Request) (string, bool) {
 	p := m.opts.Logout.PostLogoutRedirectURL
 	if !strings.HasPrefix(p, "/") {
 		return p, p != ""
 	}
-	if !isLocal(p) {
+	if !reqsafe.IsLocalPath(p) {
 		return "", false
 	}
 	origin, ok := requestOrigin(req)
@@ -302,7 +303,7 @@ func signedOutPage(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	rw.WriteHeader(http.StatusOK)
 	next := m.opts.Logout.PostLogoutRedirectURL
-	if strings.HasPrefix(next, "/") && !isLocal(next) {
+	if strings.HasPrefix(next, "/") && !reqsafe.IsLocalPath(next) {
 		next = "/"
 	}
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><h1>Signed out</h1>" +
@@ -347,6 +348,11 @@ func readBody(rw http.ResponseWriter, req *http.Request, max int64) ([]byte, boo
 // Success revokes the provider session (sid) or, with only sub, every session of the
 // subject that signed in before the token's iat, and answers 200; any failure
 // answers 400 (section 2.8). Both with Cache-Control: no-store.
+//
+// Refused requests count against the client's back-channel throttle, and a client
+// over it gets 429 — except for a logout token whose signature verifies: junk sent
+// from the provider's address (or a shared NAT) must never make Gatehouse refuse the
+// provider's own signed logout, which would leave the session alive.
 func handleBackchannel(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	h := rw.Header()
 	h.Set("Cache-Control", "no-store")
@@ -356,47 +362,57 @@ func handleBackchannel(m *Middleware, rw http.ResponseWriter, req *http.Request)
 		backchannelError(m, rw, http.StatusMethodNotAllowed, "invalid_request", "expected POST")
 		return
 	}
-	ip := clientIP(m.opts.TrustedProxies, req)
-	if blocked, left := throttled(m.throttle, ip); blocked {
+	ip := clientKey(m.opts.TrustedProxies, req)
+	blocked, left := throttled(m.throttle, purposeBackchannel, ip)
+	reason, signed := backchannelLogout(m, rw, req)
+	if reason == "" {
+		rw.WriteHeader(http.StatusOK)
+		return
+	}
+	if blocked && !signed {
 		tooManyRequests(m, rw, left)
 		return
 	}
-	if reason := backchannelLogout(m, rw, req); reason != "" {
-		m.log.Warnf("back-channel logout refused from %s: %s", m.log.ID(ip), reason)
-		recordFailure(m.throttle, ip)
-		backchannelError(m, rw, http.StatusBadRequest, "invalid_request", "the logout request was not accepted")
-		return
-	}
-	rw.WriteHeader(http.StatusOK)
+	m.log.Warnf("back-channel logout refused from %s: %s", m.log.ID(ip), reason)
+	recordFailure(m.throttle, purposeBackchannel, ip)
+	backchannelError(m, rw, http.StatusBadRequest, "invalid_request", "the logout request was not accepted")
 }
 
 // backchannelLogout validates the logout request and performs the logout; it returns
-// why it refused, or "" on success.
-func backchannelLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) string {
+// why it refused, or "" on success, and whether the logout token's signature
+// verified.
+func backchannelLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) (string, bool) {
 	deadline := time.Now().Add(logoutBodyTimeout)
 	ct, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" || req.Body == nil {
-		return "expected an application/x-www-form-urlencoded body"
+		return "expected an application/x-www-form-urlencoded body", false
 	}
 	body, ok := readBody(rw, req, maxBackchannelBody)
 	if !ok {
-		return "body unreadable or larger than " + strconv.Itoa(maxBackchannelBody) + " bytes"
+		return "body unreadable or larger than " + strconv.Itoa(maxBackchannelBody) + " bytes", false
 	}
 	raw, reason := logoutTokenFromBody(body)
 	if reason != "" {
-		return reason
+		return reason, false
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(req.Context()), deadline.Add(m.opts.Provider.HTTPTimeout))
 	defer cancel()
 	meta, err := m.provider.discovery.Metadata(ctx)
 	if err != nil {
-		return "provider metadata unavailable: " + err.Error()
+		return "provider metadata unavailable: " + err.Error(), false
 	}
 	now := time.Now()
 	jws, claims, err := verifyJWS(m, ctx, meta, raw, jose.DefaultMaxTokenLength, m.opts.Provider.SigningAlgorithms)
 	if err != nil {
-		return "logout token: " + err.Error()
+		return "logout token: " + err.Error(), false
 	}
+	return revokeLoggedOut(m, ctx, jws, claims, now), true
+}
+
+// revokeLoggedOut applies a logout token whose signature verified: its claims
+// (oidc.CheckLogoutToken), its jti used once across replicas, then the revocation.
+// It returns why it refused, or "".
+func revokeLoggedOut(m *Middleware, ctx context.Context, jws *jose.JWS, claims jose.Claims, now time.Time) string {
 	tc, err := oidc.CheckLogoutToken(jws.Header, claims, oidc.LogoutTokenCheck{
 		Issuer: m.opts.Provider.Issuer, ClientID: m.opts.Provider.ClientID,
 		MaxAge: maxLogoutTokenAge, Now: now, Leeway: m.opts.Provider.ClockSkew,

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -24,13 +25,16 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of Gatehouse's own endpoints ("" when disabled).
+	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
+	// non-empty request paths, so a disabled endpoint matches nothing).
 	callbackPath, logoutPath, backchannelPath, frontchannelPath string
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
 	hasExcluded, bearerOn, stripAuthorization, stripCookies bool
 	gen                                                     *atomic.Uint64
+	// excluded is excludedURLs (matched by reqsafe.MatchesPrefix).
+	excluded []string
 
 	// upstreamSecurityHeaders/Values are set on backend responses when
 	// securityHeaders.applyToUpstream is on.
@@ -74,6 +78,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
+		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
 		stripAuthorization: opts.Bearer.Enabled && !opts.Headers.PassAuthorization,
 		stripCookies:       opts.Headers.StripCookies,
@@ -135,7 +140,12 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
+	// A disabled endpoint's path is "", and so is the path of an absolute-form
+	// request line without one ("GET http://host HTTP/1.1"): such a request is
+	// authenticated like any other, never routed to an endpoint. Cases are tried in
+	// order, so the empty case, which does nothing, must stay first.
 	switch req.URL.Path {
+	case "":
 	case m.callbackPath:
 		handleCallback(m, rw, req)
 		return
@@ -150,11 +160,14 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	if m.hasExcluded && isExcluded(m, req) {
-		if m.bearerOn {
-			delete(req.Header, "Authorization")
-		}
-		m.next.ServeHTTP(rw, req)
+	// Excluded URLs: only canonical paths match (reqsafe.CanonicalPath), since
+	// "/health/..;/admin", "/public/../x", encoded slashes, dots or backslashes reach
+	// another resource on some backend. Gatehouse's cookies are removed as on every
+	// forwarded request, and Authorization when bearer auth is on: a public page, or
+	// its access log, must not receive a replayable credential. (forwardExcluded is a
+	// call of its own: every temporary of ServeHTTP is allocated on every request.)
+	if m.hasExcluded && reqsafe.MatchesPrefix(req.URL, m.excluded) {
+		forwardExcluded(m, rw, req)
 		return
 	}
 
@@ -230,34 +243,15 @@ func wantsJSON(req *http.Request) bool {
 	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
 }
 
-// isExcluded reports whether the request's path lies under an excluded prefix. Only
-// canonical paths qualify: "/public/../admin", "//public", or a path with encoded
-// slashes, backslashes or dots must authenticate, because a backend may normalise them
-// into something that was never excluded. (A plain function, not a method: under
-// Yaegi a method call costs four times a function call; see docs/YAEGI-NOTES.md.)
-func isExcluded(m *Middleware, req *http.Request) bool {
-	if len(m.opts.ExcludedURLs) == 0 {
-		return false
+// forwardExcluded forwards a request under excludedURLs without authentication.
+func forwardExcluded(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	if m.bearerOn {
+		delete(req.Header, "Authorization")
 	}
-	p := req.URL.Path
-	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, "\\\x00") ||
-		strings.Contains(p+"/", "/./") || strings.Contains(p+"/", "/../") {
-		return false
+	if m.stripCookies && req.Header["Cookie"] != nil {
+		session.StripCookies(m.sessions, req)
 	}
-	// Percent-encoded slashes, backslashes and dots decode into path structure the
-	// prefix match did not see.
-	if raw := req.URL.RawPath; raw != "" {
-		l := strings.ToLower(raw)
-		if strings.Contains(l, "%2f") || strings.Contains(l, "%5c") || strings.Contains(l, "%2e") {
-			return false
-		}
-	}
-	for _, prefix := range m.opts.ExcludedURLs {
-		if strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || prefix[len(prefix)-1] == '/' || p[len(prefix)] == '/') {
-			return true
-		}
-	}
-	return false
+	m.next.ServeHTTP(rw, req)
 }
 
 type errorString string

@@ -3,9 +3,9 @@ package auth
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
 // safeReturnPath returns where to send the browser after login: the path and query
@@ -17,13 +17,7 @@ func safeReturnPath(req *http.Request) string {
 		return "/"
 	}
 	p := req.URL.RequestURI()
-	if len(p) > 2048 || !config.IsLocalPath(p) || !utf8.ValidString(p) {
-		return "/"
-	}
-	// "/%2F%2Fevil" is harmless to browsers, but a backend that decodes before
-	// redirecting could be fooled: refuse encoded slashes and backslashes at the start.
-	lower := strings.ToLower(p)
-	if strings.HasPrefix(lower, "/%2f") || strings.HasPrefix(lower, "/%5c") || strings.HasPrefix(lower, "/%09") {
+	if len(p) > 2048 || !reqsafe.IsLocalPath(p) {
 		return "/"
 	}
 	return p

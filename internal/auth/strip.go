@@ -7,16 +7,21 @@ import (
 	"sync/atomic"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
-// identityHeaders knows every header name through which Gatehouse tells the backend
-// who the user is, in normalised form (lower case, "_" and "." read as "-"). A
-// client-sent header that normalises to one of them is removed before anything else
-// happens, so a backend that folds X_Forwarded_User into X-Forwarded-User (as CGI,
-// PHP and some frameworks do) cannot be fooled.
+// identityHeaders knows every header a client must not send to the backend because
+// the backend could read it as an identity: the headers Gatehouse sets, the identity
+// headers of the common authentication proxies (strippedNames, strippedFamilies) and
+// headers.stripHeaders, all as reqsafe.HeaderKey keys. A client-sent header whose key
+// is one of them, or starts with one of the family prefixes, is removed before
+// anything else happens, so a backend that folds X_Forwarded_User into
+// X-Forwarded-User (as CGI, PHP and some frameworks do) cannot be fooled either.
 type identityHeaders struct {
-	names    map[string]bool
-	replacer *strings.Replacer
+	names map[string]bool
+	// prefixes are the families' prefixes, each ending in "-". A name is looked up
+	// once per '-' it holds, however many families there are.
+	prefixes map[string]bool
 	// verdicts caches, per header name as received, whether it is stripped: header
 	// names repeat from request to request, and under Yaegi a map lookup costs far
 	// less than the calls that normalise a name. It is an immutable map replaced
@@ -28,42 +33,75 @@ type identityHeaders struct {
 // maxVerdicts bounds the verdict cache; names beyond it are normalised every time.
 const maxVerdicts = 512
 
-// alwaysStripped are identity headers stripped whatever the configuration, so that
-// renaming a header never turns the old name into a spoofing channel.
-var alwaysStripped = []string{
+// strippedNames are identity headers stripped whatever the configuration: the
+// headers Gatehouse sets by default (so that renaming one never turns the old name
+// into a spoofing channel) and those other authentication proxies and platforms set
+// for their backends, which a backend behind Gatehouse may still trust. The list is
+// documented in docs/SECURITY.md ("Paths and forwarding"); a test keeps them in step.
+var strippedNames = []string{
+	// Gatehouse's defaults; also oauth2-proxy's, traefik-forward-auth's (X-Forwarded-User).
 	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Roles",
-	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Auth-Request-User",
-	"X-Auth-Request-Email", "X-Auth-Request-Groups", "X-Auth-Request-Access-Token",
+	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token",
+	// oauth2-proxy (legacy).
+	"Gap-Auth",
+	// Authelia, Authentik's proxy outpost, Apache and nginx auth modules, Kubernetes'
+	// authenticating proxy.
+	"Remote-User", "Remote-Groups", "Remote-Name", "Remote-Email",
+	"X-Remote-User", "X-Remote-Group", "X-Remote-Groups", "X-Remote-Name", "X-Remote-Email",
+	// Keycloak Gatekeeper / Louketo.
+	"X-Auth-Username", "X-Auth-Userid", "X-Auth-Subject", "X-Auth-Email", "X-Auth-Roles", "X-Auth-Groups",
+	// Google IAP's signed assertion (its unsigned identity is a family below).
+	"X-Goog-Iap-Jwt-Assertion",
+	// Azure App Service authentication (Easy Auth).
+	"X-Ms-Client-Principal",
+}
+
+// strippedFamilies are prefixes (ending in "-*") whose every header is stripped.
+var strippedFamilies = []string{
+	"X-Gatehouse-*",               // Gatehouse's own namespace
+	"X-Auth-Request-*",            // oauth2-proxy: -User, -Email, -Groups, -Preferred-Username, -Access-Token
+	"X-Pomerium-*",                // Pomerium: X-Pomerium-Claim-*, X-Pomerium-Jwt-Assertion
+	"Cf-Access-*",                 // Cloudflare Access: Cf-Access-Authenticated-User-Email, Cf-Access-Jwt-Assertion
+	"X-Goog-Authenticated-User-*", // Google IAP: -Email, -Id
+	"X-Amzn-Oidc-*",               // AWS ALB: -Accesstoken, -Identity, -Data
+	"X-Ms-Client-Principal-*",     // Azure App Service: -Name, -Id, -Idp
+	"X-Ms-Token-*",                // Azure App Service: X-Ms-Token-Aad-Access-Token, ...
+	"X-Authentik-*",               // Authentik: -Username, -Groups, -Email, -Jwt, ...
+	"X-Vouch-*",                   // Vouch Proxy: X-Vouch-User, X-Vouch-Idp-Claims-*
+	"X-Webauth-*",                 // Grafana's and Gitea's auth proxy mode: X-Webauth-User, ...
+	"X-Remote-Extra-*",            // Kubernetes' authenticating proxy
+	"Tailscale-User-*",            // Tailscale Serve: -Login, -Name, -Profile-Pic
 }
 
 func newIdentityHeaders(h *config.HeadersOptions) *identityHeaders {
-	ih := &identityHeaders{names: map[string]bool{}, replacer: strings.NewReplacer("_", "-", ".", "-")}
-	add := func(name string) {
-		if name != "" {
-			ih.names[ih.normalize(name)] = true
-		}
+	ih := &identityHeaders{names: map[string]bool{}, prefixes: map[string]bool{}}
+	for _, n := range strippedNames {
+		ih.names[reqsafe.HeaderKey(n)] = true
 	}
-	for _, n := range alwaysStripped {
-		add(n)
+	for _, f := range strippedFamilies {
+		ih.prefixes[reqsafe.HeaderKey(strings.TrimSuffix(f, "*"))] = true
 	}
 	for _, n := range []string{h.User, h.Email, h.Groups, h.Roles, h.AccessToken} {
-		add(n)
+		if n != "" {
+			ih.names[reqsafe.HeaderKey(n)] = true
+		}
 	}
 	for _, n := range h.TemplateNames {
-		add(n)
+		ih.names[reqsafe.HeaderKey(n)] = true
+	}
+	for _, k := range h.StripNames {
+		ih.names[k] = true
+	}
+	for _, k := range h.StripPrefixes {
+		ih.prefixes[k] = true
 	}
 	ih.verdicts.Store(map[string]bool{})
 	return ih
 }
 
-func (ih *identityHeaders) normalize(name string) string {
-	return ih.replacer.Replace(strings.ToLower(name))
-}
-
 // stripIdentityHeaders removes every client-sent header that could be read as an
-// identity header: a configured or default identity header name, or anything in the
-// X-Gatehouse- namespace, compared in normalised form. It runs on every request:
-// known names cost one map lookup each (see identityHeaders.verdicts).
+// identity header (see identityHeaders). It runs on every request: known names cost
+// one map lookup each (see identityHeaders.verdicts).
 func stripIdentityHeaders(ih *identityHeaders, h http.Header) {
 	verdicts := ih.verdicts.Load().(map[string]bool)
 	for name := range h {
@@ -79,8 +117,7 @@ func stripIdentityHeaders(ih *identityHeaders, h http.Header) {
 
 // learnVerdict decides whether a header name is stripped and remembers it.
 func learnVerdict(ih *identityHeaders, name string) bool {
-	n := ih.replacer.Replace(strings.ToLower(name))
-	strip := ih.names[n] || strings.HasPrefix(n, "x-gatehouse-")
+	strip := isStripped(ih, reqsafe.HeaderKey(name))
 	ih.mu.Lock()
 	old := ih.verdicts.Load().(map[string]bool)
 	if len(old) < maxVerdicts {
@@ -93,4 +130,23 @@ func learnVerdict(ih *identityHeaders, name string) bool {
 	}
 	ih.mu.Unlock()
 	return strip
+}
+
+// isStripped reports whether the header key k is a stripped name or starts with a
+// stripped family's prefix: one map lookup for the name, one per '-' in it.
+func isStripped(ih *identityHeaders, k string) bool {
+	if ih.names[k] {
+		return true
+	}
+	for i := strings.IndexByte(k, '-'); i >= 0; {
+		if ih.prefixes[k[:i+1]] {
+			return true
+		}
+		j := strings.IndexByte(k[i+1:], '-')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -12,10 +11,13 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
-// throttle counts authentication failures per client IP. A client that fails
-// Failures times within Window is refused with 429 for Penalty: this keeps the proxy
-// from being an oracle for token guessing and from amplifying load on the provider.
-// Memory is bounded: at most maxThrottleEntries addresses are tracked.
+// throttle counts authentication failures per client and per purpose. A client that
+// fails Failures times within Window at one purpose is refused with 429 for Penalty
+// at that purpose only: this keeps the proxy from being an oracle for token guessing
+// and from amplifying load on the provider, without letting failures of one kind
+// (junk bearer tokens, junk logout requests) lock a client out of another (signing
+// in). A client is an IPv4 address or an IPv6 /64 (clientKey). Memory is bounded: at
+// most maxThrottleEntries (purpose, client) pairs are tracked.
 type throttle struct {
 	opts    config.ThrottleOptions
 	mu      sync.Mutex
@@ -31,17 +33,33 @@ type throttleState struct {
 
 const maxThrottleEntries = 100000
 
+// Throttle purposes: each has its own counter per client. A purpose is the prefix of
+// the counter's key.
+const (
+	// purposeCallback counts sign-in callbacks that named a login transaction this
+	// browser holds and still failed (a callback without one cannot guess anything,
+	// and another site can make a victim's browser send any number of them).
+	purposeCallback = "callback "
+	// purposeBearer counts refused bearer credentials.
+	purposeBearer = "bearer "
+	// purposeBackchannel counts refused back-channel logout requests. A logout token
+	// whose signature verifies is never refused by the throttle (handleBackchannel).
+	purposeBackchannel = "backchannel "
+)
+
 func newThrottle(o config.ThrottleOptions) *throttle {
 	return &throttle{opts: o, clients: map[string]*throttleState{}, now: time.Now}
 }
 
-// throttled reports whether ip is currently blocked, and for how long still.
-func throttled(t *throttle, ip string) (bool, time.Duration) {
+// throttled reports whether client is currently blocked for purpose, and for how long
+// still.
+func throttled(t *throttle, purpose, client string) (bool, time.Duration) {
 	if t == nil || !t.opts.Enabled {
 		return false, 0
 	}
+	key := purpose + client
 	t.mu.Lock()
-	s := t.clients[ip]
+	s := t.clients[key]
 	var left time.Duration
 	if s != nil {
 		left = s.blockedUntil.Sub(t.now())
@@ -50,22 +68,23 @@ func throttled(t *throttle, ip string) (bool, time.Duration) {
 	return left > 0, left
 }
 
-// recordFailure counts one authentication failure from ip and reports whether the
-// client is now blocked.
-func recordFailure(t *throttle, ip string) bool {
+// recordFailure counts one failure of client at purpose and reports whether the
+// client is now blocked for it.
+func recordFailure(t *throttle, purpose, client string) bool {
 	if t == nil || !t.opts.Enabled {
 		return false
 	}
+	key := purpose + client
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := t.clients[ip]
+	s := t.clients[key]
 	if s == nil {
 		if len(t.clients) >= maxThrottleEntries {
 			evictThrottle(t, now)
 		}
 		s = &throttleState{windowStart: now}
-		t.clients[ip] = s
+		t.clients[key] = s
 	}
 	if now.Sub(s.windowStart) > t.opts.Window {
 		s.windowStart, s.failures = now, 0
@@ -117,39 +136,73 @@ func tooManyRequests(m *Middleware, rw http.ResponseWriter, left time.Duration) 
 	_, _ = rw.Write([]byte("gatehouse: too many failed attempts; retry later\n"))
 }
 
-// clientIP returns the address a request came from: the connection's peer, unless
-// that peer is a trusted proxy, in which case the right-most X-Forwarded-For entry
+// clientKey returns whom a request is counted against: the client's IPv4 address, or
+// the /64 of its IPv6 address (one subscriber's network: a client holding a /64
+// could otherwise present 2^64 fresh addresses). The client is the connection's
+// peer, unless that peer is a trusted proxy: then the right-most X-Forwarded-For entry
 // that is not itself a trusted proxy (entries left of it could be forged by the
-// client).
-func clientIP(trusted []netip.Prefix, req *http.Request) string {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		host = req.RemoteAddr
+// client). Entries are read as proxies write them, with or without a port (Azure
+// Application Gateway sends "203.0.113.7:4711", others "[2001:db8::7]:443"); an entry
+// that is no address at all ends the trusted chain at the last good hop.
+func clientKey(trusted []netip.Prefix, req *http.Request) string {
+	peer, ok := parseHop(req.RemoteAddr)
+	if !ok {
+		// Not an IP connection (a Unix socket, a test): counted as it is.
+		return req.RemoteAddr
 	}
-	if len(trusted) == 0 {
-		return host
+	if len(trusted) > 0 && inPrefixes(trusted, peer) {
+		peer = forwardedClient(trusted, req.Header.Values("X-Forwarded-For"), peer)
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !inPrefixes(trusted, peer.Unmap()) {
-		return host
+	if peer.Is4() {
+		return peer.String()
 	}
-	xff := req.Header.Values("X-Forwarded-For")
+	return netip.PrefixFrom(peer, 64).Masked().String()
+}
+
+// forwardedClient walks X-Forwarded-For from the right, starting from the trusted
+// peer, and returns the first hop that is not a trusted proxy (or the last good one).
+func forwardedClient(trusted []netip.Prefix, xff []string, peer netip.Addr) netip.Addr {
+	hop := peer
 	for i := len(xff) - 1; i >= 0; i-- {
 		parts := strings.Split(xff[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				// A malformed entry ends the trusted chain: use the last good hop.
-				return host
+			a, ok := parseHop(parts[j])
+			if !ok {
+				return hop
 			}
-			a = a.Unmap()
 			if !inPrefixes(trusted, a) {
-				return a.String()
+				return a
 			}
-			host = a.String()
+			hop = a
 		}
 	}
-	return host
+	return hop
+}
+
+// parseHop reads one address as proxies write it: "203.0.113.7",
+// "203.0.113.7:4711", "2001:db8::7", "[2001:db8::7]" or "[2001:db8::7]:443", with
+// surrounding spaces; an IPv4-mapped IPv6 address is read as IPv4, a zone is dropped.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		a, err = parseHopWithPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// parseHopWithPort reads "ip:port", "[ipv6]:port" and "[ipv6]".
+func parseHopWithPort(s string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), nil
+	}
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		return netip.ParseAddr(s[1 : len(s)-1])
+	}
+	return netip.Addr{}, errorString("not an address")
 }
 
 func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {

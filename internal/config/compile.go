@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
 // Problem is one invalid option: its dotted name as operators write it, and what is
@@ -351,11 +353,11 @@ func (c *checker) headers(in *HeadersConfig, out *HeadersOptions) {
 			c.fail(option, canon+" is managed by the proxy and cannot carry identity")
 			return ""
 		}
-		if prev, dup := seen[NormalizeHeaderName(canon)]; dup {
+		if prev, dup := seen[reqsafe.HeaderKey(canon)]; dup {
 			c.fail(option, "names the same header as "+prev)
 			return ""
 		}
-		seen[NormalizeHeaderName(canon)] = option
+		seen[reqsafe.HeaderKey(canon)] = option
 		return canon
 	}
 	out.User = name("headers.user", in.User, false)
@@ -382,6 +384,53 @@ func (c *checker) headers(in *HeadersConfig, out *HeadersOptions) {
 	out.Minimal = in.Minimal
 	out.PassAuthorization = in.PassAuthorization
 	out.StripCookies = in.StripCookies
+	c.stripHeaders(in.StripHeaders, out)
+}
+
+// stripHeaders compiles headers.stripHeaders: header names, and families of names
+// given as a prefix ending in "-*" (X-Auth-Request-*), as reqsafe.HeaderKey keys.
+// Headers the proxy manages (Cookie, Authorization, X-Forwarded-Proto, ...) cannot be
+// stripped: Gatehouse and the backend read them.
+func (c *checker) stripHeaders(in []string, out *HeadersOptions) {
+	const option = "headers.stripHeaders"
+	for _, v := range in {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		name := strings.TrimSuffix(v, "*")
+		family := len(name) != len(v)
+		key := reqsafe.HeaderKey(name)
+		if !isToken(name) || strings.Contains(name, "*") {
+			c.fail(option, "entries must be header names, or prefixes ending in -* such as X-Auth-Request-*, got "+strconv.Quote(v))
+			continue
+		}
+		if family && (!strings.HasSuffix(key, "-") || len(key) < 3) {
+			c.fail(option, "a prefix must be at least two characters followed by -*, such as X-Auth-Request-*, got "+strconv.Quote(v))
+			continue
+		}
+		if r := strippedReserved(key, family); r != "" {
+			c.fail(option, strconv.Quote(v)+" would remove "+r+", which the proxy manages")
+			continue
+		}
+		if family {
+			out.StripPrefixes = append(out.StripPrefixes, key)
+		} else {
+			out.StripNames = append(out.StripNames, key)
+		}
+	}
+}
+
+// strippedReserved returns the first reserved header that key (a name, or with family
+// a prefix) would strip, or "".
+func strippedReserved(key string, family bool) string {
+	for _, r := range reservedHeaders {
+		rk := reqsafe.HeaderKey(r)
+		if rk == key || (family && strings.HasPrefix(rk, key)) {
+			return r
+		}
+	}
+	return ""
 }
 
 func (c *checker) logout(in *LogoutConfig, out *LogoutOptions) {
@@ -394,7 +443,7 @@ func (c *checker) logout(in *LogoutConfig, out *LogoutOptions) {
 	case v == "":
 		out.PostLogoutRedirectURL = "/"
 	case strings.HasPrefix(v, "/"):
-		if !IsLocalPath(v) {
+		if !reqsafe.IsLocalPath(v) {
 			c.fail("logout.postLogoutRedirectURL", "must be a path on this site (not //host or /\\host), got "+strconv.Quote(v))
 		}
 		out.PostLogoutRedirectURL = v
@@ -412,8 +461,9 @@ func (c *checker) excluded(in []string) []string {
 		if p == "" {
 			continue
 		}
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#\\") || strings.Contains(p, "//") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") || strings.Contains(p, "/./") {
-			c.fail("excludedURLs", "entries must be clean path prefixes starting with /, such as /health or /public/, got "+strconv.Quote(p))
+		if !reqsafe.ValidPrefix(p) {
+			c.fail("excludedURLs", "entries must be canonical path prefixes starting with /, such as /health or /public/ "+
+				"(printable ASCII; no ;, \\, %, ?, #, //, . or .. segments), got "+strconv.Quote(p))
 			continue
 		}
 		if p == "/" {
@@ -562,54 +612,21 @@ func (c *checker) crossChecks(o *Options) {
 			}
 		}
 		for _, ex := range o.ExcludedURLs {
-			if PathHasPrefix(a.path, ex) {
+			if reqsafe.HasPathPrefix(a.path, ex) {
 				c.fail("excludedURLs", strconv.Quote(ex)+" covers "+a.option+" "+a.path+"; Gatehouse's own endpoints cannot be excluded")
 			}
 		}
 	}
 }
 
-// PathHasPrefix reports whether p is prefix or lies below it on a segment boundary:
-// "/public" covers "/public" and "/public/x" but not "/publicity"; "/public/" covers
-// only what lies below it.
-func PathHasPrefix(p, prefix string) bool {
-	if !strings.HasPrefix(p, prefix) {
-		return false
-	}
-	return len(p) == len(prefix) || strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/'
-}
-
-// IsLocalPath reports whether p is a path on this site that a browser cannot read as
-// another origin: it starts with a single "/", and has no backslash, control
-// character or whitespace ("//evil", "/\evil", "/\t/evil" all leave the site).
-func IsLocalPath(p string) bool {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		b := p[i]
-		if b <= ' ' || b == 0x7f || b == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// NormalizeHeaderName folds a header name the way proxies and CGI-style backends may
-// read it: lower case, with "_" and "." read as "-". Two names that normalise alike
-// can be confused by some backend, so client-sent headers are compared in this form.
-func NormalizeHeaderName(name string) string {
-	return strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
-}
+// reservedHeaders are managed by the proxy: they can neither carry identity nor be
+// stripped.
+var reservedHeaders = []string{"Host", "Cookie", "Set-Cookie", "Authorization", "Content-Length", "Content-Type", "Transfer-Encoding",
+	"Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Real-Ip", "Forwarded"}
 
 func reservedHeader(canon string) bool {
-	switch canon {
-	case "Host", "Cookie", "Set-Cookie", "Authorization", "Content-Length", "Content-Type", "Transfer-Encoding",
-		"Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection",
-		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip", "Forwarded":
-		return true
-	}
-	return false
+	return indexOf(reservedHeaders, canon) >= 0
 }
 
 // ---- field helpers ----
@@ -678,7 +695,7 @@ func (c *checker) path(option, v string, required bool) string {
 		}
 		return ""
 	}
-	if !IsLocalPath(v) || strings.ContainsAny(v, "?#%") || strings.Contains(v, "/../") || strings.HasSuffix(v, "/..") || strings.Contains(v, "/./") {
+	if !reqsafe.IsLocalPath(v) || strings.ContainsAny(v, "?#%") || strings.Contains(v, "/../") || strings.HasSuffix(v, "/..") || strings.Contains(v, "/./") {
 		c.fail(option, "must be a clean absolute path such as /oauth2/callback, got "+strconv.Quote(v))
 		return ""
 	}

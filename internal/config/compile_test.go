@@ -279,22 +279,41 @@ func TestCacheModeFollowsRedisConfiguration(t *testing.T) {
 	}
 }
 
-func TestPathHelpers(t *testing.T) {
-	for _, tc := range []struct {
-		p, prefix string
-		want      bool
-	}{
-		{"/public", "/public", true}, {"/public/x", "/public", true}, {"/publicity", "/public", false},
-		{"/public/x", "/public/", true}, {"/public", "/public/", false},
-	} {
-		if got := PathHasPrefix(tc.p, tc.prefix); got != tc.want {
-			t.Errorf("PathHasPrefix(%q, %q) = %v", tc.p, tc.prefix, got)
+// TestStripHeadersCompilesNamesAndFamilies: names and "-*" prefixes become
+// reqsafe.HeaderKey keys; what the proxy manages cannot be stripped.
+func TestStripHeadersCompilesNamesAndFamilies(t *testing.T) {
+	c := valid()
+	c.Headers.StripHeaders = []string{"X-Legacy-User", " x_team_* ", "", "Remote-Role"}
+	o, err := compile(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.Headers.StripNames, ",") != "x-legacy-user,remote-role" || strings.Join(o.Headers.StripPrefixes, ",") != "x-team-" {
+		t.Fatalf("names %v, prefixes %v", o.Headers.StripNames, o.Headers.StripPrefixes)
+	}
+	for _, bad := range []string{"X-Forwarded-*", "X_Forwarded_Proto", "Cookie", "authorization", "X*", "*", "-*", "X User", "X-*-User", "X-Team*"} {
+		c := valid()
+		c.Headers.StripHeaders = []string{bad}
+		if _, err := compile(t, c); err == nil || !strings.Contains(err.Error(), "headers.stripHeaders: ") {
+			t.Errorf("headers.stripHeaders %q: %v", bad, err)
 		}
 	}
-	for p, want := range map[string]bool{"/": true, "/a?b": true, "//evil": false, "/\\evil": false, "/\t/evil": false, "https:evil": false, "": false} {
-		if IsLocalPath(p) != want {
-			t.Errorf("IsLocalPath(%q) != %v", p, want)
+}
+
+// TestExcludedURLsMustBeCanonical: an exclusion that no canonical request path could
+// match is a mistake, refused at start-up with the form expected.
+func TestExcludedURLsMustBeCanonical(t *testing.T) {
+	for _, bad := range []string{"health", "/public;x/", "/public/../admin", "//public", "/public/%2F", "/caf\u00e9/", "/a\\b", "/a?b", "/."} {
+		c := valid()
+		c.ExcludedURLs = []string{bad}
+		if _, err := compile(t, c); err == nil || !strings.Contains(err.Error(), "excludedURLs: entries must be canonical") {
+			t.Errorf("excludedURLs %q: %v", bad, err)
 		}
+	}
+	c := valid()
+	c.ExcludedURLs = []string{"/health", "/.well-known/", "/v1/items:batchGet"}
+	if _, err := compile(t, c); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -144,7 +144,10 @@ type HeadersConfig struct {
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool
-	Unknown           map[string]any `mapstructure:",remain"` // options that match no field: refused
+	// StripHeaders are more client-sent headers to remove, by name or, ending in
+	// "-*", by prefix, on top of the built-in list of identity headers.
+	StripHeaders []string
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // LogoutConfig describes the sign-out endpoints.

@@ -119,6 +119,10 @@ type HeadersOptions struct {
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool
+	// StripNames and StripPrefixes are headers.stripHeaders as reqsafe.HeaderKey keys:
+	// whole names, and prefixes (each ending in "-") of the families given with "-*".
+	StripNames    []string
+	StripPrefixes []string
 }
 
 // LogoutOptions is the compiled LogoutConfig.

@@ -169,6 +169,11 @@ func StripCookies(m *Manager, req *http.Request) {
 		stripCookiesSlow(m, req, hs, nil)
 		return
 	}
+	if !strings.Contains(hs[0], m.name) {
+		// Every cookie of Gatehouse's is named after the session cookie: a header
+		// without that name (a public page's analytics cookies) has none.
+		return
+	}
 	m.memo.mu.RLock()
 	e := m.memo.byHeader[hs[0]]
 	m.memo.mu.RUnlock()

@@ -13,6 +13,12 @@ import (
 // benchSession signs in through a real server, then benchmarks the handler directly
 // with the session cookie: the per-request cost of an authenticated browser request.
 func benchSession(b *testing.B, md mode, mutate ...func(map[string]any)) {
+	benchSessionAt(b, md, "/app", mutate...)
+}
+
+// benchSessionAt is benchSession for requests to path (after a first request to /app
+// with the same Cookie header).
+func benchSessionAt(b *testing.B, md mode, path string, mutate ...func(map[string]any)) {
 	op := newOP(b, testop.Options{})
 	cfg := rpConfig(op)
 	for _, f := range mutate {
@@ -40,6 +46,7 @@ func benchSession(b *testing.B, md mode, mutate ...func(map[string]any)) {
 	rw := &discardWriter{h: http.Header{}}
 	// One request first: it opens the cookie and checks revocation once.
 	h.ServeHTTP(rw, req.Clone(ctx))
+	req.URL.Path = path
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -77,4 +84,16 @@ func BenchmarkYaegiValidSessionMinimal(b *testing.B) {
 		group(c, "headers")["stripCookies"] = false
 		group(c, "headers")["minimal"] = true
 	})
+}
+
+// BenchmarkYaegiValidSessionBesideExclusions: a signed-in request on an instance whose
+// three excludedURLs do not cover it: what the exclusion check adds to every request.
+func BenchmarkYaegiValidSessionBesideExclusions(b *testing.B) {
+	benchSession(b, modes[0], func(c map[string]any) { c["excludedURLs"] = "/health,/public/,/.well-known/" })
+}
+
+// BenchmarkYaegiExcludedURLSignedIn: a signed-in browser's request to an excluded URL
+// (its Cookie header seen before): Gatehouse's cookies are removed before forwarding.
+func BenchmarkYaegiExcludedURLSignedIn(b *testing.B) {
+	benchSessionAt(b, modes[0], "/public/app.css", func(c map[string]any) { c["excludedURLs"] = "/health,/public/" })
 }

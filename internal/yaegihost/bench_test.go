@@ -51,3 +51,26 @@ type discardWriter struct{ h http.Header }
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkYaegiExcludedURLWithOtherCookies: an excluded request with cookies that
+// are not Gatehouse's (a public page's analytics cookies): they pass untouched.
+func BenchmarkYaegiExcludedURLWithOtherCookies(b *testing.B) {
+	cfg := baseConfig()
+	cfg["excludedURLs"] = "/health,/public/"
+	h := build(b, cfg, "benchExcludedCookies")
+	req := httptest.NewRequest("GET", "/public/app.css", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "bench")
+	cookie := []string{"_ga=GA1.2.12345.67890; theme=dark"}
+	rw := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req.Header["Cookie"] = cookie
+		h.ServeHTTP(rw, req)
+	}
+	b.StopTimer()
+	if got := req.Header.Get("Cookie"); got != cookie[0] {
+		b.Fatalf("the backend got Cookie %q", got)
+	}
+}

@@ -185,19 +185,35 @@ func (b *browser) once(t testing.TB, u string, hdr ...string) *http.Response {
 func (b *browser) rawOnce(t testing.TB, base, requestURI string) *http.Response {
 	t.Helper()
 	u, _ := url.Parse(base)
+	var cookies []string
+	for _, c := range b.jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	var hdr []string
+	if len(cookies) > 0 {
+		hdr = []string{"Cookie", strings.Join(cookies, "; ")}
+	}
+	resp, _ := rawExchange(t, base, requestURI, hdr...)
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+		b.jar.SetCookies(u, resp.Cookies())
+	}
+	return resp
+}
+
+// rawExchange sends "GET target HTTP/1.1" to base with the header pairs, byte for
+// byte, and returns the response (not followed) and its body.
+func rawExchange(t testing.TB, base, target string, header ...string) (*http.Response, string) {
+	t.Helper()
+	u, _ := url.Parse(base)
 	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var cookies []string
-	for _, c := range b.jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
-	}
-	req := "GET " + requestURI + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
-	if len(cookies) > 0 {
-		req += "Cookie: " + strings.Join(cookies, "; ") + "\r\n"
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	req := "GET " + target + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
+	for i := 0; i+1 < len(header); i += 2 {
+		req += header[i] + ": " + header[i+1] + "\r\n"
 	}
 	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
 		t.Fatal(err)
@@ -206,12 +222,9 @@ func (b *browser) rawOnce(t testing.TB, base, requestURI string) *http.Response 
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
-		b.jar.SetCookies(u, resp.Cookies())
-	}
-	return resp
+	return resp, string(body)
 }
 
 func sessionCookies(b *browser, base string) []*http.Cookie {
