@@ -36,7 +36,7 @@ var (
 	ErrWrongIssuer   = errors.New("oidc: iss does not match the configured issuer")
 	ErrWrongAudience = errors.New("oidc: aud does not contain the expected audience")
 	ErrWrongAZP      = errors.New("oidc: azp must equal the client id")
-	ErrNoAZP         = errors.New("oidc: a token with several audiences must name its client in azp")
+	ErrNoAZP         = errors.New("oidc: a token with several audiences must name its client in azp or client_id")
 	ErrNoSubject     = errors.New("oidc: sub is missing or invalid")
 	ErrNonce         = errors.New("oidc: nonce does not match the login transaction")
 	ErrATHash        = errors.New("oidc: at_hash does not match the access token")
@@ -364,8 +364,9 @@ type AccessTokenCheck struct {
 //  4. iss equals the configured issuer exactly;
 //  5. an audience made only of Gatehouse's client id is an ID token (ErrTokenKind);
 //     otherwise aud must contain the configured resource audience;
-//  6. several audiences need azp (OIDC Core 2 for the party the token was issued to);
-//     azp and client_id (RFC 9068 2.2), when both are present, must agree;
+//  6. several audiences need the client the token was issued to named, in azp (OIDC
+//     Core 2) or client_id (RFC 9068 2.2, which JWT access tokens carry instead);
+//     azp and client_id, when both are present, must agree;
 //  7. exp, nbf and iat (required, not in the future) with leeway;
 //  8. iat no older than MaxAge;
 //  9. sub present and at most 255 bytes.
@@ -432,8 +433,9 @@ func accessTokenKind(c jose.Claims, t *TokenClaims, clientID string) error {
 }
 
 // accessTokenAZP applies the authorized-party rules: with several audiences the
-// token must say which client it was issued to, and azp and client_id must not
-// contradict each other.
+// token must say which client it was issued to — azp, or client_id, the claim RFC
+// 9068 gives JWT access tokens for it (zitadel/oidc's carry client_id and no azp) —
+// and azp and client_id must not contradict each other.
 func accessTokenAZP(c jose.Claims, t *TokenClaims) error {
 	clientID := ""
 	if raw, has := c["client_id"]; has {
@@ -443,7 +445,7 @@ func accessTokenAZP(c jose.Claims, t *TokenClaims) error {
 		}
 		clientID = v
 	}
-	if len(t.Audience) > 1 && t.AZP == "" {
+	if len(t.Audience) > 1 && t.AZP == "" && clientID == "" {
 		return ErrNoAZP
 	}
 	if t.AZP != "" && clientID != "" && t.AZP != clientID {

@@ -170,7 +170,7 @@
 //	ExpiredToken            exp 5 minutes ago (all tokens)                   reject
 //	IssuedInFuture          iat and nbf one hour ahead (all tokens)          reject
 //	MultipleAudiences       aud + "other-audience", azp = client (all)       ACCEPT
-//	MultipleAudiencesNoAzp  aud + "other-audience", no azp (all tokens)      reject
+//	MultipleAudiencesNoAzp  aud + "other-audience", no azp (all tokens)      reject (access tokens with client_id: ACCEPT)
 //	NoAtHash                no at_hash (ID token)                            ACCEPT
 //	RefreshChangesSubject   refreshed ID token has another sub               reject the refresh
 //	NoIDTokenOnRefresh      refresh answers without id_token                 ACCEPT, keep identity

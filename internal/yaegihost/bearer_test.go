@@ -366,7 +366,7 @@ func TestBearerOversizeOrOddKidIsRefusedWithoutJWKSFetch(t *testing.T) {
 	})
 }
 
-func TestBearerSeveralAudiencesNeedAzp(t *testing.T) {
+func TestBearerSeveralAudiencesNeedAzpOrClientID(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
 		op := newOP(t, testop.Options{})
 		srv := startGatehouse(t, md, bearerConfig(op), "api@file")
@@ -378,11 +378,17 @@ func TestBearerSeveralAudiencesNeedAzp(t *testing.T) {
 		resp, body = getAPI(t, srv.URL+"/orders", bearer(ordersToken(t, op))...)
 		wantForwarded(t, "extra audience with azp", resp, body, "X-Forwarded-User: svc-orders")
 
+		// RFC 9068 2.2 names the client in client_id (zitadel/oidc's JWT access
+		// tokens carry no azp).
 		op.SetMisbehaviour(testop.MultipleAudiencesNoAzp)
 		resp, body = getAPI(t, srv.URL+"/orders", bearer(ordersToken(t, op))...)
-		wantRefused(t, "extra audience without azp", resp, body, http.StatusUnauthorized, "invalid_token")
+		wantForwarded(t, "extra audience, client_id without azp", resp, body, "X-Forwarded-User: svc-orders")
 
 		op.SetMisbehaviour(0)
+		anonymous := mintAccess(t, op, map[string]any{"aud": []string{testop.DefaultAudience, "reports-api"}, "azp": nil, "client_id": nil})
+		resp, body = getAPI(t, srv.URL+"/orders", bearer(anonymous)...)
+		wantRefused(t, "extra audience naming no client", resp, body, http.StatusUnauthorized, "invalid_token")
+
 		wrongAzp := mintAccess(t, op, map[string]any{"aud": []string{testop.DefaultAudience, "reports-api"}, "azp": "svc-reports"})
 		resp, body = getAPI(t, srv.URL+"/orders", bearer(wrongAzp)...)
 		wantRefused(t, "azp contradicting client_id", resp, body, http.StatusUnauthorized, "invalid_token")

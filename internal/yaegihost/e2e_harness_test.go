@@ -149,6 +149,12 @@ func (b *browser) get(t testing.TB, u string, hdr ...string) page {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return b.do(t, req)
+}
+
+// do sends req, following redirects, and returns the page where it ended.
+func (b *browser) do(t testing.TB, req *http.Request) page {
+	t.Helper()
 	b.hops = nil
 	resp, err := b.c.Do(req)
 	if err != nil {

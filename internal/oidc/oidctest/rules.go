@@ -101,7 +101,8 @@ func AccessCases() []AccessCase {
 
 		// Authorized party.
 		{Name: "several audiences with azp", Payload: reg(`"aud":["gatehouse-api","reports-api"],"azp":"svc-reports","client_id":"svc-reports",` + times)},
-		{Name: "several audiences without azp", Payload: reg(`"aud":["gatehouse-api","reports-api"],"client_id":"svc-reports",` + times), Want: oidc.ErrNoAZP},
+		{Name: "several audiences, client_id without azp (RFC 9068)", Payload: reg(`"aud":["gatehouse-api","reports-api"],"client_id":"svc-reports",` + times)},
+		{Name: "several audiences without azp or client_id", Payload: reg(`"aud":["gatehouse-api","reports-api"],` + times), Want: oidc.ErrNoAZP},
 		{Name: "azp contradicting client_id", Payload: reg(`"aud":["gatehouse-api","reports-api"],"azp":"svc-orders","client_id":"svc-reports",` + times), Want: oidc.ErrWrongAZP},
 		{Name: "one audience, azp contradicting client_id", Payload: reg(aud + `"azp":"svc-orders","client_id":"svc-reports",` + times), Want: oidc.ErrWrongAZP},
 		{Name: "client_id not a string", Payload: reg(aud + `"client_id":7,` + times), Want: oidc.ErrWrongAZP},
