@@ -118,12 +118,12 @@ func TestOversizeResponsesAreRefused(t *testing.T) {
 func TestRefreshWithAnUnknownTokenIsInvalidGrant(t *testing.T) {
 	op := newOP(t, testop.Options{})
 	c := &Client{ClientID: "gatehouse", ClientSecret: "gatehouse-client-secret", AuthMethod: "client_secret_basic", HTTP: httpClient(t)}
-	_, err := c.Refresh(context.Background(), op.Endpoints().Token, "not-a-refresh-token")
+	_, err := c.Refresh(context.Background(), Endpoint{URL: op.Endpoints().Token}, "not-a-refresh-token")
 	if err == nil || !IsInvalidGrant(err) {
 		t.Fatalf("err = %v", err)
 	}
 	c.ClientSecret = "wrong"
-	_, err = c.Refresh(context.Background(), op.Endpoints().Token, "not-a-refresh-token")
+	_, err = c.Refresh(context.Background(), Endpoint{URL: op.Endpoints().Token}, "not-a-refresh-token")
 	if oe, ok := err.(*OAuthError); !ok || oe.Code != "invalid_client" || IsInvalidGrant(err) {
 		t.Fatalf("wrong secret: %v", err)
 	}
