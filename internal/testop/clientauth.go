@@ -1,9 +1,19 @@
 package testop
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
 	"net/http"
 	"strconv"
 	"time"
@@ -158,4 +168,71 @@ func (p *Provider) checkAssertionClaims(c *Client, claims map[string]any, endpoi
 func stringOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// ClientKey is a key pair for a client's private_key_jwt: Public goes into
+// Client.AssertionKeys, one of the PEM forms into the relying party's configuration.
+type ClientKey struct {
+	Private crypto.Signer
+	Public  crypto.PublicKey
+	// PKCS8PEM is the private key as PKCS#8 ("PRIVATE KEY"); LegacyPEM as PKCS#1
+	// ("RSA PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY").
+	PKCS8PEM  []byte
+	LegacyPEM []byte
+	// CertificatePEM is a self-signed certificate of the key ("CERTIFICATE"), and
+	// CertificateDER its DER, whose SHA-1 and SHA-256 are x5t and x5t#S256.
+	CertificatePEM []byte
+	CertificateDER []byte
+}
+
+// NewClientKey makes a client key: kind "RSA" (2048 bits, from the provider's pool
+// of primes, so it is quick) or "EC" (P-256).
+func NewClientKey(kind string) (*ClientKey, error) {
+	var priv crypto.Signer
+	var legacy []byte
+	switch kind {
+	case "RSA":
+		k := pooledRSAKey()
+		if k == nil {
+			var err error
+			if k, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+				return nil, err
+			}
+		}
+		priv = k
+		legacy = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	case "EC":
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			return nil, err
+		}
+		priv = k
+		legacy = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	default:
+		return nil, fmt.Errorf("testop: client key kind must be RSA or EC, got %q", kind)
+	}
+	p8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "gatehouse client"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		return nil, err
+	}
+	return &ClientKey{
+		Private: priv, Public: priv.Public(),
+		PKCS8PEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}), LegacyPEM: legacy,
+		CertificatePEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), CertificateDER: der,
+	}, nil
 }
