@@ -111,14 +111,14 @@ func clientAuthReport(o *config.Options, meta *oidc.Metadata, warnings *[]string
 	c := &oidc.Client{ClientID: p.ClientID, ClientSecret: p.ClientSecret, AuthMethod: p.ClientAuthMethod, Key: p.ClientKey}
 	token := oidc.TokenEndpoint(meta)
 	method := oidc.AuthMethodFor(c, token)
-	out := []string{"client authentication " + method + assertionAlgText(c, method, token) + " at the token endpoint"}
+	out := []string{"client authentication at the token endpoint: " + method + assertionAlgText(c, method, token)}
 	if token.AuthMethods != nil && !hasString(token.AuthMethods, method) {
 		if p.ClientAuthMethod == oidc.AuthAuto {
 			*warnings = append(*warnings, "provider.clientAuthMethod: auto found none of the methods the configured credentials allow among the advertised "+
-				listOr(token.AuthMethods, "")+"; trying "+method)
+				listOr(token.AuthMethods, "")+"; trying "+method+".")
 		} else {
-			*warnings = append(*warnings, "provider.clientAuthMethod: "+method+" is not among the token endpoint's advertised methods "+
-				listOr(token.AuthMethods, "")+"; token requests may be refused")
+			*warnings = append(*warnings, "provider.clientAuthMethod: the token endpoint's advertised methods "+
+				listOr(token.AuthMethods, "")+" do not include "+method+"; token requests may be refused")
 		}
 	}
 	if alg := assertionAlg(c, method, token); alg != "" && token.SigningAlgs != nil && !hasString(token.SigningAlgs, alg) {
@@ -132,7 +132,7 @@ func clientAuthReport(o *config.Options, meta *oidc.Metadata, warnings *[]string
 	if meta.RevocationEndpoint != "" && o.Logout.RevokeTokens {
 		e := oidc.RevocationEndpoint(meta)
 		if m := oidc.AuthMethodFor(c, e); m != method {
-			out = append(out, m+" at the revocation endpoint")
+			out = append(out, "at the revocation endpoint: "+m)
 		}
 	}
 	return out
@@ -199,12 +199,14 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// listOr renders a list as [a b c], or none when it is nil.
+// listOr renders a list as [a, b, c], or none when it is nil. (Never a space right
+// after a word "basic": the logger redacts what follows "basic" or "bearer" as a
+// credential.)
 func listOr(l []string, none string) string {
 	if l == nil {
 		return none
 	}
-	return "[" + strings.Join(l, " ") + "]"
+	return "[" + strings.Join(l, ", ") + "]"
 }
 
 // intersect returns the members of a that are in b, in a's order.

@@ -190,10 +190,16 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 
 	m, doc, err := d.get(ctx)
 
+	// A new document is announced before anyone can use it: fetches never overlap
+	// (inflight), so neither do these calls, and the metadata is published after.
 	d.mu.Lock()
-	changed := false
+	changed := err == nil && doc != d.doc
+	d.mu.Unlock()
+	if changed && d.onChange != nil {
+		d.onChange(m)
+	}
+	d.mu.Lock()
 	if err == nil {
-		changed = doc != d.doc
 		d.meta = m
 		d.doc = doc
 		d.lastErr = nil
@@ -203,11 +209,6 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 	d.inflight = nil
 	cur := d.meta
 	d.mu.Unlock()
-	// Fetches never overlap (inflight), so neither do these calls; the waiters are
-	// released after it, so the first request sees the report's line before its own.
-	if changed && d.onChange != nil {
-		d.onChange(m)
-	}
 	close(ch)
 	if err != nil && cur != nil {
 		// Keep serving the last good document; the refresh failure is only logged.
