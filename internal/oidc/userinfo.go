@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
@@ -128,9 +129,11 @@ var userinfoProtocolClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", 
 	"auth_time", "acr", "amr", "sid", "tid", "typ", "events", "cnf", "scope", "client_id"}
 
 // userinfoAddresses and userinfoVerified are claims that only mean something
-// together: an address and the flag that says it was verified. Both come from the
-// same source: from the ID token when it carries the address, else both from
-// userinfo — never the ID token's email_verified for userinfo's email.
+// together: an address and the flag that says it was verified. A flag is only ever
+// paired with the address it was sent with: the ID token's address keeps the ID
+// token's flag (or, when it has none, userinfo's flag if userinfo names the very same
+// address); without an address in the ID token both come from userinfo — never the ID
+// token's email_verified for userinfo's email.
 var (
 	userinfoAddresses = []string{"email", "phone_number"}
 	userinfoVerified  = []string{"email_verified", "phone_number_verified"}
@@ -154,10 +157,17 @@ func MergeUserinfo(id, userinfo jose.Claims) jose.Claims {
 		out[k] = v
 	}
 	for i, address := range userinfoAddresses {
+		flag := userinfoVerified[i]
 		if _, has := id[address]; has {
+			// The ID token's address: its own flag, else userinfo's when userinfo
+			// speaks of the very same address.
+			if _, hasFlag := id[flag]; !hasFlag && sameString(id[address], userinfo[address]) {
+				if f, has := userinfo[flag]; has {
+					out[flag] = f
+				}
+			}
 			continue
 		}
-		flag := userinfoVerified[i]
 		delete(out, flag)
 		if v, has := userinfo[address]; has {
 			out[address] = v
@@ -167,4 +177,12 @@ func MergeUserinfo(id, userinfo jose.Claims) jose.Claims {
 		}
 	}
 	return out
+}
+
+// sameString reports whether two JSON values are the same non-empty string, compared
+// exactly (an address differing only in case is another address here).
+func sameString(a, b json.RawMessage) bool {
+	x, ok1 := jsonString(a)
+	y, ok2 := jsonString(b)
+	return ok1 && ok2 && x != "" && x == y
 }

@@ -3,6 +3,7 @@ package yaegihost
 import (
 	"crypto"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -66,15 +67,22 @@ func TestGroupsOnlyInUserinfoReachRulesAndHeaders(t *testing.T) {
 	})
 }
 
+// userinfoStack is a provider that serves groups from userinfo only, and Gatehouse
+// merging userinfo and refreshing on every request.
+func userinfoStack(t *testing.T, md mode, name string) (*testop.Provider, *httptest.Server) {
+	t.Helper()
+	op := newOP(t, testop.Options{UserinfoOnlyClaims: []string{"groups"}})
+	cfg := rpConfig(op)
+	group(cfg, "provider")["userinfo"] = "merge"
+	return op, startGatehouse(t, md, refreshingConfig(cfg), name)
+}
+
 // TestUserinfoAboutAnotherSubjectIsRefused: a userinfo answer whose sub is not the ID
 // token's (OIDC Core 5.3.2) fails the sign-in — plain or signed — and, at a refresh,
 // ends the session; nothing of it reaches the backend.
 func TestUserinfoAboutAnotherSubjectIsRefused(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
-		op := newOP(t, testop.Options{UserinfoOnlyClaims: []string{"groups"}})
-		cfg := rpConfig(op)
-		group(cfg, "provider")["userinfo"] = "merge"
-		srv := startGatehouse(t, md, refreshingConfig(cfg), "userinfo-sub@file")
+		op, srv := userinfoStack(t, md, "userinfo-sub@file")
 		for _, signed := range []bool{false, true} {
 			op.SetSignedUserinfo(signed)
 			op.SetMisbehaviour(testop.UserinfoWrongSubject)
@@ -96,15 +104,16 @@ func TestUserinfoAboutAnotherSubjectIsRefused(t *testing.T) {
 }
 
 // TestSignedUserinfoIsVerifiedAndMerged: an application/jwt userinfo answer is
-// verified with the provider's keys and its claims merged.
+// verified with the provider's keys and its claims merged; its email_verified, for the
+// ID token's own address, makes that address the user.
 func TestSignedUserinfoIsVerifiedAndMerged(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
-		op := newOP(t, testop.Options{UserinfoOnlyClaims: []string{"groups", "roles"}, SignedUserinfo: true})
+		op := newOP(t, testop.Options{UserinfoOnlyClaims: []string{"groups", "roles", "email_verified"}, SignedUserinfo: true})
 		cfg := rpConfig(op)
 		group(cfg, "provider")["userinfo"] = "merge"
 		group(cfg, "authorization")["allowedRoles"] = "admin"
 		srv := startGatehouse(t, md, cfg, "userinfo-jwt@file")
-		mustContain(t, "signed userinfo", newBrowser().get(t, srv.URL+"/x"), "backend /x",
+		mustContain(t, "signed userinfo", newBrowser().get(t, srv.URL+"/x"), "backend /x", "X-Forwarded-User: alice@example.com",
 			"X-Forwarded-Groups: engineering,admins", "X-Forwarded-Roles: admin,user")
 	})
 }
@@ -114,10 +123,7 @@ func TestSignedUserinfoIsVerifiedAndMerged(t *testing.T) {
 // keeps the session and the identity of the last successful call.
 func TestUserinfoFailureFailsTheSignInAndKeepsTheIdentityAtRefresh(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
-		op := newOP(t, testop.Options{UserinfoOnlyClaims: []string{"groups"}})
-		cfg := rpConfig(op)
-		group(cfg, "provider")["userinfo"] = "merge"
-		srv := startGatehouse(t, md, refreshingConfig(cfg), "userinfo-down@file")
+		op, srv := userinfoStack(t, md, "userinfo-down@file")
 		op.SetMisbehaviour(testop.UserinfoFailing)
 		b := newBrowser()
 		if p := b.get(t, srv.URL+"/x"); p.status != http.StatusUnauthorized || strings.Contains(p.body, "backend ") {
