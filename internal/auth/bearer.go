@@ -109,7 +109,7 @@ func newBearerState(o *config.Options) (*bearerState, error) {
 		requiredText:     strings.Join(o.Bearer.RequiredScopes, " "),
 		maxAge:           int64(o.Bearer.MaxTokenAge / time.Second),
 		check: oidc.AccessTokenCheck{
-			Issuer: o.Provider.Issuer, Audience: o.Bearer.Audience, ClientID: o.Provider.ClientID,
+			Issuer: o.Provider.Issuer, Tenants: o.Provider.AllowedTenants, Audience: o.Bearer.Audience, ClientID: o.Provider.ClientID,
 			MaxAge: o.Bearer.MaxTokenAge, Leeway: o.Provider.ClockSkew,
 		},
 	}

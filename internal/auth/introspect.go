@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ type introspector struct {
 	negTTL   time.Duration
 	opaque   bool
 	issuer   string
+	tenants  []string
 	audience string
 	leeway   time.Duration
 	maxAge   time.Duration
@@ -54,17 +56,34 @@ func newIntrospector(o *config.Options) (*introspector, error) {
 	if err != nil {
 		return nil, err
 	}
-	method := "client_secret_basic"
-	if o.Provider.ClientAuthMethod == "client_secret_post" {
-		method = "client_secret_post"
-	}
 	return &introspector{
-		client:   &oidc.Client{ClientID: io.ClientID, ClientSecret: io.ClientSecret, AuthMethod: method, HTTP: hc},
+		client:   introspectionClient(o, hc),
 		endpoint: io.Endpoint, timeout: io.Timeout, maxTTL: io.MaxCacheTTL, negTTL: io.NegativeTTL,
-		opaque: io.OpaqueTokens, issuer: o.Provider.Issuer, audience: o.Bearer.Audience,
+		opaque: io.OpaqueTokens, issuer: o.Provider.Issuer, tenants: o.Provider.AllowedTenants, audience: o.Bearer.Audience,
 		leeway: o.Provider.ClockSkew, maxAge: o.Bearer.MaxTokenAge,
 		flights: map[string]*introFlight{},
 	}, nil
+}
+
+// introspectionClient is how Gatehouse authenticates at the introspection endpoint:
+// as provider.clientID, the way it does at the token endpoint (a private key
+// included); or, with introspection credentials of its own (a resource server's),
+// with that secret — by provider.clientAuthMethod when it is a secret method, else by
+// what the provider advertises for the endpoint.
+func introspectionClient(o *config.Options, hc *http.Client) *oidc.Client {
+	io := &o.Bearer.Introspection
+	c := &oidc.Client{ClientID: io.ClientID, ClientSecret: io.ClientSecret, AuthMethod: o.Provider.ClientAuthMethod,
+		AssertionAudience: o.Provider.AssertionAudience, Issuer: o.Provider.Issuer, HTTP: hc}
+	if !io.OwnCredentials {
+		c.Key = o.Provider.ClientKey
+		return c
+	}
+	switch c.AuthMethod {
+	case oidc.AuthBasic, oidc.AuthPost, oidc.AuthSecretJWT:
+	default:
+		c.AuthMethod = oidc.AuthAuto
+	}
+	return c
 }
 
 // introspect returns the provider's answer about tok and until when it may be
@@ -85,15 +104,9 @@ func introspect(m *Middleware, ctx context.Context, tok string, now time.Time) (
 			}
 		}
 	}
-	endpoint := in.endpoint
-	if endpoint == "" {
-		meta, err := m.provider.discovery.Metadata(ctx)
-		if err != nil {
-			return nil, 0, unavailableFailure("discovery: " + err.Error())
-		}
-		if endpoint = meta.IntrospectionEndpoint; endpoint == "" {
-			return nil, 0, unavailableFailure("the provider advertises no introspection_endpoint; set bearer.introspection.endpoint")
-		}
+	endpoint, f := introspectionEndpoint(m, in, ctx)
+	if f != nil {
+		return nil, 0, f
 	}
 	ans, err := introspectShared(m, in, ctx, endpoint, tok)
 	if err != nil {
@@ -102,13 +115,34 @@ func introspect(m *Middleware, ctx context.Context, tok string, now time.Time) (
 	return rememberIntrospection(m, ctx, tok, ans, now)
 }
 
+// introspectionEndpoint is the endpoint to ask: the configured one, else the one
+// discovery advertises, with the authentication methods discovery advertises for it.
+// A configured endpoint works without discovery (its methods are then unknown).
+func introspectionEndpoint(m *Middleware, in *introspector, ctx context.Context) (oidc.Endpoint, *bearerFailure) {
+	meta, err := m.provider.discovery.Metadata(ctx)
+	if err != nil {
+		if in.endpoint != "" {
+			return oidc.Endpoint{URL: in.endpoint}, nil
+		}
+		return oidc.Endpoint{}, unavailableFailure("discovery: " + err.Error())
+	}
+	url := in.endpoint
+	if url == "" {
+		url = meta.IntrospectionEndpoint
+	}
+	if url == "" {
+		return oidc.Endpoint{}, unavailableFailure("the provider advertises no introspection_endpoint; set bearer.introspection.endpoint")
+	}
+	return oidc.IntrospectionEndpoint(meta, url), nil
+}
+
 // introspectShared calls the endpoint about tok, once for all the requests of this
 // replica that carry tok at the same time: a burst of calls with a token the cache
 // does not know yet (a service starting up, a retry storm, an attacker replaying one
 // token) costs the provider one call, not one per request. The others wait for that
 // answer, at most bearer.introspection.timeout. The call does not end when the
 // request that started it is cancelled, since others may be waiting for it.
-func introspectShared(m *Middleware, in *introspector, ctx context.Context, endpoint, tok string) (*oidc.Introspection, error) {
+func introspectShared(m *Middleware, in *introspector, ctx context.Context, endpoint oidc.Endpoint, tok string) (*oidc.Introspection, error) {
 	in.mu.Lock()
 	f := in.flights[tok]
 	if f != nil {
@@ -190,7 +224,7 @@ func checkIntrospectedCommon(m *Middleware, ans jose.Claims, now time.Time, requ
 	if err != nil || !accessTokenTypes[strings.ToLower(typ)] {
 		return tokenFailure("introspection: token_type " + strconv.Quote(typ) + " is not an access token")
 	}
-	if iss, ok, err := jose.StringClaim(ans, "iss"); err != nil || (ok && iss != in.issuer) {
+	if iss, ok, err := jose.StringClaim(ans, "iss"); err != nil || (ok && !issuerOK(iss, in)) {
 		return tokenFailure("introspection: iss is not the configured issuer")
 	}
 	if _, has := ans["aud"]; has || requireAud {
@@ -267,4 +301,11 @@ func hasString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// issuerOK reports whether an introspection answer's iss is the configured issuer
+// (or, for a multi-tenant template, the template filled with an allowed tenant).
+func issuerOK(iss string, in *introspector) bool {
+	_, ok := oidc.IssuerTenant(iss, in.issuer, in.tenants)
+	return ok
 }

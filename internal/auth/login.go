@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -145,9 +146,11 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		providerUnavailable(m, rw, err)
 		return
 	}
-	// RFC 9207 section 2.4: compare iss when present; require it when advertised.
-	if iss, has := q["iss"]; has {
-		if len(iss) != 1 || iss[0] != m.opts.Provider.Issuer {
+	// RFC 9207 section 2.4: compare iss when present; require it when advertised. A
+	// multi-tenant issuer's iss names an allowed tenant, and the ID token's (below).
+	iss, hasIss := q["iss"]
+	if hasIss {
+		if _, ok := oidc.IssuerTenant(iss[0], m.opts.Provider.Issuer, m.opts.Provider.AllowedTenants); len(iss) != 1 || !ok {
 			callbackFailed(m, rw, ip, "authorization response iss does not match the issuer", "The sign-in response came from the wrong identity provider.")
 			return
 		}
@@ -166,14 +169,23 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ctx := req.Context()
-	tok, err := m.provider.client.Exchange(ctx, meta.TokenEndpoint, code, redirectURI, l.Verifier)
+	tok, err := m.provider.client.Exchange(ctx, oidc.TokenEndpoint(meta), code, redirectURI, l.Verifier)
 	if err != nil {
 		callbackFailed(m, rw, ip, "code exchange: "+err.Error(), "The identity provider did not accept the sign-in.")
 		return
 	}
 	rec, err := newSessionRecord(m, ctx, meta, tok, l.Nonce, nil, now)
+	if err == errHostedDomain {
+		m.log.Infof("sign-in refused for %s: %v", m.log.ID(ip), err)
+		errorPage(m, rw, http.StatusForbidden, "This application only accepts accounts of its organisation. Sign in with your organisation's account.")
+		return
+	}
 	if err != nil {
 		callbackFailed(m, rw, ip, "ID token rejected: "+err.Error(), "The identity provider's answer could not be verified.")
+		return
+	}
+	if hasIss && rec.Issuer != iss[0] {
+		callbackFailed(m, rw, ip, "authorization response iss names another issuer than the ID token", "The sign-in response came from the wrong identity provider.")
 		return
 	}
 	if err := writeSession(m, ctx, h, req, rec, now); err != nil {
@@ -206,7 +218,8 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 // newSessionRecord verifies the ID token of a token response and builds the session
 // record from it. previous is the record being refreshed (nil at login): a refreshed
 // ID token must keep iss, sub and aud (OIDC Core 12.2), and a refresh without one keeps
-// the previous identity.
+// the previous identity. With provider.userinfo merge, the userinfo answer joins the
+// ID token's claims (userinfoIdentity).
 func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, nonce string, previous *session.Record, now time.Time) (*session.Record, error) {
 	var rec *session.Record
 	if previous == nil {
@@ -223,24 +236,24 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 	if tok.IDToken == "" && previous == nil {
 		return nil, errorString("token response has no id_token")
 	}
+	var tc *oidc.TokenClaims
+	var claims jose.Claims
 	if tok.IDToken != "" {
-		jws, claims, err := verifyJWS(m, ctx, meta, tok.IDToken, jose.DefaultMaxTokenLength, m.opts.Provider.SigningAlgorithms)
+		t, c, err := checkedIDToken(m, ctx, meta, tok, nonce, previous, now)
 		if err != nil {
 			return nil, err
 		}
-		check := oidc.IDTokenCheck{
-			Issuer: m.opts.Provider.Issuer, ClientID: m.opts.Provider.ClientID, Nonce: nonce,
-			AccessToken: tok.AccessToken, MaxAge: m.opts.Provider.MaxAge, MaxAgeSet: m.opts.Provider.MaxAgeSet && previous == nil,
-			Now: now, Leeway: m.opts.Provider.ClockSkew,
-		}
-		if previous != nil {
-			check.Previous = previousIDClaims(previous)
-		}
-		tc, err := oidc.CheckIDToken(jws.Header, claims, jws.Header.Alg, check)
-		if err != nil {
+		tc = t
+		claims = c
+	}
+	if m.opts.Provider.UserinfoMerge {
+		if err := userinfoIdentity(m, ctx, meta, tok.AccessToken, rec, tc, claims, previous); err != nil {
 			return nil, err
 		}
+	} else if tc != nil {
 		fillIdentity(m, rec, tc, claims)
+	}
+	if tc != nil {
 		if rec.User == "" {
 			return nil, errorString("the ID token's sub " + config.IdentifierProblem(tc.Subject) + ": no usable user identifier")
 		}
@@ -263,6 +276,47 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 		rec.TokenExpiry = now.Add(d).Unix()
 	}
 	return rec, nil
+}
+
+// checkedIDToken verifies a token response's ID token: signature, the claim rules of
+// OIDC Core 3.1.3.7 (and 12.2 against previous, at a refresh), and Google's hd when
+// provider.checkHostedDomain is on.
+func checkedIDToken(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, nonce string, previous *session.Record, now time.Time) (*oidc.TokenClaims, jose.Claims, error) {
+	p := &m.opts.Provider
+	jws, claims, err := verifyJWS(m, ctx, meta, tok.IDToken, jose.DefaultMaxTokenLength, p.SigningAlgorithms)
+	if err != nil {
+		return nil, nil, err
+	}
+	check := oidc.IDTokenCheck{
+		Issuer: p.Issuer, Tenants: p.AllowedTenants, ClientID: p.ClientID, Nonce: nonce,
+		AccessToken: tok.AccessToken, MaxAge: p.MaxAge, MaxAgeSet: p.MaxAgeSet && previous == nil,
+		Now: now, Leeway: p.ClockSkew,
+	}
+	if previous != nil {
+		check.Previous = previousIDClaims(previous)
+	}
+	tc, err := oidc.CheckIDToken(jws.Header, claims, jws.Header.Alg, check)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.CheckHostedDomain && !hostedDomainAllowed(m, claims) {
+		return nil, nil, errHostedDomain
+	}
+	return tc, claims, nil
+}
+
+// errHostedDomain: provider.checkHostedDomain is on and the ID token's hd is missing
+// or not one of authorization.allowedDomains.
+var errHostedDomain = errors.New("the ID token's hd (Google Workspace domain) is missing or not in authorization.allowedDomains")
+
+// hostedDomainAllowed reports whether Google's hd claim (the Workspace domain of the
+// account; absent for consumer accounts) is one of authorization.allowedDomains.
+func hostedDomainAllowed(m *Middleware, claims jose.Claims) bool {
+	hd, _, err := jose.StringClaim(claims, "hd")
+	if err != nil || hd == "" {
+		return false
+	}
+	return hasString(m.opts.Authorization.AllowedDomains, config.FoldEmail(hd))
 }
 
 // previousIDClaims is what a refreshed ID token is compared with: the claims of the

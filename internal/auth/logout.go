@@ -229,7 +229,7 @@ func revokeAtProvider(m *Middleware, ctx context.Context, meta *oidc.Metadata, r
 	}
 	rctx, cancel := context.WithTimeout(ctx, m.opts.Provider.HTTPTimeout)
 	defer cancel()
-	if err := m.provider.client.Revoke(rctx, meta.RevocationEndpoint, tok, hint); err != nil {
+	if err := m.provider.client.Revoke(rctx, oidc.RevocationEndpoint(meta), tok, hint); err != nil {
 		m.log.Warnf("sign-out: the provider did not revoke the %s of %s: %v", hint, m.log.ID(rec.Subject), err)
 	}
 }
@@ -414,7 +414,7 @@ func backchannelLogout(m *Middleware, rw http.ResponseWriter, req *http.Request)
 // It returns why it refused, or "".
 func revokeLoggedOut(m *Middleware, ctx context.Context, jws *jose.JWS, claims jose.Claims, now time.Time) string {
 	tc, err := oidc.CheckLogoutToken(jws.Header, claims, oidc.LogoutTokenCheck{
-		Issuer: m.opts.Provider.Issuer, ClientID: m.opts.Provider.ClientID,
+		Issuer: m.opts.Provider.Issuer, Tenants: m.opts.Provider.AllowedTenants, ClientID: m.opts.Provider.ClientID,
 		MaxAge: maxLogoutTokenAge, Now: now, Leeway: m.opts.Provider.ClockSkew,
 	})
 	if err != nil {
@@ -522,7 +522,7 @@ func handleFrontchannel(m *Middleware, rw http.ResponseWriter, req *http.Request
 	q := req.URL.Query()
 	iss := q.Get("iss")
 	sid := q.Get("sid")
-	if iss != m.opts.Provider.Issuer || sid == "" || len(q["iss"]) != 1 || len(q["sid"]) != 1 {
+	if _, ok := oidc.IssuerTenant(iss, m.opts.Provider.Issuer, m.opts.Provider.AllowedTenants); !ok || sid == "" || len(q["iss"]) != 1 || len(q["sid"]) != 1 {
 		rw.WriteHeader(http.StatusBadRequest)
 		_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign-out</title><p>Not a front-channel logout request of this application's provider.</p>\n"))
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -98,7 +99,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.sessions, err = session.NewManager(&opts.Session, binding, opts.Provider.CallbackPath); err != nil {
 		return nil, errorString("gatehouse: session: " + err.Error())
 	}
-	if m.provider, err = newProvider(ctx, opts); err != nil {
+	if m.provider, err = newProvider(ctx, &opts.Provider, func(meta *oidc.Metadata) { reportCapabilities(m, meta) }); err != nil {
 		return nil, errorString("gatehouse: provider: " + err.Error())
 	}
 	if opts.Bearer.Enabled {

@@ -45,8 +45,8 @@ type principal struct {
 }
 
 // newPrincipal builds a principal from verified claims and decides authorization and
-// headers once. claims is the decoded claim set (of the ID token — Gatehouse does
-// not call userinfo — or of an access token); user is the identifier claim's value
+// headers once. claims is the decoded claim set of an access token (sessions build
+// theirs from the record: sessionPrincipal); user is the identifier claim's value
 // (identity.go decides whether it may be the identity); accessToken is forwarded only
 // when headers.accessToken is set.
 func newPrincipal(m *Middleware, source string, claims map[string]any, user, accessToken string) *principal {

@@ -58,8 +58,11 @@ func newKeyspaces(o *config.Options) *keyspaces {
 	}
 }
 
-// provider is everything that talks to the OpenID Provider for one instance.
+// provider is everything that talks to one OpenID Provider: its options, discovery,
+// key set and client authentication. It is a value of its own (not fields of
+// Middleware) so that one middleware could hold several.
 type provider struct {
+	opts      *config.ProviderOptions
 	discovery *oidc.Discovery
 	client    *oidc.Client
 	http      *http.Client
@@ -69,16 +72,21 @@ type provider struct {
 	uri  string
 }
 
-func newProvider(ctx context.Context, o *config.Options) (*provider, error) {
-	hc, err := oidc.NewHTTPClient(o.Provider.HTTPTimeout, o.Provider.CAPEM)
+// newProvider builds the provider of o. onDiscovered is called once per discovered
+// document (the capability report, capabilities.go).
+func newProvider(ctx context.Context, o *config.ProviderOptions, onDiscovered func(meta *oidc.Metadata)) (*provider, error) {
+	hc, err := oidc.NewHTTPClient(o.HTTPTimeout, o.CAPEM)
 	if err != nil {
 		return nil, err
 	}
-	p := &provider{http: hc}
+	p := &provider{opts: o, http: hc}
 	p.discovery = oidc.NewDiscovery(ctx, oidc.DiscoveryOptions{
-		URL: o.Provider.DiscoveryURL, Issuer: o.Provider.Issuer, AllowHTTP: o.Provider.InsecureAllowHTTP, Client: hc,
+		URL: o.DiscoveryURL, Issuer: o.Issuer, AllowHTTP: o.InsecureAllowHTTP, Client: hc, OnChange: onDiscovered,
 	})
-	p.client = &oidc.Client{ClientID: o.Provider.ClientID, ClientSecret: o.Provider.ClientSecret, AuthMethod: o.Provider.ClientAuthMethod, HTTP: hc}
+	p.client = &oidc.Client{
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, AuthMethod: o.ClientAuthMethod, Key: o.ClientKey,
+		AssertionAudience: o.AssertionAudience, Issuer: o.Issuer, HTTP: hc,
+	}
 	return p, nil
 }
 

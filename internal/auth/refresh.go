@@ -96,7 +96,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	if err != nil {
 		return nil, err
 	}
-	tok, err := m.provider.client.Refresh(ctx, meta.TokenEndpoint, rec.RefreshToken)
+	tok, err := m.provider.client.Refresh(ctx, oidc.TokenEndpoint(meta), rec.RefreshToken)
 	if err != nil {
 		return nil, err
 	}

@@ -91,17 +91,7 @@ func (c *checker) fail(option, message string) {
 
 func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 	out.InsecureAllowHTTP = in.InsecureAllowHTTP
-	if u := c.httpURL("provider.issuer", in.Issuer, in.InsecureAllowHTTP, true); u != nil {
-		if u.RawQuery != "" || u.Fragment != "" {
-			c.fail("provider.issuer", "must not have a query or fragment (OpenID Connect Discovery 1.0 section 2)")
-		}
-		out.Issuer = strings.TrimSpace(in.Issuer)
-	}
-	if u := c.httpURL("provider.discoveryURL", in.DiscoveryURL, in.InsecureAllowHTTP, false); u != nil {
-		out.DiscoveryURL = u.String()
-	} else if out.Issuer != "" {
-		out.DiscoveryURL = strings.TrimSuffix(out.Issuer, "/") + "/.well-known/openid-configuration"
-	}
+	c.issuer(in, out)
 	out.ClientID = strings.TrimSpace(in.ClientID)
 	switch {
 	case out.ClientID == "":
@@ -109,16 +99,13 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 	case !printable(out.ClientID):
 		c.fail("provider.clientID", "must be printable text without control characters")
 	}
-	out.ClientAuthMethod = c.oneOf("provider.clientAuthMethod", strings.TrimSpace(in.ClientAuthMethod),
-		"client_secret_basic", "client_secret_basic", "client_secret_post", "none")
-	out.ClientSecret = c.secret("provider.clientSecret", in.ClientSecret)
-	if out.ClientSecret == "" && out.ClientAuthMethod != "none" {
-		c.fail("provider.clientSecret", "is required unless provider.clientAuthMethod is none (a public client with PKCE)")
-	}
+	c.clientAuth(in, out)
 	out.PKCE = in.PKCE
 	if out.ClientAuthMethod == "none" && !out.PKCE {
 		c.fail("provider.pkce", "must be true for a public client (provider.clientAuthMethod none): RFC 9700 section 2.1.1")
 	}
+	out.UserinfoMerge = c.oneOf("provider.userinfo", strings.ToLower(strings.TrimSpace(in.Userinfo)), "off", "off", "merge") == "merge"
+	out.CheckHostedDomain = in.CheckHostedDomain
 	out.Scopes = c.scopes("provider.scopes", withDefault(in.Scopes, "provider.scopes"))
 	if len(out.Scopes) > 0 && indexOf(out.Scopes, "openid") < 0 {
 		c.fail("provider.scopes", `must include "openid"`)
@@ -283,10 +270,11 @@ func (c *checker) bearer(in *BearerConfig, out *BearerOptions, provider *Provide
 		io.ClientID = provider.ClientID
 	}
 	io.ClientSecret = c.secret("bearer.introspection.clientSecret", ii.ClientSecret)
+	io.OwnCredentials = io.ClientSecret != "" || io.ClientID != provider.ClientID
 	if io.ClientSecret == "" {
 		io.ClientSecret = provider.ClientSecret
 	}
-	if ii.Enabled && io.ClientSecret == "" {
+	if ii.Enabled && io.ClientSecret == "" && (io.OwnCredentials || provider.ClientKey == nil) {
 		c.fail("bearer.introspection.clientSecret", "is required when bearer.introspection.enabled is true (RFC 7662 section 2.1: the caller authenticates); it defaults to provider.clientSecret, which is empty")
 	}
 	io.OpaqueTokens = ii.OpaqueTokens
@@ -594,8 +582,11 @@ func (c *checker) securityHeaders(in *SecurityHeadersConfig, out *SecurityHeader
 }
 
 // crossChecks are rules between groups: endpoint paths must be distinct and not
-// excluded from authentication.
+// excluded from authentication; the hosted-domain check needs domains to check.
 func (c *checker) crossChecks(o *Options) {
+	if o.Provider.CheckHostedDomain && len(o.Authorization.AllowedDomains) == 0 {
+		c.fail("provider.checkHostedDomain", "needs authorization.allowedDomains: the Google Workspace domains (hd) whose accounts may sign in")
+	}
 	paths := []struct{ option, path string }{
 		{"provider.callbackPath", o.Provider.CallbackPath},
 		{"logout.path", o.Logout.Path},

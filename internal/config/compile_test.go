@@ -47,7 +47,7 @@ func TestMinimalConfigurationCompilesWithDefaults(t *testing.T) {
 	if got := strings.Join(o.Provider.Scopes, ","); got != "openid,profile,email" {
 		t.Errorf("scopes = %s", got)
 	}
-	if !o.Provider.PKCE || o.Provider.ClientAuthMethod != "client_secret_basic" {
+	if !o.Provider.PKCE || o.Provider.ClientAuthMethod != "auto" || o.Provider.UserinfoMerge || o.Provider.AssertionAudience != "endpoint" {
 		t.Errorf("pkce %v method %s", o.Provider.PKCE, o.Provider.ClientAuthMethod)
 	}
 	if o.Provider.DiscoveryURL != "https://idp.example.com/realms/main/.well-known/openid-configuration" {

@@ -51,11 +51,27 @@ type Config struct {
 
 // ProviderConfig describes the OpenID Provider and the client registered at it.
 type ProviderConfig struct {
-	Issuer               string
-	DiscoveryURL         string
-	ClientID             string
-	ClientSecret         string
-	ClientAuthMethod     string
+	Issuer string
+	// AllowedTenants are the tenants whose tokens a multi-tenant issuer (an Issuer
+	// with {tenantid}) accepts.
+	AllowedTenants   []string
+	DiscoveryURL     string
+	ClientID         string
+	ClientSecret     string
+	ClientAuthMethod string
+	// ClientPrivateKey (a secret reference to a PEM key), ClientKeyID,
+	// ClientAssertionAlgorithm and ClientAssertionAudience configure
+	// private_key_jwt.
+	ClientPrivateKey         string
+	ClientKeyID              string
+	ClientAssertionAlgorithm string
+	ClientAssertionAudience  string
+	// Userinfo is off or merge: whether the userinfo endpoint's claims join the ID
+	// token's at sign-in and refresh.
+	Userinfo string
+	// CheckHostedDomain requires Google's hd claim to be one of
+	// authorization.allowedDomains.
+	CheckHostedDomain    bool
 	Scopes               []string
 	CallbackPath         string
 	RedirectURL          string
@@ -251,15 +267,17 @@ var ListDefaults = map[string][]string{
 func Default() *Config {
 	return &Config{
 		Provider: ProviderConfig{
-			ClientAuthMethod: "client_secret_basic",
-			CallbackPath:     "/oauth2/callback",
-			PKCE:             true,
-			ClockSkew:        "30s",
-			HTTPTimeout:      "10s",
-			JWKSMinRefresh:   "30s",
-			JWKSMinCache:     "5m",
-			JWKSMaxCache:     "24h",
-			UserClaim:        "email",
+			ClientAuthMethod:        "auto",
+			ClientAssertionAudience: "endpoint",
+			Userinfo:                "off",
+			CallbackPath:            "/oauth2/callback",
+			PKCE:                    true,
+			ClockSkew:               "30s",
+			HTTPTimeout:             "10s",
+			JWKSMinRefresh:          "30s",
+			JWKSMinCache:            "5m",
+			JWKSMaxCache:            "24h",
+			UserClaim:               "email",
 		},
 		Session: SessionConfig{
 			CookieName:   "_gatehouse",

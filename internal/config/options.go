@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"text/template"
 	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 )
 
 // Options is the validated, compiled configuration: durations parsed, secrets
@@ -28,11 +30,18 @@ type Options struct {
 
 // ProviderOptions is the compiled ProviderConfig.
 type ProviderOptions struct {
+	// Issuer is the issuer, or a multi-tenant template when AllowedTenants is not
+	// nil (oidc.IsIssuerTemplate).
 	Issuer               string
+	AllowedTenants       []string
 	DiscoveryURL         string
 	ClientID             string
 	ClientSecret         string
-	ClientAuthMethod     string
+	ClientAuthMethod     string             // auto, client_secret_basic, _post, _jwt, private_key_jwt or none
+	ClientKey            *oidc.AssertionKey // nil without provider.clientPrivateKey
+	AssertionAudience    string             // oidc.AssertionAudienceEndpoint or oidc.AssertionAudienceIssuer
+	UserinfoMerge        bool
+	CheckHostedDomain    bool
 	Scopes               []string
 	CallbackPath         string
 	RedirectURL          *url.URL // nil: built from the request's scheme and host
@@ -89,10 +98,14 @@ type IntrospectionOptions struct {
 	Endpoint     string // "": from discovery
 	ClientID     string
 	ClientSecret string
-	OpaqueTokens bool
-	MaxCacheTTL  time.Duration
-	NegativeTTL  time.Duration
-	Timeout      time.Duration
+	// OwnCredentials: the client id or secret are introspection's own (a resource
+	// server's), not provider.clientID's, so provider.clientPrivateKey does not
+	// apply.
+	OwnCredentials bool
+	OpaqueTokens   bool
+	MaxCacheTTL    time.Duration
+	NegativeTTL    time.Duration
+	Timeout        time.Duration
 }
 
 // AuthorizationOptions is the compiled AuthorizationConfig; users and domains are

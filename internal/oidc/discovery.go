@@ -16,22 +16,31 @@ import (
 )
 
 // Metadata is the part of the provider's discovery document (OpenID Connect
-// Discovery 1.0 section 3, RFC 8414) Gatehouse uses.
+// Discovery 1.0 section 3, RFC 8414) Gatehouse uses or reports (capabilities.go). A
+// list the provider does not advertise is nil.
 type Metadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
-	JWKSURI                                    string   `json:"jwks_uri"`
-	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
-	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
-	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
-	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
-	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
-	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
-	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+	Issuer                                             string   `json:"issuer"`
+	AuthorizationEndpoint                              string   `json:"authorization_endpoint"`
+	TokenEndpoint                                      string   `json:"token_endpoint"`
+	UserinfoEndpoint                                   string   `json:"userinfo_endpoint"`
+	JWKSURI                                            string   `json:"jwks_uri"`
+	EndSessionEndpoint                                 string   `json:"end_session_endpoint"`
+	RevocationEndpoint                                 string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                              string   `json:"introspection_endpoint"`
+	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported"`
+	IDTokenSigningAlgValuesSupported                   []string `json:"id_token_signing_alg_values_supported"`
+	UserinfoSigningAlgValuesSupported                  []string `json:"userinfo_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported                  []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported         []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	RevocationEndpointAuthMethodsSupported             []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthMethodsSupported          []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	BackchannelLogoutSupported                         bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported                  bool     `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSupported                        bool     `json:"frontchannel_logout_supported"`
+	FrontchannelLogoutSessionSupported                 bool     `json:"frontchannel_logout_session_supported"`
 }
 
 // ErrDiscoveryPending is returned while no discovery document has been fetched yet
@@ -52,8 +61,12 @@ type Discovery struct {
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
 
+	// onChange is DiscoveryOptions.OnChange.
+	onChange func(m *Metadata)
+
 	mu       sync.Mutex
 	meta     *Metadata
+	doc      string // the document meta was read from, to tell a changed one
 	lastErr  error
 	inflight chan struct{}
 	lastTry  time.Time
@@ -68,13 +81,17 @@ type DiscoveryOptions struct {
 	RefreshEvery time.Duration // default 1h
 	MinBackoff   time.Duration // default 500ms
 	MaxBackoff   time.Duration // default 60s
+	// OnChange, when set, is called with the metadata after the first successful
+	// fetch and after every fetch whose document differs from the one before: once
+	// per discovered document, never per request. Calls do not overlap.
+	OnChange func(m *Metadata)
 }
 
 // NewDiscovery returns a Discovery and starts its background loop, which stops when
 // ctx is cancelled.
 func NewDiscovery(ctx context.Context, o DiscoveryOptions) *Discovery {
 	d := &Discovery{url: o.URL, issuer: o.Issuer, allowHTTP: o.AllowHTTP, client: o.Client,
-		refreshEvery: o.RefreshEvery, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff}
+		refreshEvery: o.RefreshEvery, minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff, onChange: o.OnChange}
 	if d.refreshEvery <= 0 {
 		d.refreshEvery = time.Hour
 	}
@@ -171,11 +188,20 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 	d.fetches++
 	d.mu.Unlock()
 
-	m, err := d.get(ctx)
+	m, doc, err := d.get(ctx)
 
+	// A new document is announced before anyone can use it: fetches never overlap
+	// (inflight), so neither do these calls, and the metadata is published after.
+	d.mu.Lock()
+	changed := err == nil && doc != d.doc
+	d.mu.Unlock()
+	if changed && d.onChange != nil {
+		d.onChange(m)
+	}
 	d.mu.Lock()
 	if err == nil {
 		d.meta = m
+		d.doc = doc
 		d.lastErr = nil
 	} else {
 		d.lastErr = err
@@ -191,32 +217,34 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 	return m, err
 }
 
-func (d *Discovery) get(ctx context.Context) (*Metadata, error) {
+// get fetches and validates the document; it returns the metadata and the document's
+// text.
+func (d *Discovery) get(ctx context.Context) (*Metadata, string, error) {
 	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, d.url, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, errors.New("oidc: discovery: " + err.Error())
+		return nil, "", errors.New("oidc: discovery: " + err.Error())
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New("oidc: discovery: " + d.url + " answered " + strconv.Itoa(resp.StatusCode))
+		return nil, "", errors.New("oidc: discovery: " + d.url + " answered " + strconv.Itoa(resp.StatusCode))
 	}
 	b, err := readCapped(resp.Body, MaxResponseBytes)
 	if err != nil {
-		return nil, errors.New("oidc: discovery: " + err.Error())
+		return nil, "", errors.New("oidc: discovery: " + err.Error())
 	}
 	m := &Metadata{}
 	if err := json.Unmarshal(b, m); err != nil {
-		return nil, errors.New("oidc: discovery: document is not valid JSON: " + err.Error())
+		return nil, "", errors.New("oidc: discovery: document is not valid JSON: " + err.Error())
 	}
 	if err := validateMetadata(m, d.issuer, d.allowHTTP); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return m, nil
+	return m, string(b), nil
 }
 
 // validateMetadata applies OpenID Connect Discovery 1.0 section 4.3: the issuer in the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,12 +119,12 @@ func TestOversizeResponsesAreRefused(t *testing.T) {
 func TestRefreshWithAnUnknownTokenIsInvalidGrant(t *testing.T) {
 	op := newOP(t, testop.Options{})
 	c := &Client{ClientID: "gatehouse", ClientSecret: "gatehouse-client-secret", AuthMethod: "client_secret_basic", HTTP: httpClient(t)}
-	_, err := c.Refresh(context.Background(), op.Endpoints().Token, "not-a-refresh-token")
+	_, err := c.Refresh(context.Background(), Endpoint{URL: op.Endpoints().Token}, "not-a-refresh-token")
 	if err == nil || !IsInvalidGrant(err) {
 		t.Fatalf("err = %v", err)
 	}
 	c.ClientSecret = "wrong"
-	_, err = c.Refresh(context.Background(), op.Endpoints().Token, "not-a-refresh-token")
+	_, err = c.Refresh(context.Background(), Endpoint{URL: op.Endpoints().Token}, "not-a-refresh-token")
 	if oe, ok := err.(*OAuthError); !ok || oe.Code != "invalid_client" || IsInvalidGrant(err) {
 		t.Fatalf("wrong secret: %v", err)
 	}
@@ -193,5 +194,49 @@ func TestIDTokenRules(t *testing.T) {
 		if err != tc.want {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestDiscoveryAnnouncesEachNewDocumentOnce: OnChange runs after the first successful
+// fetch, not again for refreshes that bring the same document, and once more when the
+// document changes.
+func TestDiscoveryAnnouncesEachNewDocumentOnce(t *testing.T) {
+	op := newOP(t, testop.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var seen [][]string
+	d := NewDiscovery(ctx, DiscoveryOptions{URL: op.URL() + "/.well-known/openid-configuration", Issuer: op.URL(), Client: httpClient(t),
+		RefreshEvery: 20 * time.Millisecond, OnChange: func(m *Metadata) {
+			mu.Lock()
+			seen = append(seen, m.TokenEndpointAuthMethodsSupported)
+			mu.Unlock()
+		}})
+	announced := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d fetches, %d announcements", what, d.Fetches(), announced())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("five fetches", func() bool { return d.Fetches() >= 5 })
+	if announced() != 1 {
+		t.Fatalf("%d announcements for one document", announced())
+	}
+	op.SetTokenEndpointAuthMethods([]string{"private_key_jwt"})
+	waitFor("the changed document", func() bool { return announced() == 2 })
+	n := d.Fetches()
+	waitFor("more fetches", func() bool { return d.Fetches() >= n+3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || len(seen[1]) != 1 || seen[1][0] != "private_key_jwt" {
+		t.Fatalf("announcements %v", seen)
 	}
 }

@@ -34,6 +34,7 @@ type TokenClaims struct {
 // Sentinel errors of the token rules. Callers compare with ==; messages are stable.
 var (
 	ErrWrongIssuer   = errors.New("oidc: iss does not match the configured issuer")
+	ErrTenant        = errors.New("oidc: tid is missing or not an allowed tenant")
 	ErrWrongAudience = errors.New("oidc: aud does not contain the expected audience")
 	ErrWrongAZP      = errors.New("oidc: azp must equal the client id")
 	ErrNoAZP         = errors.New("oidc: a token with several audiences must name its client in azp or client_id")
@@ -151,6 +152,8 @@ func validSubject(sub string) bool {
 // IDTokenCheck is what an ID token must match (OIDC Core 3.1.3.7 and 12.2).
 type IDTokenCheck struct {
 	Issuer, ClientID string
+	// Tenants, when not nil, makes Issuer a multi-tenant template (tenant.go).
+	Tenants []string
 	// Nonce, when set, must equal the token's nonce (it is set for the code flow).
 	Nonce string
 	// AccessToken, when set and the token has at_hash, must hash to it (3.1.3.8).
@@ -179,8 +182,8 @@ func CheckIDToken(h jose.Header, c jose.Claims, alg string, x IDTokenCheck) (*To
 	if _, isLogout := c["events"]; isLogout {
 		return nil, ErrTokenKind
 	}
-	if t.Issuer != x.Issuer { // step 2
-		return nil, ErrWrongIssuer
+	if err := checkIssuer(c, t.Issuer, x.Issuer, x.Tenants); err != nil { // step 2
+		return nil, err
 	}
 	if !contains(t.Audience, x.ClientID) { // step 3
 		return nil, ErrWrongAudience
@@ -261,6 +264,8 @@ func checkATHash(alg, accessToken, atHash string) bool {
 // LogoutTokenCheck is what a logout token must match (BCL 1.0 section 2.6).
 type LogoutTokenCheck struct {
 	Issuer, ClientID string
+	// Tenants, when not nil, makes Issuer a multi-tenant template (tenant.go).
+	Tenants []string
 	// MaxAge, when positive, bounds the age of iat. The caller remembers used jti
 	// values for at least this long, so an older token cannot be replayed after its
 	// jti was forgotten.
@@ -280,7 +285,7 @@ const maxSIDLen = 255
 //   - typ, when present, is logout+jwt (section 2.4; JWT is tolerated for providers
 //     predating the media type); any other type is another kind of token;
 //   - step 3: iss, aud (and azp) and the times as for an ID token (OIDC Core 3.1.3.7):
-//     iss equals the issuer, aud contains the client id, azp (required with several
+//     iss equals the issuer (tenant.go for a template), aud contains the client id, azp (required with several
 //     audiences) equals the client id, exp in the future, iat present and not in the
 //     future, and iat no older than MaxAge;
 //   - step 4: sub, sid, or both, each a non-empty string when present;
@@ -296,8 +301,8 @@ func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenC
 	if err != nil {
 		return nil, err
 	}
-	if t.Issuer != x.Issuer {
-		return nil, ErrWrongIssuer
+	if err := checkIssuer(c, t.Issuer, x.Issuer, x.Tenants); err != nil {
+		return nil, err
 	}
 	if !contains(t.Audience, x.ClientID) {
 		return nil, ErrWrongAudience
@@ -341,8 +346,10 @@ func CheckLogoutToken(h jose.Header, c jose.Claims, x LogoutTokenCheck) (*TokenC
 // AccessTokenCheck is what a bearer access token must match (RFC 9068 section 4
 // and the hardening table in docs/BEARER.md).
 type AccessTokenCheck struct {
-	// Issuer is the configured issuer, compared exactly.
-	Issuer string
+	// Issuer is the configured issuer, compared exactly; with Tenants not nil, a
+	// multi-tenant template (tenant.go).
+	Issuer  string
+	Tenants []string
 	// Audience is the resource audience (bearer.audience) the token must name.
 	Audience string
 	// ClientID is Gatehouse's own client id: a token addressed to it alone is an ID
@@ -361,7 +368,8 @@ type AccessTokenCheck struct {
 //  2. the registered claims have their JSON types;
 //  3. token kind: no nonce (an ID token of the code flow), no events (a logout or
 //     security-event token), token_use, when present, is "access" (Cognito);
-//  4. iss equals the configured issuer exactly;
+//  4. iss equals the configured issuer exactly (or the template filled with the
+//     token's own tid, an allowed tenant);
 //  5. an audience made only of Gatehouse's client id is an ID token (ErrTokenKind);
 //     otherwise aud must contain the configured resource audience;
 //  6. several audiences need the client the token was issued to named, in azp (OIDC
@@ -381,8 +389,8 @@ func CheckAccessToken(h jose.Header, c jose.Claims, x AccessTokenCheck) (*TokenC
 	if err := accessTokenKind(c, t, x.ClientID); err != nil {
 		return nil, err
 	}
-	if t.Issuer != x.Issuer {
-		return nil, ErrWrongIssuer
+	if err := checkIssuer(c, t.Issuer, x.Issuer, x.Tenants); err != nil {
+		return nil, err
 	}
 	if !contains(t.Audience, x.Audience) {
 		return nil, ErrWrongAudience

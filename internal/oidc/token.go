@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,14 +13,23 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 )
 
-// Client speaks to the provider's token, revocation and introspection endpoints as
-// one registered client.
+// Client speaks to the provider's token, revocation, introspection and userinfo
+// endpoints as one registered client.
 type Client struct {
 	ClientID     string
 	ClientSecret string
-	// AuthMethod is client_secret_basic, client_secret_post or none.
+	// AuthMethod is client_secret_basic, client_secret_post, client_secret_jwt,
+	// private_key_jwt, none, or auto (AuthMethodFor, clientauth.go).
 	AuthMethod string
-	HTTP       *http.Client
+	// Key signs private_key_jwt assertions; nil without one.
+	Key *AssertionKey
+	// AssertionAudience is AssertionAudienceEndpoint ("" too) or
+	// AssertionAudienceIssuer; Issuer is the aud of the latter.
+	AssertionAudience string
+	Issuer            string
+	HTTP              *http.Client
+	// Now is the clock of assertions' iat and exp; time.Now when nil.
+	Now func() time.Time
 }
 
 // TokenResponse is a successful token-endpoint answer (RFC 6749 section 5.1, OIDC
@@ -77,21 +85,21 @@ func IsInvalidGrant(err error) bool {
 
 // Exchange redeems an authorization code (RFC 6749 section 4.1.3) with the PKCE
 // verifier (RFC 7636 section 4.5) when one was sent.
-func (c *Client) Exchange(ctx context.Context, tokenURL, code, redirectURI, verifier string) (*TokenResponse, error) {
+func (c *Client) Exchange(ctx context.Context, token Endpoint, code, redirectURI, verifier string) (*TokenResponse, error) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
 	if verifier != "" {
 		form.Set("code_verifier", verifier)
 	}
-	return c.token(ctx, tokenURL, form)
+	return c.token(ctx, token, form)
 }
 
 // Refresh uses a refresh token (RFC 6749 section 6).
-func (c *Client) Refresh(ctx context.Context, tokenURL, refreshToken string) (*TokenResponse, error) {
-	return c.token(ctx, tokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+func (c *Client) Refresh(ctx context.Context, token Endpoint, refreshToken string) (*TokenResponse, error) {
+	return c.token(ctx, token, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
 }
 
-func (c *Client) token(ctx context.Context, tokenURL string, form url.Values) (*TokenResponse, error) {
-	b, status, err := c.post(ctx, tokenURL, form)
+func (c *Client) token(ctx context.Context, token Endpoint, form url.Values) (*TokenResponse, error) {
+	b, status, err := c.post(ctx, token, form)
 	if err != nil {
 		return nil, err
 	}
@@ -113,12 +121,12 @@ func (c *Client) token(ctx context.Context, tokenURL string, form url.Values) (*
 
 // Revoke asks the provider to revoke token (RFC 7009 section 2.1). The provider
 // answers 200 even for unknown tokens; any other answer is an error.
-func (c *Client) Revoke(ctx context.Context, revocationURL, token, hint string) error {
+func (c *Client) Revoke(ctx context.Context, revocation Endpoint, token, hint string) error {
 	form := url.Values{"token": {token}}
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	b, status, err := c.post(ctx, revocationURL, form)
+	b, status, err := c.post(ctx, revocation, form)
 	if err != nil {
 		return err
 	}
@@ -145,8 +153,8 @@ const MaxIntrospectionBytes = 64 << 10
 // ctx's deadline bounds the whole exchange. Any answer but 200 with a JSON object
 // holding a boolean active is an error: the caller cannot tell whether the token is
 // good, which is not the same as a token that is not.
-func (c *Client) Introspect(ctx context.Context, introspectionURL, token string) (*Introspection, error) {
-	b, status, err := c.postCapped(ctx, introspectionURL, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, MaxIntrospectionBytes)
+func (c *Client) Introspect(ctx context.Context, introspection Endpoint, token string) (*Introspection, error) {
+	b, status, err := c.postCapped(ctx, introspection, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, MaxIntrospectionBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -165,30 +173,26 @@ func (c *Client) Introspect(ctx context.Context, introspectionURL, token string)
 }
 
 // post sends a client-authenticated form request and returns the capped body.
-func (c *Client) post(ctx context.Context, endpoint string, form url.Values) ([]byte, int, error) {
+func (c *Client) post(ctx context.Context, endpoint Endpoint, form url.Values) ([]byte, int, error) {
 	return c.postCapped(ctx, endpoint, form, MaxResponseBytes)
 }
 
-// postCapped is post with a body cap of limit bytes.
-func (c *Client) postCapped(ctx context.Context, endpoint string, form url.Values, limit int64) ([]byte, int, error) {
-	switch c.AuthMethod {
-	case "client_secret_post":
-		form.Set("client_id", c.ClientID)
-		form.Set("client_secret", c.ClientSecret)
-	case "none":
-		form.Set("client_id", c.ClientID)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+// postCapped is post with a body cap of limit bytes. The client authenticates as
+// AuthMethodFor says for endpoint.
+func (c *Client) postCapped(ctx context.Context, endpoint Endpoint, form url.Values, limit int64) ([]byte, int, error) {
+	basic, err := c.authenticate(form, endpoint)
 	if err != nil {
 		return nil, 0, err
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.URL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, 0, err
+	}
+	if basic != "" {
+		req.Header.Set("Authorization", basic)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if c.AuthMethod == "" || c.AuthMethod == "client_secret_basic" {
-		// RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic encoding.
-		cred := url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret)
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cred)))
-	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, 0, errors.New("oidc: " + scrubURLError(err.Error()))

@@ -30,7 +30,7 @@ func TestIntrospectAnswersAreCappedStrictAndAuthenticated(t *testing.T) {
 	ctx := context.Background()
 
 	status, answer = http.StatusOK, `{"active":true,"sub":"svc"}`
-	got, err := c.Introspect(ctx, srv.URL, "tok")
+	got, err := c.Introspect(ctx, Endpoint{URL: srv.URL}, "tok")
 	if err != nil || !got.Active || string(got.Raw["sub"]) != `"svc"` || user != "rs" || pass != "s3cret" {
 		t.Fatalf("good answer: %+v %v (client %q:%q)", got, err, user, pass)
 	}
@@ -49,7 +49,7 @@ func TestIntrospectAnswersAreCappedStrictAndAuthenticated(t *testing.T) {
 	}
 	for name, tc := range cases {
 		status, answer = tc.status, tc.body
-		if got, err := c.Introspect(ctx, srv.URL, "tok"); err == nil {
+		if got, err := c.Introspect(ctx, Endpoint{URL: srv.URL}, "tok"); err == nil {
 			t.Errorf("%s: accepted %+v", name, got)
 		}
 	}
@@ -57,7 +57,7 @@ func TestIntrospectAnswersAreCappedStrictAndAuthenticated(t *testing.T) {
 	dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := c.Introspect(dctx, srv.URL, "slow"); err == nil || time.Since(start) > time.Second {
+	if _, err := c.Introspect(dctx, Endpoint{URL: srv.URL}, "slow"); err == nil || time.Since(start) > time.Second {
 		t.Fatalf("slow endpoint: %v after %v", err, time.Since(start))
 	}
 }

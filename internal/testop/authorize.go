@@ -260,7 +260,8 @@ func (p *Provider) completeLocked(w http.ResponseWriter, r *http.Request, ar *au
 		family: randomToken(12), authTime: s.authTime, expires: now.Add(p.lifetimes.Code),
 	}
 	s.clients[ar.clientID] = true
-	p.redirectLocked(w, r, ar, url.Values{"code": {code}})
+	// With Options.MultiTenant the issuer is the signed-in user's tenant's.
+	p.redirectLocked(w, r, ar, url.Values{"code": {code}, "iss": {p.issuerOf(p.users[s.username])}})
 }
 
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequest, code, desc string) {
@@ -287,12 +288,17 @@ func (p *Provider) redirectLocked(w http.ResponseWriter, r *http.Request, ar *au
 	if state != "" {
 		q.Set("state", state)
 	}
+	iss := params.Get("iss")
+	if iss == "" {
+		iss = p.issuer
+	}
 	switch {
 	case m.Has(IssParameterUnsupported) || m.Has(NoIssParameter):
+		q.Del("iss")
 	case m.Has(WrongIssParameter):
 		q.Set("iss", p.issuer+"/wrong")
 	default:
-		q.Set("iss", p.issuer)
+		q.Set("iss", iss)
 	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
@@ -392,7 +398,7 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 			errorPage(w, http.StatusBadRequest, "id_token_hint is not an ID token of this provider: "+err.Error())
 			return
 		}
-		if iss, _ := claims["iss"].(string); iss != p.issuer {
+		if iss, _ := claims["iss"].(string); !p.knownIssuer(iss) {
 			errorPage(w, http.StatusBadRequest, "id_token_hint was issued by "+strconv.Quote(iss)+", expected "+strconv.Quote(p.issuer))
 			return
 		}
@@ -435,7 +441,7 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	for _, s := range ended {
 		for _, id := range sortedKeys(s.clients) {
 			if cl := p.clients[id]; cl != nil && cl.FrontchannelLogoutURI != "" {
-				frames = append(frames, p.FrontchannelLogoutURL(cl.FrontchannelLogoutURI, s.sid))
+				frames = append(frames, frontchannelURL(cl.FrontchannelLogoutURI, p.issuerOf(p.users[s.username]), s.sid))
 				p.countLocked(EPFrontchannel)
 			}
 		}

@@ -98,8 +98,15 @@
 // Login form fields: request (hidden), username, password; the submit button has id
 // "login".
 //
-// Token endpoint: client_secret_basic (id and secret form-encoded, RFC 6749 2.3.1),
-// client_secret_post, or none for public clients. Codes are one-time (a second
+// Token endpoint (and introspection and revocation): client_secret_basic (id and
+// secret form-encoded, RFC 6749 2.3.1), client_secret_post, client_secret_jwt (an HS256
+// assertion keyed with the secret), private_key_jwt (an assertion signed by one of
+// Client.AssertionKeys; NewClientKey makes a pair), or none for public clients.
+// Assertions are verified for real (clientauth.go): signature, iss = sub = the client,
+// aud per Client.AssertionAudience (the issuer, the token endpoint, or the endpoint
+// called), exp in the future and at most 10 minutes ahead, iat not in the future, and a
+// jti never used before. Discovery advertises every accepted method unless
+// Options.TokenEndpointAuthMethods (SetTokenEndpointAuthMethods) says otherwise. Codes are one-time (a second
 // redemption revokes what the first produced), bound to client, redirect_uri and
 // PKCE. Refresh tokens rotate (the old one dies) and reuse of a rotated-out token
 // revokes the whole grant; Options.DisableRefreshRotation and DisableReuseDetection
@@ -110,6 +117,16 @@
 // fields AccessTokenType, AccessTokenClaims and OpaqueAccessTokens produce variants.
 // Every access token (JWT or opaque) is registered: introspection reports its claims,
 // userinfo accepts user tokens, revocation ends it.
+//
+// Userinfo: Options.UserinfoOnlyClaims (SetUserinfoOnlyClaims) keeps claims such as
+// groups out of every token and in userinfo only; Options.SignedUserinfo
+// (SetSignedUserinfo) answers application/jwt signed like ID tokens, with iss and aud.
+//
+// Multi-tenant (Options.MultiTenant), as Microsoft Entra ID's common endpoints:
+// discovery's issuer is IssuerTemplate() (URL()+"/{tenantid}/v2.0"); every token
+// carries its user's tenant (User.Tenant, DefaultTenantID when empty; SecondTenantID is
+// another) as tid and TenantIssuer(tid) as iss, and so do the iss parameter and
+// front-channel logout. Endpoints stay under URL().
 //
 // Lifetimes (Options.Lifetimes, SetLifetimes): ID token 5m, access token 5m,
 // refresh token 1h, code 1m, provider session 8h, logout token 2m.
@@ -176,6 +193,7 @@
 //	NoIDTokenOnRefresh      refresh answers without id_token                 ACCEPT, keep identity
 //	RefreshRepeatsNonce     refreshed ID token repeats the original nonce    ACCEPT
 //	UserinfoWrongSubject    userinfo sub differs from the ID token's         reject userinfo
+//	TenantIssuerMismatch    iss names another tenant than tid (MultiTenant)  reject
 //	NoIssParameter          no iss in the authorization response             reject (iss is advertised)
 //	WrongIssParameter       iss = issuer+"/wrong" in the response            reject
 //	IssParameterUnsupported discovery says false, no iss sent                ACCEPT
@@ -185,12 +203,14 @@
 //	NoRevocationEndpoint    revocation_endpoint not advertised               no revocation call
 //	NoIntrospectionEndpoint introspection_endpoint not advertised
 //	NoCodeChallengeMethods  code_challenge_methods_supported not advertised
+//	NoUserinfoEndpoint      userinfo_endpoint not advertised
 //	JWKSFailing             JWKS answers 500
 //	TokenEndpointFailing    token endpoint answers 500 server_error
 //	TokenEndpointSlow       token answers held Options.SlowDelay (3s)
 //	IntrospectionFailing    introspection answers 500
 //	IntrospectionHangs      introspection held until the client gives up
 //	DiscoveryFailing        discovery answers 503
+//	UserinfoFailing         userinfo answers 500
 //
 // "All tokens" means ID tokens, JWT access tokens (client credentials included) and
 // the logout tokens BackchannelLogout and end-session send; the other token switches

@@ -49,12 +49,19 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	m := p.mis()
 	ep := p.Endpoints()
 	issuer := p.issuer
+	if p.opts.MultiTenant {
+		issuer = p.IssuerTemplate()
+	}
 	if m.Has(DiscoveryIssuerMismatch) {
 		issuer += "/wrong"
 	}
 	p.mu.Lock()
 	alg := p.signingAlg
+	methods := p.authMethods
 	p.mu.Unlock()
+	if methods == nil {
+		methods = acceptedAuthMethods
+	}
 	algs := []string{alg}
 	for _, f := range keyFamilies {
 		if f != alg {
@@ -62,24 +69,26 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	doc := map[string]any{
-		"issuer":                                        issuer,
-		"authorization_endpoint":                        ep.Authorization,
-		"token_endpoint":                                ep.Token,
-		"userinfo_endpoint":                             ep.Userinfo,
-		"jwks_uri":                                      ep.JWKS,
-		"end_session_endpoint":                          ep.EndSession,
-		"revocation_endpoint":                           ep.Revocation,
-		"introspection_endpoint":                        ep.Introspection,
-		"scopes_supported":                              []string{"openid", "profile", "email", "offline_access"},
-		"response_types_supported":                      []string{"code"},
-		"response_modes_supported":                      []string{"query"},
-		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
-		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         algs,
-		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
-		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"code_challenge_methods_supported":              []string{"S256"},
+		"issuer":                                           issuer,
+		"authorization_endpoint":                           ep.Authorization,
+		"token_endpoint":                                   ep.Token,
+		"userinfo_endpoint":                                ep.Userinfo,
+		"jwks_uri":                                         ep.JWKS,
+		"end_session_endpoint":                             ep.EndSession,
+		"revocation_endpoint":                              ep.Revocation,
+		"introspection_endpoint":                           ep.Introspection,
+		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            algs,
+		"token_endpoint_auth_methods_supported":            methods,
+		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
+		"revocation_endpoint_auth_methods_supported":       methods,
+		"introspection_endpoint_auth_methods_supported":    withoutNone(methods),
+		"userinfo_signing_alg_values_supported":            algs,
+		"code_challenge_methods_supported":                 []string{"S256"},
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash",
 			"email", "email_verified", "name", "preferred_username", "groups", "roles", "realm_access"},
 		"prompt_values_supported":                        []string{"none", "login", "consent", "select_account"},
@@ -109,6 +118,14 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if m.Has(NoCodeChallengeMethods) {
 		delete(doc, "code_challenge_methods_supported")
 	}
+	if m.Has(NoUserinfoEndpoint) {
+		delete(doc, "userinfo_endpoint")
+	}
+	if len(methods) == 0 {
+		delete(doc, "token_endpoint_auth_methods_supported")
+		delete(doc, "revocation_endpoint_auth_methods_supported")
+		delete(doc, "introspection_endpoint_auth_methods_supported")
+	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -136,17 +153,36 @@ func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
+// acceptedAuthMethods are the client authentication methods the provider accepts
+// (and advertises unless Options.TokenEndpointAuthMethods says otherwise).
+var acceptedAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}
+
+// assertionAlgs are the algorithms of client assertions the provider verifies.
+var assertionAlgs = []string{"RS256", "PS256", "ES256", "HS256"}
+
+func withoutNone(methods []string) []string {
+	var out []string
+	for _, m := range methods {
+		if m != "none" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // authenticateClient checks client authentication (RFC 6749 section 2.3.1, OIDC Core
-// 9): HTTP Basic with form-encoded id and secret, or client_id and client_secret in
-// the body, or — for a public client when allowPublic — client_id alone. On failure
-// it answers and returns nil.
-func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request, allowPublic bool) *Client {
+// 9): HTTP Basic with form-encoded id and secret, client_id and client_secret in the
+// body, a JWT client assertion (client_secret_jwt, private_key_jwt: RFC 7523,
+// checkAssertion), or — for a public client when allowPublic — client_id alone. On
+// failure it answers and returns nil. endpoint names the endpoint called (an EP*
+// name), whose URL an assertion's aud may be.
+func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request, allowPublic bool, endpoint string) *Client {
 	form := r.PostForm
 	user, pass, basic := r.BasicAuth()
 	var id, secret, method string
 	switch {
 	case basic:
-		if form.Get("client_secret") != "" {
+		if form.Get("client_secret") != "" || form.Get("client_assertion") != "" {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "more than one client authentication method")
 			return nil
 		}
@@ -162,6 +198,12 @@ func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request, al
 			return nil
 		}
 		method = "client_secret_basic"
+	case form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "":
+		if form.Get("client_secret") != "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "more than one client authentication method")
+			return nil
+		}
+		return p.assertionClient(w, r, endpoint)
 	case form.Get("client_secret") != "":
 		id, secret, method = form.Get("client_id"), form.Get("client_secret"), "client_secret_post"
 	default:
@@ -180,8 +222,8 @@ func (p *Provider) authenticateClient(w http.ResponseWriter, r *http.Request, al
 			return nil
 		}
 		return c
-	case c.public():
-		p.clientAuthFailed(w, basic, "public client "+strconv.Quote(id)+" has no secret")
+	case c.public() || c.Secret == "":
+		p.clientAuthFailed(w, basic, "client "+strconv.Quote(id)+" has no secret")
 		return nil
 	case c.AuthMethod != "" && c.AuthMethod != method:
 		p.clientAuthFailed(w, basic, "client "+strconv.Quote(id)+" must use "+c.AuthMethod+", used "+method)
@@ -205,7 +247,7 @@ func (p *Provider) clientAuthFailed(w http.ResponseWriter, basic bool, desc stri
 
 // serveToken is the token endpoint (RFC 6749 sections 4.1.3, 4.4, 6).
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
-	c := p.authenticateClient(w, r, true)
+	c := p.authenticateClient(w, r, true, EPToken)
 	if c == nil {
 		return
 	}
@@ -495,12 +537,30 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	if p.mis().Has(UserinfoWrongSubject) {
 		claims["sub"] = "other-" + u.Subject
 	}
-	writeJSON(w, http.StatusOK, claims)
+	p.mu.Lock()
+	signed := p.signedUserinfo
+	p.mu.Unlock()
+	if !signed {
+		writeJSON(w, http.StatusOK, claims)
+		return
+	}
+	// OIDC Core 5.3.2: a signed answer carries iss and aud.
+	p.stampIssuer(claims, u)
+	claims["aud"] = g.clientID
+	tok, _, err := p.mint(kindUserinfo, map[string]any{"typ": "JWT"}, claims, g.clientID, 0)
+	if err != nil {
+		writeOAuthError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(tok))
 }
 
 // serveIntrospect is RFC 7662: any authenticated confidential client may ask.
 func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
-	if p.authenticateClient(w, r, false) == nil {
+	if p.authenticateClient(w, r, false, EPIntrospect) == nil {
 		return
 	}
 	tok := r.PostForm.Get("token")
@@ -529,6 +589,7 @@ func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		if u := p.users[g.username]; u != nil {
 			resp["sub"] = u.Subject
 			resp["username"] = u.Username
+			resp["iss"] = p.issuerOf(u)
 		}
 	}
 	p.mu.Unlock()
@@ -538,7 +599,7 @@ func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 // serveRevoke is RFC 7009: unknown tokens answer 200 (section 2.2); a refresh token
 // takes the access tokens of its grant with it (section 2.1).
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	c := p.authenticateClient(w, r, true)
+	c := p.authenticateClient(w, r, true, EPRevoke)
 	if c == nil {
 		return
 	}

@@ -33,7 +33,7 @@ func TestDiscoveryAdvertisesEndpointsAndCapabilities(t *testing.T) {
 	lists := map[string][]string{
 		"code_challenge_methods_supported":      {"S256"},
 		"id_token_signing_alg_values_supported": {"RS256", "PS256", "ES256", "EdDSA"},
-		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
 		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials"},
 		"response_types_supported":              {"code"},
 	}

@@ -127,14 +127,28 @@ func (p *Provider) notifyBackchannel(ctx context.Context, ended []*opSession) {
 }
 
 // FrontchannelLogoutURL returns rpURL with the iss and sid query parameters of
-// OpenID Front-Channel Logout 1.0 section 2 added (keeping rpURL's own query).
+// OpenID Front-Channel Logout 1.0 section 2 added (keeping rpURL's own query). With
+// Options.MultiTenant, iss is the issuer of the tenant of sid's user.
 func (p *Provider) FrontchannelLogoutURL(rpURL, sid string) string {
+	p.mu.Lock()
+	iss := p.issuer
+	for _, s := range p.sessions {
+		if s.sid == sid && sid != "" {
+			iss = p.issuerOf(p.users[s.username])
+		}
+	}
+	p.mu.Unlock()
+	return frontchannelURL(rpURL, iss, sid)
+}
+
+// frontchannelURL is FrontchannelLogoutURL with the issuer given.
+func frontchannelURL(rpURL, iss, sid string) string {
 	u, err := url.Parse(rpURL)
 	if err != nil {
 		return rpURL
 	}
 	q := u.Query()
-	q.Set("iss", p.issuer)
+	q.Set("iss", iss)
 	if sid != "" {
 		q.Set("sid", sid)
 	}

@@ -113,6 +113,18 @@ const (
 	// of refresh responses too (OIDC Core 12.2 allows it; Keycloak does it). Expected:
 	// accepted.
 	RefreshRepeatsNonce
+	// NoUserinfoEndpoint leaves userinfo_endpoint out of discovery (the endpoint
+	// still answers).
+	NoUserinfoEndpoint
+)
+
+// Multi-tenant issuers (Options.MultiTenant).
+const (
+	// TenantIssuerMismatch issues tokens whose iss is the issuer template filled with
+	// another tenant than their own tid (SecondTenantID, or DefaultTenantID for
+	// SecondTenantID's users) (all tokens carrying tid). Expected: rejected, even
+	// when both tenants are allowed.
+	TenantIssuerMismatch Misbehaviour = 1 << (iota + 32)
 )
 
 // Endpoint failures. Provider.SetFailure and Provider.SetDelay do the same for any
@@ -131,13 +143,15 @@ const (
 	IntrospectionHangs
 	// DiscoveryFailing answers the discovery endpoint with 503.
 	DiscoveryFailing
+	// UserinfoFailing answers the userinfo endpoint with 500.
+	UserinfoFailing
 )
 
 // allTokenFlags are the switches that also apply to access and logout tokens.
 const allTokenFlags = BadSignature | WrongIssuer | WrongAudience | MissingAudience |
 	MissingIssuedAt | MissingSubject | AlgNone | KidAbsentSingleKey |
 	KidAbsentMultipleKeys | UnpublishedKey | ExpiredToken | IssuedInFuture |
-	MultipleAudiences | MultipleAudiencesNoAzp
+	MultipleAudiences | MultipleAudiencesNoAzp | TenantIssuerMismatch
 
 type namedSwitch struct {
 	m    Misbehaviour
@@ -178,12 +192,15 @@ func switchNames() []namedSwitch {
 		{NoIntrospectionEndpoint, "NoIntrospectionEndpoint"},
 		{NoCodeChallengeMethods, "NoCodeChallengeMethods"},
 		{RefreshRepeatsNonce, "RefreshRepeatsNonce"},
+		{NoUserinfoEndpoint, "NoUserinfoEndpoint"},
+		{TenantIssuerMismatch, "TenantIssuerMismatch"},
 		{JWKSFailing, "JWKSFailing"},
 		{TokenEndpointFailing, "TokenEndpointFailing"},
 		{TokenEndpointSlow, "TokenEndpointSlow"},
 		{IntrospectionFailing, "IntrospectionFailing"},
 		{IntrospectionHangs, "IntrospectionHangs"},
 		{DiscoveryFailing, "DiscoveryFailing"},
+		{UserinfoFailing, "UserinfoFailing"},
 	}
 }
 

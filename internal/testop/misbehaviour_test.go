@@ -285,6 +285,36 @@ func TestEveryMisbehaviourDoesWhatItClaims(t *testing.T) {
 				t.Errorf("userinfo sub %v, ID token sub %v", ui["sub"], c["sub"])
 			}
 		},
+		NoUserinfoEndpoint: func(t *testing.T) {
+			d := discovery(t, NoUserinfoEndpoint)
+			if _, ok := d["userinfo_endpoint"]; ok || d["token_endpoint"] == nil {
+				t.Errorf("discovery %v", d)
+			}
+		},
+		TenantIssuerMismatch: func(t *testing.T) {
+			mt := newProvider(t, Options{MultiTenant: true})
+			if err := mt.AddUser(User{Username: "tess", Tenant: SecondTenantID}); err != nil {
+				t.Fatal(err)
+			}
+			for user, own := range map[string]string{"alice": DefaultTenantID, "tess": SecondTenantID} {
+				mt.SetMisbehaviour(0)
+				good, _ := mt.IssueIDToken(IDTokenOptions{User: user})
+				mt.SetMisbehaviour(TenantIssuerMismatch)
+				bad, _ := mt.IssueIDToken(IDTokenOptions{User: user})
+				at, _ := mt.IssueAccessToken(AccessTokenOptions{User: user})
+				_, g, _ := ParseUnverified(good)
+				_, b, _ := ParseUnverified(bad)
+				_, a, _ := ParseUnverified(at)
+				if g["tid"] != own || g["iss"] != mt.TenantIssuer(own) {
+					t.Errorf("%s: well-behaved tid %v iss %v", user, g["tid"], g["iss"])
+				}
+				if b["tid"] != own || b["iss"] == mt.TenantIssuer(own) || a["iss"] == mt.TenantIssuer(own) ||
+					(b["iss"] != mt.TenantIssuer(DefaultTenantID) && b["iss"] != mt.TenantIssuer(SecondTenantID)) {
+					t.Errorf("%s: mismatched tid %v iss %v, access token iss %v", user, b["tid"], b["iss"], a["iss"])
+				}
+			}
+			mt.SetMisbehaviour(0)
+		},
 		NoIssParameter: func(t *testing.T) {
 			cb, _ := callback(t, NoIssParameter)
 			if _, ok := cb["iss"]; ok || cb.Get("code") == "" {
@@ -383,6 +413,14 @@ func TestEveryMisbehaviourDoesWhatItClaims(t *testing.T) {
 			if resp, err := impatient.Do(post(p.Endpoints().Introspection, url.Values{"token": {"x"}}, IntrospectionClientID, IntrospectionClientSecret)); err == nil {
 				resp.Body.Close()
 				t.Error("hanging introspection answered")
+			}
+		},
+		UserinfoFailing: func(t *testing.T) {
+			f := newRP(t, p).login()
+			req, _ := http.NewRequest(http.MethodGet, p.Endpoints().Userinfo, nil)
+			req.Header.Set("Authorization", "Bearer "+str(f.tokens, "access_token"))
+			if st := status(t, UserinfoFailing, req); st != 500 {
+				t.Errorf("status %d", st)
 			}
 		},
 		DiscoveryFailing: func(t *testing.T) {

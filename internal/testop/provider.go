@@ -80,6 +80,25 @@ type Options struct {
 	// from the logout itself.
 	EndSessionRevokesTokens bool
 
+	// MultiTenant makes the provider a multi-tenant one, as Microsoft Entra ID's
+	// common endpoints are: discovery's issuer is the template
+	// IssuerTemplate() (URL() + "/{tenantid}/v2.0"), and every token carries the tid
+	// of its user's tenant (User.Tenant, DefaultTenantID for clients) and that
+	// template filled with it as iss (TenantIssuer). Endpoints stay under URL().
+	MultiTenant bool
+	// UserinfoOnlyClaims are claims (such as "groups") left out of ID tokens and
+	// access tokens and served only by userinfo, as providers with large or
+	// optional claims do. SetUserinfoOnlyClaims changes them.
+	UserinfoOnlyClaims []string
+	// SignedUserinfo answers userinfo as a JWT (application/jwt) signed like ID
+	// tokens, with iss and aud (OIDC Core 5.3.2). SetSignedUserinfo changes it.
+	SignedUserinfo bool
+	// TokenEndpointAuthMethods is what discovery advertises as
+	// token_endpoint_auth_methods_supported (and for revocation and introspection);
+	// nil advertises every method the provider accepts, an empty non-nil list
+	// leaves the member out. SetTokenEndpointAuthMethods changes it.
+	TokenEndpointAuthMethods []string
+
 	// Misbehaviour is the initial set of switches (see SetMisbehaviour).
 	Misbehaviour Misbehaviour
 	// SlowDelay is how long TokenEndpointSlow holds a token response; 3 s when zero.
@@ -212,6 +231,14 @@ type Provider struct {
 	refresh       map[string]*refreshGrant
 	access        map[string]*accessGrant
 	sessions      map[string]*opSession
+	// userinfoOnly, signedUserinfo and authMethods are Options.UserinfoOnlyClaims,
+	// SignedUserinfo and TokenEndpointAuthMethods, changeable at runtime.
+	userinfoOnly   []string
+	signedUserinfo bool
+	authMethods    []string
+	// assertionJTIs are the jti of client assertions already used, until their exp
+	// (RFC 7523 section 3 item 7: a replayed assertion is refused).
+	assertionJTIs map[string]time.Time
 }
 
 // New starts a provider. It returns once the listener is bound, so URL is usable at
@@ -238,10 +265,14 @@ func New(opts Options) (*Provider, error) {
 		refresh:       map[string]*refreshGrant{},
 		access:        map[string]*accessGrant{},
 		sessions:      map[string]*opSession{},
+		assertionJTIs: map[string]time.Time{},
+		userinfoOnly:  append([]string(nil), opts.UserinfoOnlyClaims...),
+		authMethods:   copyList(opts.TokenEndpointAuthMethods),
 		closing:       make(chan struct{}),
 		serveDone:     make(chan struct{}),
 	}
 	p.idle = sync.NewCond(&p.mu)
+	p.signedUserinfo = opts.SignedUserinfo
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -364,7 +395,91 @@ func validSigningAlg(alg string) bool {
 }
 
 // URL is the issuer: scheme, host, port and IssuerPath, without a trailing slash.
+// With Options.MultiTenant it is where the endpoints live, and the issuer of tokens
+// is TenantIssuer(tid).
 func (p *Provider) URL() string { return p.issuer }
+
+// Tenant ids of Options.MultiTenant: users without a Tenant, and clients, belong to
+// DefaultTenantID; SecondTenantID is another tenant of the same provider.
+const (
+	DefaultTenantID = "6b1f3c2a-0d4e-4b7f-9a51-2c8e7d3f1a90"
+	SecondTenantID  = "d2a7e9c4-5b13-4f68-8e0a-7c9b1f2d3e45"
+)
+
+// IssuerTemplate is the issuer discovery advertises with Options.MultiTenant:
+// URL() + "/{tenantid}/v2.0", the shape of Microsoft Entra ID's.
+func (p *Provider) IssuerTemplate() string { return p.issuer + "/{tenantid}/v2.0" }
+
+// TenantIssuer is the iss of tenant tid's tokens with Options.MultiTenant.
+func (p *Provider) TenantIssuer(tid string) string { return p.issuer + "/" + tid + "/v2.0" }
+
+// tenantOf is u's tenant (DefaultTenantID for nil or no Tenant).
+func tenantOf(u *User) string {
+	if u == nil || u.Tenant == "" {
+		return DefaultTenantID
+	}
+	return u.Tenant
+}
+
+// stampIssuer sets the iss of a token about u (nil: a client), and with
+// Options.MultiTenant its tid.
+func (p *Provider) stampIssuer(claims map[string]any, u *User) {
+	if !p.opts.MultiTenant {
+		claims["iss"] = p.issuer
+		return
+	}
+	tid := tenantOf(u)
+	claims["tid"] = tid
+	claims["iss"] = p.TenantIssuer(tid)
+}
+
+// issuerOf is the iss of tokens about u (nil: a client).
+func (p *Provider) issuerOf(u *User) string {
+	if !p.opts.MultiTenant {
+		return p.issuer
+	}
+	return p.TenantIssuer(tenantOf(u))
+}
+
+// knownIssuer reports whether iss is an issuer of this provider's tokens.
+func (p *Provider) knownIssuer(iss string) bool {
+	if !p.opts.MultiTenant {
+		return iss == p.issuer
+	}
+	tid := strings.TrimSuffix(strings.TrimPrefix(iss, p.issuer+"/"), "/v2.0")
+	return tid != "" && !strings.Contains(tid, "/") && iss == p.TenantIssuer(tid)
+}
+
+// SetUserinfoOnlyClaims replaces Options.UserinfoOnlyClaims for tokens issued from
+// now on.
+func (p *Provider) SetUserinfoOnlyClaims(names ...string) {
+	p.mu.Lock()
+	p.userinfoOnly = append([]string(nil), names...)
+	p.mu.Unlock()
+}
+
+// SetSignedUserinfo turns signed (application/jwt) userinfo answers on or off.
+func (p *Provider) SetSignedUserinfo(on bool) {
+	p.mu.Lock()
+	p.signedUserinfo = on
+	p.mu.Unlock()
+}
+
+// SetTokenEndpointAuthMethods replaces Options.TokenEndpointAuthMethods (what
+// discovery advertises; nil: every method accepted).
+func (p *Provider) SetTokenEndpointAuthMethods(methods []string) {
+	p.mu.Lock()
+	p.authMethods = copyList(methods)
+	p.mu.Unlock()
+}
+
+// copyList copies l, keeping nil and empty apart.
+func copyList(l []string) []string {
+	if l == nil {
+		return nil
+	}
+	return append([]string{}, l...)
+}
 
 // Endpoints returns the absolute URL of every endpoint (what discovery advertises
 // when no switch hides one).
@@ -620,6 +735,10 @@ func (p *Provider) endpoint(name string, h http.HandlerFunc, methods ...string) 
 		case EPDiscovery:
 			if m.Has(DiscoveryFailing) {
 				status = http.StatusServiceUnavailable
+			}
+		case EPUserinfo:
+			if m.Has(UserinfoFailing) {
+				status = http.StatusInternalServerError
 			}
 		}
 		if delay > 0 && !p.wait(r.Context(), delay) {

@@ -16,6 +16,7 @@ const (
 	kindID tokenKind = iota
 	kindAccess
 	kindLogout
+	kindUserinfo // a signed userinfo answer: no switch applies
 )
 
 // otherAudience is the extra audience MultipleAudiences adds.
@@ -39,6 +40,13 @@ func (p *Provider) mint(kind tokenKind, header, claims map[string]any, clientID 
 	}
 	if m.Has(WrongIssuer) {
 		claims["iss"] = p.issuer + "/wrong"
+	}
+	if tid, ok := claims["tid"].(string); ok && m.Has(TenantIssuerMismatch) {
+		other := SecondTenantID
+		if tid == SecondTenantID {
+			other = DefaultTenantID
+		}
+		claims["iss"] = p.TenantIssuer(other)
 	}
 	if m.Has(WrongAudience) {
 		claims["aud"] = "wrong-audience"
@@ -511,8 +519,8 @@ func (p *Provider) lookupLocked(username, clientID string, wantUser bool) (*User
 // idTokenClaims are the claims of an ID token for u at c (OIDC Core 2 and 3.1.3.6).
 func (p *Provider) idTokenClaims(u *User, c *Client, nonce, sid string, authTime time.Time, accessToken string, ttl time.Duration) map[string]any {
 	now := p.now()
-	claims := userClaims(u)
-	claims["iss"] = p.issuer
+	claims := p.tokenUserClaims(u)
+	p.stampIssuer(claims, u)
 	claims["aud"] = c.ID
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(ttl).Unix()
@@ -610,7 +618,7 @@ func (p *Provider) issueAccess(c *Client, u *User, aud []string, scope, family, 
 	now := p.now()
 	claims := map[string]any{}
 	if u != nil {
-		claims = userClaims(u)
+		claims = p.tokenUserClaims(u)
 		if sid != "" {
 			claims["sid"] = sid
 		}
@@ -620,7 +628,7 @@ func (p *Provider) issueAccess(c *Client, u *User, aud []string, scope, family, 
 			claims["roles"] = append([]string(nil), c.Roles...)
 		}
 	}
-	claims["iss"] = p.issuer
+	p.stampIssuer(claims, u)
 	claims["aud"] = audValue(aud)
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(ttl).Unix()
@@ -806,7 +814,6 @@ func (p *Provider) logoutClaims(aud, sub, sid string, iat time.Time, ttl time.Du
 		iat = p.now()
 	}
 	claims := map[string]any{
-		"iss":    p.issuer,
 		"aud":    aud,
 		"iat":    iat.Unix(),
 		"exp":    iat.Add(ttl).Unix(),
@@ -819,5 +826,30 @@ func (p *Provider) logoutClaims(aud, sub, sid string, iat time.Time, ttl time.Du
 	if sid != "" {
 		claims["sid"] = sid
 	}
+	p.stampIssuer(claims, p.userBySubject(sub))
+	return claims
+}
+
+// userBySubject returns the user whose sub is sub, or nil.
+func (p *Provider) userBySubject(sub string) *User {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, u := range p.users {
+		if u.Subject == sub {
+			return u
+		}
+	}
+	return nil
+}
+
+// tokenUserClaims are u's claims as ID and access tokens carry them: userClaims
+// without Options.UserinfoOnlyClaims.
+func (p *Provider) tokenUserClaims(u *User) map[string]any {
+	claims := userClaims(u)
+	p.mu.Lock()
+	for _, name := range p.userinfoOnly {
+		delete(claims, name)
+	}
+	p.mu.Unlock()
 	return claims
 }

@@ -1,6 +1,9 @@
 package testop
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"fmt"
 	"net/url"
 	"strings"
@@ -29,6 +32,9 @@ type User struct {
 	// Claims are added to ID tokens, access tokens and userinfo, last, so they may
 	// replace the ones above; a nil value removes a claim.
 	Claims map[string]any
+	// Tenant is the user's tenant with Options.MultiTenant: the tid claim, and the
+	// id in the iss of the user's tokens. DefaultTenantID when empty.
+	Tenant string
 }
 
 // Client is a registered relying party or machine client.
@@ -38,9 +44,21 @@ type Client struct {
 	// Secret is the client secret; empty makes a public client, which authenticates
 	// with token_endpoint_auth_method "none" and must use PKCE.
 	Secret string
-	// AuthMethod restricts client authentication to "client_secret_basic" or
-	// "client_secret_post"; empty accepts both (and "none" for public clients).
+	// AuthMethod restricts client authentication to "client_secret_basic",
+	// "client_secret_post", "client_secret_jwt" (an HS256 assertion keyed with
+	// Secret) or "private_key_jwt" (an assertion signed by one of AssertionKeys);
+	// empty accepts the first two and, when the client has them, the assertion
+	// methods too (and "none" for public clients).
 	AuthMethod string
+	// AssertionKeys are the public keys (*rsa.PublicKey, *ecdsa.PublicKey) whose
+	// private_key_jwt assertions authenticate the client (RFC 7523). A client with
+	// keys and no Secret is confidential.
+	AssertionKeys []crypto.PublicKey
+	// AssertionAudience is what a client assertion's aud must be: "" accepts the
+	// issuer, the token endpoint's URL or the URL of the endpoint called (as Keycloak
+	// does); "issuer" only the issuer; "endpoint" only the URL of the endpoint called
+	// (as Okta does).
+	AssertionAudience string
 	// RedirectURIs are compared exactly (RFC 9700 section 2.1).
 	RedirectURIs []string
 	// RedirectURIPrefixes is a test convenience: any redirect_uri starting with one of
@@ -197,12 +215,32 @@ func copyClient(c Client) (Client, error) {
 	}
 	switch c.AuthMethod {
 	case "", "client_secret_basic", "client_secret_post":
+	case "client_secret_jwt":
+		if len(c.Secret) < 32 {
+			return c, fmt.Errorf("testop: client %q: client_secret_jwt needs a Secret of at least 32 bytes", c.ID)
+		}
+	case "private_key_jwt":
+		if len(c.AssertionKeys) == 0 {
+			return c, fmt.Errorf("testop: client %q: private_key_jwt needs AssertionKeys", c.ID)
+		}
 	case "none":
 		if c.Secret != "" {
 			return c, fmt.Errorf("testop: client %q: AuthMethod none needs an empty Secret", c.ID)
 		}
 	default:
-		return c, fmt.Errorf("testop: client %q: AuthMethod must be client_secret_basic, client_secret_post or none, got %q", c.ID, c.AuthMethod)
+		return c, fmt.Errorf("testop: client %q: AuthMethod must be client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none, got %q", c.ID, c.AuthMethod)
+	}
+	switch c.AssertionAudience {
+	case "", "issuer", "endpoint":
+	default:
+		return c, fmt.Errorf("testop: client %q: AssertionAudience must be empty, issuer or endpoint, got %q", c.ID, c.AssertionAudience)
+	}
+	for _, k := range c.AssertionKeys {
+		switch k.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			return c, fmt.Errorf("testop: client %q: AssertionKeys must be RSA or ECDSA public keys, got %T", c.ID, k)
+		}
 	}
 	for _, g := range c.GrantTypes {
 		switch g {
@@ -214,7 +252,7 @@ func copyClient(c Client) (Client, error) {
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{"authorization_code", "refresh_token"}
 	}
-	if c.Secret == "" && hasString(c.GrantTypes, "client_credentials") {
+	if c.public() && hasString(c.GrantTypes, "client_credentials") {
 		return c, fmt.Errorf("testop: client %q: client_credentials needs a Secret", c.ID)
 	}
 	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
@@ -226,10 +264,11 @@ func copyClient(c Client) (Client, error) {
 	c.Audiences = append([]string(nil), c.Audiences...)
 	c.Roles = append([]string(nil), c.Roles...)
 	c.AccessTokenClaims = copyMap(c.AccessTokenClaims)
+	c.AssertionKeys = append([]crypto.PublicKey(nil), c.AssertionKeys...)
 	return c, nil
 }
 
-func (c *Client) public() bool { return c.Secret == "" }
+func (c *Client) public() bool { return c.Secret == "" && len(c.AssertionKeys) == 0 }
 
 func (c *Client) allowsGrant(g string) bool { return hasString(c.GrantTypes, g) }
 

@@ -167,6 +167,14 @@ func Run() []string {
 		o, err := CheckAccess(c)
 		out = append(out, "access/"+c.Name+": "+o+judge(err, c.Want))
 	}
+	for _, c := range TenantCases() {
+		o, err := CheckAccess(c)
+		out = append(out, "tenant/"+c.Name+": "+o+judge(err, c.Want))
+	}
+	for _, c := range UserinfoCases() {
+		o, err := CheckUserinfo(c)
+		out = append(out, "userinfo/"+c.Name+": "+o+judge(err, c.Want))
+	}
 	return out
 }
 
