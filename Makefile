@@ -54,7 +54,7 @@ lint:
 	cd $(HOST) && $(GO) run ./cmd/yaegilint ../..
 	@echo "lint: clean"
 
-## bench: Go benchmarks, compiled and under Yaegi, with the figures the issues ask for.
+## bench: Go benchmarks, compiled and under Yaegi, with the figures the docs quote.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	cd $(HOST) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...

@@ -25,7 +25,7 @@ type Middleware struct {
 	panics   atomic.Int64
 
 	// Paths of Gatehouse's own endpoints ("" when disabled).
-	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+	callbackPath, logoutPath, backchannelPath, frontchannelPath, signedOutPath string
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -72,6 +72,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		logoutPath:         opts.Logout.Path,
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
+		signedOutPath:      opts.Logout.SignedOutPath,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		bearerOn:           opts.Bearer.Enabled,
 		stripAuthorization: opts.Bearer.Enabled && !opts.Headers.PassAuthorization,
@@ -142,6 +143,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	case m.frontchannelPath:
 		handleFrontchannel(m, rw, req)
+		return
+	case m.signedOutPath:
+		signedOutPage(m, rw, req)
 		return
 	}
 

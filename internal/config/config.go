@@ -136,6 +136,7 @@ type HeadersConfig struct {
 type LogoutConfig struct {
 	Path                  string
 	PostLogoutRedirectURL string
+	SignedOutPath         string
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool
@@ -270,7 +271,8 @@ func Default() *Config {
 		},
 		Logout: LogoutConfig{
 			Path:                  "/oauth2/logout",
-			PostLogoutRedirectURL: "/",
+			PostLogoutRedirectURL: "/oauth2/signed-out",
+			SignedOutPath:         "/oauth2/signed-out",
 			BackchannelPath:       "/oauth2/backchannel-logout",
 			FrontchannelPath:      "/oauth2/frontchannel-logout",
 			RevokeTokens:          true,

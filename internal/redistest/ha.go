@@ -80,16 +80,25 @@ func StartSentinel(t testing.TB, o SentinelOptions) *SentinelSet {
 	}
 	for i := 0; i < o.Sentinels; i++ {
 		sn := Start(t, Options{Sentinel: conf, Password: o.SentinelPassword})
-		// Redis 7's SENTINEL DEBUG shortens the sentinels' fixed periods (INFO every
-		// 10 s, hello every 2 s, ...) so that discovery and reconfiguration take
-		// about a second; the failover logic itself is unchanged. Not shorter: a
-		// sentinel promotes only a replica whose last INFO reply is younger than
-		// 3 x INFO-PERIOD (5 x PING-PERIOD when the primary is down), and during a
-		// failover it asks replicas for INFO once a second whatever the period. With
-		// 250 ms and 200 ms (750 ms and 1 s of validity against a 1 s cadence) a
-		// failover aborted with -failover-abort-no-good-slave whenever a reply came
-		// a little late, as it does on a loaded machine.
-		sn.MustDo("SENTINEL", "DEBUG", "INFO-PERIOD", "1000", "PUBLISH-PERIOD", "200", "ASK-PERIOD", "200",
+		// Redis 7's SENTINEL DEBUG shortens the sentinels' fixed periods (PING every
+		// second, INFO every 10 s, ...) so that discovery and failovers take about a
+		// second; the failover logic itself is unchanged. Two limits keep a failover
+		// from failing on a loaded machine:
+		//   - a sentinel promotes only a replica whose last INFO reply is younger than
+		//     3 x INFO-PERIOD (5 x PING-PERIOD when the primary is down), and during a
+		//     failover it asks for INFO once a second whatever the period: INFO and
+		//     PING periods of 250 and 200 ms (0.75 and 1 s of validity against a 1 s
+		//     cadence) made it abort with -failover-abort-no-good-slave whenever a
+		//     reply came a little late;
+		//   - a sentinel that sees a replica report the primary role, and has not heard
+		//     of a failover, turns it back into a replica after 4 x PUBLISH-PERIOD (the
+		//     time it gives the failover's leader to announce the new configuration).
+		//     With 200 ms that was 800 ms, shorter than the leader takes to see the
+		//     promotion (INFO once a second) and announce it, and a sentinel undid a
+		//     failover it had not yet heard of: +convert-to-slave on the new primary,
+		//     which the others then found down, and a failover back to the old one.
+		//     PUBLISH-PERIOD keeps its default, 2 s (8 s before such a correction).
+		sn.MustDo("SENTINEL", "DEBUG", "INFO-PERIOD", "1000", "ASK-PERIOD", "200",
 			"PING-PERIOD", "500", "SLAVE-RECONF-TIMEOUT", "2000", "MIN-LINK-RECONNECT-PERIOD", "500")
 		set.Sentinels = append(set.Sentinels, sn)
 	}
@@ -360,6 +369,13 @@ func (s *SentinelSet) WaitNewPrimary(old *Server, within time.Duration) *Server 
 		addr, err := s.MasterAddr()
 		if err == nil && addr != old.Addr() {
 			if n := s.Node(addr); n != nil && roleOf(n) == "master" {
+				// An old primary still up (a SENTINEL FAILOVER) keeps the primary
+				// role until the sentinels correct it, 4 x PUBLISH-PERIOD (8 s) after
+				// they see it: every sentinel names the new primary already, so do
+				// now what they would do then.
+				if old.Pid() != 0 && roleOf(old) == "master" {
+					_, _ = old.Do("REPLICAOF", n.Host, strconv.Itoa(n.Port))
+				}
 				s.WaitReady(time.Until(deadline))
 				return n
 			}

@@ -66,7 +66,7 @@ const (
 	// (all tokens). Expected: ACCEPTED (OIDC Core 3.1.3.7 steps 3-5).
 	MultipleAudiences
 	// MultipleAudiencesNoAzp adds "other-audience" to aud and omits azp (all
-	// tokens). Expected: rejected (SECURITY.md: azp required with several audiences).
+	// tokens). Expected: rejected (docs/SECURITY.md: azp required with several audiences).
 	MultipleAudiencesNoAzp
 	// NoAtHash omits at_hash (ID tokens). Valid for the code flow. Expected: accepted.
 	NoAtHash

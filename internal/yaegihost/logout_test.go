@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
 )
 
-// Sign-out end to end (issue 7): RP-initiated, back-channel and front-channel logout
+// Sign-out end to end: RP-initiated, back-channel and front-channel logout
 // across replicas sharing a real Redis, token revocation at the test provider,
 // server-side sessions, and the CSRF rule of the logout endpoint. Every scenario runs
 // under Yaegi (as Traefik runs the plugin) and compiled.
@@ -816,7 +816,7 @@ func TestServerSideSessionRefreshKeepsTheCookieAndRefusesForgeries(t *testing.T)
 
 // BenchmarkYaegiLogoutPropagation measures, per operation, an RP-initiated logout on
 // replica A until replica B refuses the session (B had it cached as valid): the
-// figure issue 7 asks for. Sign-in and warming are outside the timer.
+// propagation figure the README quotes. Sign-in and warming are outside the timer.
 func BenchmarkYaegiLogoutPropagation(b *testing.B)    { benchLogoutPropagation(b, modes[0]) }
 func BenchmarkCompiledLogoutPropagation(b *testing.B) { benchLogoutPropagation(b, modes[1]) }
 

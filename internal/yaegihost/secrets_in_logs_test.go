@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
 )
 
-// SECURITY.md, Forwarding: raw tokens, cookie values and secrets never reach logs or
+// docs/SECURITY.md, Forwarding: raw tokens, cookie values and secrets never reach logs or
 // Redis keys. The test below drives every session path that handles a secret, with
 // logLevel debug, a real Redis and both session stores, then looks for each secret
 // the browser, the provider and the configuration ever held in the captured log and

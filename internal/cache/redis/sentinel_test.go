@@ -14,7 +14,7 @@ import (
 
 // failoverWriter writes a counter to one key every few milliseconds through b, each
 // write bounded by 300 ms, and records, from the moment the test makes the primary
-// fail, the longest time without a successful write (the figure the issue asks for:
+// fail, the longest time without a successful write (the figure docs/REDIS-HA.md quotes:
 // from the primary's failure to the first successful write) and how many writes
 // failed meanwhile.
 type failoverWriter struct {
