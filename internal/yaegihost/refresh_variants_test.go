@@ -62,14 +62,17 @@ func TestRefreshWithAnotherSubjectEndsTheSession(t *testing.T) {
 		srv := startGatehouse(t, md, cfg, "refresh-subject@file")
 		b := newBrowser()
 		mustContain(t, "login", b.get(t, srv.URL+"/"), "X-Forwarded-User: alice@example.com")
+		// Counted from here: on a loaded machine the sign-in itself can outlast the
+		// one-second token and refresh it once already.
+		base := op.Count("token:refresh_token")
 		op.SetMisbehaviour(testop.RefreshChangesSubject)
 		time.Sleep(1200 * time.Millisecond)
 		resp := b.once(t, srv.URL+"/x")
 		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), op.URL()) {
 			t.Fatalf("after a refresh with another subject: %d (Location %q)", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if op.Count("token:refresh_token") != 1 {
-			t.Fatalf("%d refresh requests", op.Count("token:refresh_token"))
+		if n := op.Count("token:refresh_token") - base; n != 1 {
+			t.Fatalf("%d refresh requests", n)
 		}
 		cleared := false
 		for _, c := range resp.Header.Values("Set-Cookie") {

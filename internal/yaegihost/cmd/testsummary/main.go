@@ -40,6 +40,7 @@ type event struct {
 	Action      string
 	Package     string
 	Test        string
+	Elapsed     float64
 	Output      string
 	ImportPath  string
 	FailedBuild string
@@ -57,6 +58,13 @@ type record struct {
 	FailedPackages []string            // packages that failed (tests, build, timeout, panic)
 	Skips          map[string][]string // reason -> tests
 	ExitCode       int                 // the go command's
+	Slowest        []timing            // the slowest top-level tests
+}
+
+// timing is how long one top-level test took.
+type timing struct {
+	Test    string
+	Seconds float64
 }
 
 // deliberate marks a skip message of a test that make test leaves to make test-all.
@@ -188,6 +196,9 @@ func read(in io.Reader, out io.Writer) *record {
 		case "pass":
 			r.Passed++
 			delete(buffered, k)
+			if !strings.Contains(e.Test, "/") {
+				r.Slowest = append(r.Slowest, timing{shortPkg(e.Package) + " " + e.Test, e.Elapsed})
+			}
 		case "fail":
 			r.Failed++
 			r.FailedTests = append(r.FailedTests, shortPkg(e.Package)+" "+e.Test)
@@ -202,8 +213,15 @@ func read(in io.Reader, out io.Writer) *record {
 			delete(buffered, k)
 		}
 	}
+	sort.Slice(r.Slowest, func(i, j int) bool { return r.Slowest[i].Seconds > r.Slowest[j].Seconds })
+	if len(r.Slowest) > slowest {
+		r.Slowest = r.Slowest[:slowest]
+	}
 	return r
 }
+
+// slowest is how many of the slowest tests the summary names.
+const slowest = 6
 
 // skipReason is the message a skipped test gave: its last output line that is not
 // the "--- SKIP" line, without the file:line prefix.
@@ -261,6 +279,7 @@ func summarise(out io.Writer, files []string, steps []string, start int64, now t
 		for reason, tests := range r.Skips {
 			total.Skips[reason] = append(total.Skips[reason], tests...)
 		}
+		total.Slowest = append(total.Slowest, r.Slowest...)
 	}
 	fmt.Fprintln(out)
 	failed := len(missing) > 0 || len(steps) > 0 || total.Failed > 0 || len(total.FailedPackages) > 0
@@ -290,6 +309,17 @@ func summarise(out io.Writer, files []string, steps []string, start int64, now t
 			continue
 		}
 		fmt.Fprintf(out, "SKIPPED unexpectedly %d (%s): %s\n", len(tests), reason, strings.Join(tests, ", "))
+	}
+	sort.Slice(total.Slowest, func(i, j int) bool { return total.Slowest[i].Seconds > total.Slowest[j].Seconds })
+	if len(total.Slowest) > slowest {
+		total.Slowest = total.Slowest[:slowest]
+	}
+	var slow []string
+	for _, s := range total.Slowest {
+		slow = append(slow, fmt.Sprintf("%s %.0fs", s.Test, s.Seconds))
+	}
+	if len(slow) > 0 {
+		fmt.Fprintln(out, "slowest tests:", strings.Join(slow, ", "))
 	}
 	wall := ""
 	if start > 0 {
