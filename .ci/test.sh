@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the plugin module (compiled, with the race detector) and of the
 # Yaegi host module (the plugin under Yaegi, as Traefik v3.7 loads it), and prints one
-# summary at the end. Both halves always run: a failure in the first does not hide
-# the second; the script fails at the end if anything failed.
+# summary at the end. Both halves always run, side by side (much of each is waiting
+# on servers and timers, so together they fill the machine), and the Yaegi half's
+# output follows the compiled half's: a failure in one does not hide the other; the
+# script fails at the end if anything failed.
 #
 #   .ci/test.sh        what make test runs: go test -short, so the slow scenarios
 #                      (failovers, clusters, the browser, the long concurrency runs)
@@ -39,12 +41,23 @@ run() {
 
 echo "== go vet (plugin module)"
 "$GO" vet ./... || failed+=("go vet (plugin module)")
-echo "== plugin module: compiled tests with -race ${short[*]}"
-run compiled . -race -count=1 "${short[@]}" ./...
 echo "== go vet (Yaegi host module)"
 (cd internal/yaegihost && "$GO" vet ./...) || failed+=("go vet (Yaegi host module)")
-echo "== Yaegi host module: the plugin under Yaegi, and compiled beside it ${short[*]}"
-run yaegi internal/yaegihost -count=1 -timeout 20m "${short[@]}" ./...
+if [ -n "$summary" ]; then
+  # The Yaegi half in the background, its output kept for after the compiled half.
+  run yaegi internal/yaegihost -count=1 -timeout 20m "${short[@]}" ./... > "$tmp/yaegi.out" 2>&1 &
+  yaegi_pid=$!
+  echo "== plugin module: compiled tests with -race ${short[*]} (the Yaegi half runs beside it)"
+  run compiled . -race -count=1 "${short[@]}" ./...
+  wait "$yaegi_pid"
+  echo "== Yaegi host module: the plugin under Yaegi, and compiled beside it ${short[*]}"
+  cat "$tmp/yaegi.out"
+else
+  echo "== plugin module: compiled tests with -race ${short[*]}"
+  run compiled . -race -count=1 "${short[@]}" ./...
+  echo "== Yaegi host module: the plugin under Yaegi, and compiled beside it ${short[*]}"
+  run yaegi internal/yaegihost -count=1 -timeout 20m "${short[@]}" ./...
+fi
 
 if [ -z "$summary" ]; then
   echo
