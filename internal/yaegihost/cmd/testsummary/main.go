@@ -213,15 +213,18 @@ func read(in io.Reader, out io.Writer) *record {
 			delete(buffered, k)
 		}
 	}
-	sort.Slice(r.Slowest, func(i, j int) bool { return r.Slowest[i].Seconds > r.Slowest[j].Seconds })
-	if len(r.Slowest) > slowest {
-		r.Slowest = r.Slowest[:slowest]
-	}
+	r.Slowest = slowestOf(r.Slowest)
 	return r
 }
 
-// slowest is how many of the slowest tests the summary names.
-const slowest = 6
+// slowestOf sorts timings, slowest first, and keeps as many as the summary names.
+func slowestOf(ts []timing) []timing {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Seconds > ts[j].Seconds })
+	if len(ts) > 6 {
+		ts = ts[:6]
+	}
+	return ts
+}
 
 // skipReason is the message a skipped test gave: its last output line that is not
 // the "--- SKIP" line, without the file:line prefix.
@@ -310,12 +313,8 @@ func summarise(out io.Writer, files []string, steps []string, start int64, now t
 		}
 		fmt.Fprintf(out, "SKIPPED unexpectedly %d (%s): %s\n", len(tests), reason, strings.Join(tests, ", "))
 	}
-	sort.Slice(total.Slowest, func(i, j int) bool { return total.Slowest[i].Seconds > total.Slowest[j].Seconds })
-	if len(total.Slowest) > slowest {
-		total.Slowest = total.Slowest[:slowest]
-	}
 	var slow []string
-	for _, s := range total.Slowest {
+	for _, s := range slowestOf(total.Slowest) {
 		slow = append(slow, fmt.Sprintf("%s %.0fs", s.Test, s.Seconds))
 	}
 	if len(slow) > 0 {
