@@ -291,6 +291,7 @@ func TestClusterClient(t *testing.T) {
 	})
 
 	t.Run("TrackingCoversEveryPrimaryAndEndsWhenOneIsReplaced", func(t *testing.T) {
+		redistest.Slow(t, "a Cluster primary killed and replaced (the Yaegi host runs a Cluster failover in make test)")
 		got := make(chan string, 64)
 		lost := make(chan error, 1)
 		tr, err := cc.Track(ctx, []string{"t:"}, TrackingHandler{
