@@ -146,8 +146,14 @@ func connect(t *testing.T, b Backend) {
 	}
 }
 
+// waitUntil waits until cond holds, failing the test after within — or after
+// eventDeadline when that is longer: a deadline that only a failing test reaches
+// costs nothing, so none is shorter than a loaded machine may need.
 func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if within < eventDeadline {
+		within = eventDeadline
+	}
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -340,6 +346,10 @@ func TestSentinelClientFollowsFailovers(t *testing.T) {
 	}
 	tr.Close()
 }
+
+// eventDeadline is how long the tests wait for an event (a push, an invalidation, a
+// callback) before failing.
+const eventDeadline = 30 * time.Second
 
 // silentListener accepts TCP connections and never writes to them: a hung server.
 func silentListener(t *testing.T) string {
