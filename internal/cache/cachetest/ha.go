@@ -52,13 +52,15 @@ func WaitHealthy(r *Replicas, name string, seconds int) string {
 // the results, and the redirections followed (none are expected: the client's slots
 // must be the servers').
 func ClusterTranscript(seeds []string, password string, keys []string) string {
-	cc, err := redis.NewClusterClient(redis.Options{Password: password, PoolSize: 2, ReadTimeout: 10 * time.Second},
+	// Long timeouts: the pipeline carries 16 384 commands, and reading their replies
+	// under Yaegi on a loaded machine took more than 10 s (an i/o timeout).
+	cc, err := redis.NewClusterClient(redis.Options{Password: password, PoolSize: 2, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second},
 		redis.ClusterOptions{Seeds: seeds})
 	if err != nil {
 		return "new: " + err.Error()
 	}
 	defer func() { _ = cc.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := cc.Connect(ctx); err != nil {
 		return "connect: " + err.Error()
