@@ -361,7 +361,9 @@ func Propagation(url, prefix string, trials int) (int64, int64, int64, string) {
 			o := get(r, n)
 			for {
 				_, found, err := o.Get(ctx, Revoked, id)
-				if err != nil {
+				// ErrUnavailable is no answer: a store degraded for a moment (a read
+				// past its timeout on a loaded machine) says it cannot tell; ask again.
+				if err != nil && err != cache.ErrUnavailable {
 					return 0, 0, 0, err.Error()
 				}
 				if found {
