@@ -9,7 +9,7 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 MODULE := github.com/gatehouse-oidc/gatehouse
 
-.PHONY: all test deps lint bench fuzz demo
+.PHONY: all test test-all test-under-load newcomer deps lint bench fuzz demo
 
 all: test
 
@@ -17,11 +17,27 @@ all: test
 deps:
 	@bash .ci/deps.sh
 
-## test: every test of the plugin (compiled, with -race) and of the Yaegi host.
+## test: every package's tests, compiled with -race and under Yaegi, with go test
+## -short: the slow scenarios (most failovers, long concurrency runs) are left to
+## test-all, and each says so. Both halves always run; one summary at the end.
 test: deps
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	cd $(HOST) && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+	@GO=$(GO) bash .ci/test.sh
+
+## test-all: everything make test runs, and the slow scenarios too.
+test-all: deps
+	@GO=$(GO) bash .ci/test.sh all
+
+## test-under-load: make test RUNS times (default 5) beside a CPU hog (stress-ng --cpu
+## 2), stopping at the first failure, with each run's wall time.
+RUNS ?= 5
+test-under-load: deps
+	@GO=$(GO) bash .ci/test-under-load.sh $(RUNS)
+
+## newcomer: a fresh clone of the committed HEAD in a temporary directory, then what
+## the README tells a new user to run: make test, and make demo until it answers
+## (stopped with Ctrl-C's signal).
+newcomer:
+	@bash .ci/newcomer.sh
 
 ## lint: gofmt, go vet, staticcheck, Yaegi traps, and the standard-library-only rule.
 lint:
@@ -38,7 +54,7 @@ lint:
 	cd $(HOST) && $(GO) run ./cmd/yaegilint ../..
 	@echo "lint: clean"
 
-## bench: Go benchmarks, compiled and under Yaegi, with the figures the issues ask for.
+## bench: Go benchmarks, compiled and under Yaegi, with the figures the docs quote.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	cd $(HOST) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
@@ -51,5 +67,8 @@ fuzz:
 ## backend that shows the identity it receives. REDIS_URL=redis://… uses Redis.
 DEMO_LISTEN ?= 127.0.0.1:8080
 DEMO_PROVIDER ?= 127.0.0.1:9000
+# Built, then run in the recipe's place (exec): go run would exit 1 after Ctrl-C
+# however the demo ended, and make would report "Error 1".
+DEMO_BIN ?= $${TMPDIR:-/tmp}/gatehouse-demo-$$(id -u)
 demo:
-	cd $(HOST) && $(GO) run ./cmd/demo -listen $(DEMO_LISTEN) -provider $(DEMO_PROVIDER)
+	@cd $(HOST) && $(GO) build -o $(DEMO_BIN) ./cmd/demo && exec $(DEMO_BIN) -listen $(DEMO_LISTEN) -provider $(DEMO_PROVIDER)

@@ -294,16 +294,19 @@ func requestOrigin(req *http.Request) (string, bool) {
 	return scheme + "://" + host, true
 }
 
-// signedOutPage ends a sign-out locally: a page saying so, with a link to the
-// post-logout URL (a page that requires sign-in would otherwise start a new login at
-// once when the provider's session is still alive).
+// signedOutPage is Gatehouse's signed-out page, served without authentication at
+// logout.signedOutPath (the default post-logout landing: a page behind the middleware
+// would start a new sign-in at once, and with the provider's session still alive, sign
+// the user straight back in), and at the end of a sign-out when the provider has no
+// end-session endpoint. It links to the post-logout URL, or to the site's root when
+// that URL is this page.
 func signedOutPage(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	h := rw.Header()
 	m.ownHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	rw.WriteHeader(http.StatusOK)
 	next := m.opts.Logout.PostLogoutRedirectURL
-	if strings.HasPrefix(next, "/") && !reqsafe.IsLocalPath(next) {
+	if (strings.HasPrefix(next, "/") && !reqsafe.IsLocalPath(next)) || next == m.signedOutPath {
 		next = "/"
 	}
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><h1>Signed out</h1>" +

@@ -28,7 +28,7 @@ type Middleware struct {
 
 	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
 	// non-empty request paths, so a disabled endpoint matches nothing).
-	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+	callbackPath, logoutPath, backchannelPath, frontchannelPath, signedOutPath string
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -78,6 +78,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		logoutPath:         opts.Logout.Path,
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
+		signedOutPath:      opts.Logout.SignedOutPath,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -158,6 +159,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	case m.frontchannelPath:
 		handleFrontchannel(m, rw, req)
+		return
+	case m.signedOutPath:
+		signedOutPage(m, rw, req)
 		return
 	}
 

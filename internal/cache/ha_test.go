@@ -176,6 +176,7 @@ func revocationKey(prefix, id string, cluster bool) string {
 // just before and those written during each failover are enforced by every replica
 // afterwards, and are in the new primary.
 func TestSentinelFailoverKeepsEveryRevocation(t *testing.T) {
+	redistest.Slow(t, "Sentinel failovers (the Yaegi host runs one in make test)")
 	set := redistest.StartSentinel(t, redistest.SentinelOptions{Password: "data-secret", SentinelPassword: "sentinel-secret"})
 	o := haOptions("sha:", set, nil)
 	rs := haReplicas(t, o, 3)
@@ -209,7 +210,10 @@ func TestSentinelFailoverKeepsEveryRevocation(t *testing.T) {
 		if len(during) == 0 {
 			t.Fatal("the failover completed before any revocation was written during it")
 		}
-		recovered := waitAllHealthy(t, rs, failAt, 15*time.Second)
+		if primary == nil {
+			primary = set.WaitNewPrimary(old, set.FailoverDeadline())
+		}
+		recovered := waitAllHealthy(t, rs, failAt, set.FailoverDeadline())
 		ops, unverified, failures := w.finish()
 		var replayed, republished uint64
 		for _, s := range rs {
@@ -228,7 +232,7 @@ func TestSentinelFailoverKeepsEveryRevocation(t *testing.T) {
 				t.Fatalf("revocation %s is not in the new primary %s", id, primary.Addr())
 			}
 		}
-		set.WaitReady(15 * time.Second)
+		set.WaitReady(set.FailoverDeadline())
 	}
 }
 
@@ -239,6 +243,7 @@ func TestSentinelFailoverKeepsEveryRevocation(t *testing.T) {
 // Requests never fail; revocations written before and during are enforced by every
 // replica and are in the cluster afterwards.
 func TestClusterKeepsEveryRevocationThroughMigrationAndFailover(t *testing.T) {
+	redistest.Slow(t, "a Cluster slot migration and failover (the Yaegi host runs a Cluster failover in make test)")
 	cl := redistest.StartCluster(t, redistest.ClusterOptions{ReplicasEach: 1, Password: "cluster-secret"})
 	o := haOptions("cl:", nil, cl)
 	rs := haReplicas(t, o, 3)

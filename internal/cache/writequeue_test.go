@@ -42,8 +42,12 @@ func TestSharedWritesWhileDegradedAreDroppedAndCounted(t *testing.T) {
 		}
 	}()
 	// The next probe times out (ReadTimeout 1 s) and the store degrades.
-	eventually(t, 10*time.Second, func() bool { return s.Health() == HealthDegraded })
-	dropsAtOutage := s.Stats().QueueDrops // nothing was queued: 0, checked below
+	eventually(t, 30*time.Second, func() bool { return s.Health() == HealthDegraded })
+	// Nothing was queued, but the write of "before" may have been in flight: Redis
+	// executed it (it is in Redis), and the pause can still hold its reply back, so
+	// the writer counts it failed. It fails before the probe that degrades the store
+	// (its read began first, with the same timeout): it is counted here or not at all.
+	dropsAtOutage := s.Stats().QueueDrops
 
 	const n = 25
 	for i := 0; i < n; i++ {
@@ -56,8 +60,8 @@ func TestSharedWritesWhileDegradedAreDroppedAndCounted(t *testing.T) {
 		}
 	}
 	st := s.Stats()
-	if dropsAtOutage != 0 || st.QueueDrops != n {
-		t.Fatalf("QueueDrops = %d (at the outage %d), want exactly %d: one per Shared write made while degraded (%+v)",
+	if dropsAtOutage > 1 || st.QueueDrops-dropsAtOutage != n {
+		t.Fatalf("QueueDrops = %d (at the outage %d, at most 1 expected), want %d more: one per Shared write made while degraded (%+v)",
 			st.QueueDrops, dropsAtOutage, n, st)
 	}
 	if st.QueueLength != 0 {
@@ -78,8 +82,8 @@ func TestSharedWritesWhileDegradedAreDroppedAndCounted(t *testing.T) {
 			t.Fatalf("down-%d was counted as dropped but reached Redis", i)
 		}
 	}
-	if got := s.Stats().QueueDrops; got != n {
-		t.Fatalf("QueueDrops = %d after the recovery, want %d", got, n)
+	if got := s.Stats().QueueDrops; got != n+dropsAtOutage {
+		t.Fatalf("QueueDrops = %d after the recovery, want %d", got, n+dropsAtOutage)
 	}
 }
 

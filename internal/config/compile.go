@@ -425,9 +425,12 @@ func (c *checker) logout(in *LogoutConfig, out *LogoutOptions) {
 	out.Path = c.path("logout.path", in.Path, true)
 	out.BackchannelPath = c.optionalPath("logout.backchannelPath", in.BackchannelPath)
 	out.FrontchannelPath = c.optionalPath("logout.frontchannelPath", in.FrontchannelPath)
+	out.SignedOutPath = c.optionalPath("logout.signedOutPath", in.SignedOutPath)
 	out.RevokeTokens = in.RevokeTokens
 	v := strings.TrimSpace(in.PostLogoutRedirectURL)
 	switch {
+	case v == "" && out.SignedOutPath != "":
+		out.PostLogoutRedirectURL = out.SignedOutPath
 	case v == "":
 		out.PostLogoutRedirectURL = "/"
 	case strings.HasPrefix(v, "/"):
@@ -592,6 +595,7 @@ func (c *checker) crossChecks(o *Options) {
 		{"logout.path", o.Logout.Path},
 		{"logout.backchannelPath", o.Logout.BackchannelPath},
 		{"logout.frontchannelPath", o.Logout.FrontchannelPath},
+		{"logout.signedOutPath", o.Logout.SignedOutPath},
 	}
 	for i, a := range paths {
 		if a.path == "" {

@@ -170,6 +170,7 @@ type HeadersConfig struct {
 type LogoutConfig struct {
 	Path                  string
 	PostLogoutRedirectURL string
+	SignedOutPath         string
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool
@@ -317,7 +318,8 @@ func Default() *Config {
 		},
 		Logout: LogoutConfig{
 			Path:                  "/oauth2/logout",
-			PostLogoutRedirectURL: "/",
+			PostLogoutRedirectURL: "/oauth2/signed-out",
+			SignedOutPath:         "/oauth2/signed-out",
 			BackchannelPath:       "/oauth2/backchannel-logout",
 			FrontchannelPath:      "/oauth2/frontchannel-logout",
 			RevokeTokens:          true,

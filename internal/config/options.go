@@ -142,6 +142,7 @@ type HeadersOptions struct {
 type LogoutOptions struct {
 	Path                  string
 	PostLogoutRedirectURL string
+	SignedOutPath         string // Gatehouse's own signed-out page ("" when disabled)
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool

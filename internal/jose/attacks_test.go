@@ -6,7 +6,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose/josetest"
 )
 
-// The attack catalogue of SECURITY.md ("Tokens"): one test per attack. Each group also
+// The attack catalogue of docs/SECURITY.md ("Tokens"): one test per attack. Each group also
 // runs under Yaegi (internal/yaegihost TestJoseUnderYaegiMatchesCompiled).
 
 var attacks = josetest.NewAttacks(josetest.NewKeys())

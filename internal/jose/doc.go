@@ -8,7 +8,7 @@
 // token or a logout token is: issuer, audience, nonce and token-kind rules live in the
 // callers (internal/oidc), which use the helpers here.
 //
-// The rules it keeps are SECURITY.md's "Tokens" section; each has a named test:
+// The rules it keeps are docs/SECURITY.md's "Tokens" section; each has a named test:
 //
 //   - The algorithm comes from configuration and must fit the key; the header only
 //     selects among keys. "none" (any casing) is never accepted; HMAC only through

@@ -79,6 +79,10 @@ func (e *OAuthError) Error() string {
 // IsInvalidGrant reports whether err says the grant (code or refresh token) is not
 // valid any more: the session must end rather than be retried.
 func IsInvalidGrant(err error) bool {
+	if err == context.DeadlineExceeded {
+		// Under Yaegi, asserting the type of this empty-struct error panics.
+		return false
+	}
 	oe, ok := err.(*OAuthError)
 	return ok && (oe.Code == "invalid_grant" || oe.Code == "invalid_token")
 }

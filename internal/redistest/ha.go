@@ -80,14 +80,29 @@ func StartSentinel(t testing.TB, o SentinelOptions) *SentinelSet {
 	}
 	for i := 0; i < o.Sentinels; i++ {
 		sn := Start(t, Options{Sentinel: conf, Password: o.SentinelPassword})
-		// Redis 7's SENTINEL DEBUG shortens the sentinels' fixed periods (INFO every
-		// 10 s, hello every 2 s, ...) so that discovery and reconfiguration take
-		// fractions of a second; the failover logic itself is unchanged.
-		sn.MustDo("SENTINEL", "DEBUG", "INFO-PERIOD", "250", "PUBLISH-PERIOD", "200", "ASK-PERIOD", "200",
-			"PING-PERIOD", "200", "SLAVE-RECONF-TIMEOUT", "2000", "MIN-LINK-RECONNECT-PERIOD", "500")
+		// Redis 7's SENTINEL DEBUG shortens the sentinels' fixed periods (PING every
+		// second, INFO every 10 s, ...) so that discovery and failovers take about a
+		// second; the failover logic itself is unchanged. Two limits keep a failover
+		// from failing on a loaded machine:
+		//   - a sentinel promotes only a replica whose last INFO reply is younger than
+		//     3 x INFO-PERIOD (5 x PING-PERIOD when the primary is down), and during a
+		//     failover it asks for INFO once a second whatever the period: INFO and
+		//     PING periods of 250 and 200 ms (0.75 and 1 s of validity against a 1 s
+		//     cadence) made it abort with -failover-abort-no-good-slave whenever a
+		//     reply came a little late;
+		//   - a sentinel that sees a replica report the primary role, and has not heard
+		//     of a failover, turns it back into a replica after 4 x PUBLISH-PERIOD (the
+		//     time it gives the failover's leader to announce the new configuration).
+		//     With 200 ms that was 800 ms, shorter than the leader takes to see the
+		//     promotion (INFO once a second) and announce it, and a sentinel undid a
+		//     failover it had not yet heard of: +convert-to-slave on the new primary,
+		//     which the others then found down, and a failover back to the old one.
+		//     PUBLISH-PERIOD keeps its default, 2 s (8 s before such a correction).
+		sn.MustDo("SENTINEL", "DEBUG", "INFO-PERIOD", "1000", "ASK-PERIOD", "200",
+			"PING-PERIOD", "500", "SLAVE-RECONF-TIMEOUT", "2000", "MIN-LINK-RECONNECT-PERIOD", "500")
 		set.Sentinels = append(set.Sentinels, sn)
 	}
-	set.WaitReady(20 * time.Second)
+	set.WaitReady(set.FailoverDeadline())
 	return set
 }
 
@@ -260,28 +275,68 @@ func roleOf(s *Server) string {
 func (s *Server) Role() string { return roleOf(s) }
 
 // Failover runs SENTINEL FAILOVER on a running sentinel (retrying while the
-// sentinels are not ready for it) and returns at once. An accepted failover can still
-// abort (under load a sentinel may not yet judge the replica fit to promote) and
-// nothing retries a forced one, so a goroutine asks again each time the previous
-// attempt has had its time, until the sentinels name another primary.
+// sentinels are not ready for it) and returns at once; the failover goes on in the
+// background. An accepted failover can still abort (a sentinel promotes only a
+// replica whose INFO reply is recent enough, and on a loaded machine the one it has
+// may be too old), and nothing retries a forced failover: a goroutine watches the
+// sentinels and, as soon as none has a failover in progress while they all still
+// name the old primary, asks again — until they name another primary, the
+// deployment stops, or FailoverDeadline passes.
 func (s *SentinelSet) Failover() {
 	s.tb.Helper()
 	old, _ := s.MasterAddr()
-	if err := s.askFailover(time.Now().Add(15 * time.Second)); err != nil {
-		s.tb.Fatalf("redistest: SENTINEL FAILOVER: %v", err)
+	deadline := time.Now().Add(s.FailoverDeadline())
+	if err := s.askFailover(deadline); err != nil {
+		s.tb.Fatalf("redistest: SENTINEL FAILOVER: %v\n%s", err, s.FailoverLog())
 	}
+	stop := make(chan struct{})
+	s.tb.Cleanup(func() { close(stop) })
 	go func() {
-		for attempt := 0; attempt < 5; attempt++ {
-			wait := time.Now().Add(2*s.opts.FailoverTimeout + 2*time.Second)
-			for time.Now().Before(wait) {
-				if addr, err := s.MasterAddr(); err == nil && addr != old {
-					return
-				}
-				time.Sleep(50 * time.Millisecond)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for time.Now().Before(deadline) {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
 			}
-			_ = s.askFailover(time.Now().Add(5 * time.Second))
+			addr, err := s.MasterAddr()
+			if err == nil && addr != old {
+				return
+			}
+			// An error is a switch under way (the sentinels disagree for a moment)
+			// or a sentinel busy: look again.
+			if err != nil || s.failoverInProgress() {
+				continue
+			}
+			_ = s.askFailover(deadline)
 		}
 	}()
+}
+
+// failoverInProgress reports whether a running sentinel has a failover of the
+// deployment in progress (or cannot be asked).
+func (s *SentinelSet) failoverInProgress() bool {
+	for _, sn := range s.Sentinels {
+		if sn.Pid() == 0 {
+			continue
+		}
+		v, err := sn.Do("SENTINEL", "MASTER", s.MasterName)
+		if err != nil || strings.Contains(pairs(v)["flags"], "failover_in_progress") {
+			return true
+		}
+	}
+	return false
+}
+
+// FailoverDeadline is how long a test may wait for a failover it caused, by SENTINEL
+// FAILOVER or by stopping the primary, to name a new primary: the sentinels need
+// down-after-milliseconds to see a primary down, an attempt that has not promoted a
+// replica within failover-timeout aborts, and the sentinels wait twice that before
+// their next automatic attempt. Three attempts, and half a minute for a loaded
+// machine: a deadline that only a failing test reaches costs nothing.
+func (s *SentinelSet) FailoverDeadline() time.Duration {
+	return s.opts.DownAfter + 3*(s.opts.FailoverTimeout+2*s.opts.FailoverTimeout) + 30*time.Second
 }
 
 // askFailover sends SENTINEL FAILOVER to the first running sentinel that accepts it
@@ -314,14 +369,57 @@ func (s *SentinelSet) WaitNewPrimary(old *Server, within time.Duration) *Server 
 		addr, err := s.MasterAddr()
 		if err == nil && addr != old.Addr() {
 			if n := s.Node(addr); n != nil && roleOf(n) == "master" {
+				// An old primary still up (a SENTINEL FAILOVER) keeps the primary
+				// role until the sentinels correct it, 4 x PUBLISH-PERIOD (8 s) after
+				// they see it: every sentinel names the new primary already, so do
+				// now what they would do then.
+				if old.Pid() != 0 && roleOf(old) == "master" {
+					_, _ = old.Do("REPLICAOF", n.Host, strconv.Itoa(n.Port))
+				}
 				s.WaitReady(time.Until(deadline))
 				return n
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.tb.Fatalf("redistest: no new primary within %v", within)
+	s.tb.Fatalf("redistest: no new primary within %v\n%s", within, s.FailoverLog())
 	return nil
+}
+
+// WaitSwitch waits until the sentinels agree on a primary other than old (which may
+// not be ready yet: its replicas still resynchronising) and returns its address.
+func (s *SentinelSet) WaitSwitch(old *Server, within time.Duration) string {
+	s.tb.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if addr, err := s.MasterAddr(); err == nil && addr != old.Addr() {
+			return addr
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.tb.Fatalf("redistest: the sentinels still name %s after %v\n%s", old.Addr(), within, s.FailoverLog())
+	return ""
+}
+
+// FailoverLog returns what each sentinel logged about the deployment's failovers (its
+// event lines: +try-failover, -failover-abort-no-good-slave, +switch-master, ...) and
+// the data nodes' warnings, for a test's failure message: it says why a failover did
+// not happen, or happened twice.
+func (s *SentinelSet) FailoverLog() string {
+	var b strings.Builder
+	for _, n := range append(append([]*Server{}, s.Sentinels...), s.Nodes...) {
+		kind := "node"
+		if n.opts.Sentinel != "" {
+			kind = "sentinel"
+		}
+		b.WriteString(kind + " " + n.Addr() + ":\n")
+		for _, line := range strings.Split(n.Log(), "\n") {
+			if strings.Contains(line, " # ") || (kind == "sentinel" && strings.Contains(line, " * ")) {
+				b.WriteString("  " + line + "\n")
+			}
+		}
+	}
+	return b.String()
 }
 
 // ClusterOptions describe a Redis Cluster.
@@ -407,6 +505,15 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	}
 	c.WaitHealthy(20 * time.Second)
 	return c
+}
+
+// FailoverDeadline is how long a test may wait for the cluster to replace a primary it
+// stopped: the other primaries flag it failed after cluster-node-timeout, its replica
+// starts an election within a second or two of that, and a failed election is tried
+// again after twice the node timeout. Several rounds, and half a minute for a loaded
+// machine: only a failing test reaches it.
+func (c *Cluster) FailoverDeadline() time.Duration {
+	return 10*c.opts.NodeTimeout + 30*time.Second
 }
 
 // Seeds are every node's address.
@@ -641,5 +748,17 @@ func (c *Cluster) FinishMigration(slot int, from, to *Server) {
 		if n != to && n != from && n.Pid() != 0 && roleOf(n) == "master" {
 			n.MustDo("CLUSTER", "SETSLOT", strconv.Itoa(slot), "NODE", c.ids[to])
 		}
+	}
+}
+
+// Slow leaves a slow scenario (a failover, a cluster reshaped, a long concurrency run)
+// to make test-all: under go test -short, which make test uses to stay within its
+// time budget, it skips the test saying why. make test still runs at least one
+// scenario of each kind under Yaegi. The skip message starts with "make test-all:",
+// which make test's summary counts as a deliberate skip.
+func Slow(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("make test-all: " + what)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
 )
 
-// SECURITY.md, Forwarding: raw tokens, cookie values and secrets never reach logs or
+// docs/SECURITY.md, Forwarding: raw tokens, cookie values and secrets never reach logs or
 // Redis keys. The test below drives every session path that handles a secret, with
 // logLevel debug, a real Redis and both session stores, then looks for each secret
 // the browser, the provider and the configuration ever held in the captured log and
@@ -504,7 +504,7 @@ func secretsScenario(t *testing.T, op *testop.Provider, base, store string) {
 	if status, err := op.BackchannelLogout(ctx, base+backchannelPath, "", sid); err != nil || status != http.StatusOK {
 		t.Fatalf("%s: back-channel logout: %d %v", store, status, err)
 	}
-	refusedWithin(t, op, base, dCookie, time.Now(), 2*time.Second)
+	refusedWithin(t, op, base, dCookie, time.Now(), propagationDeadline)
 	sent := op.Requests(testop.EPBackchannel)
 	lt := sent[len(sent)-1].Form.Get("logout_token")
 	if r := sendLogoutToken(t, base+backchannelPath, url.Values{"logout_token": {lt}}.Encode(), "application/x-www-form-urlencoded"); r.StatusCode != http.StatusBadRequest {

@@ -52,20 +52,31 @@ func WaitHealthy(r *Replicas, name string, seconds int) string {
 // the results, and the redirections followed (none are expected: the client's slots
 // must be the servers').
 func ClusterTranscript(seeds []string, password string, keys []string) string {
-	cc, err := redis.NewClusterClient(redis.Options{Password: password, PoolSize: 2, ReadTimeout: 10 * time.Second},
+	// Long timeouts: the pipeline carries 16 384 commands, and reading their replies
+	// under Yaegi on a loaded machine took more than 10 s (an i/o timeout).
+	cc, err := redis.NewClusterClient(redis.Options{Password: password, PoolSize: 2, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second},
 		redis.ClusterOptions{Seeds: seeds})
 	if err != nil {
 		return "new: " + err.Error()
 	}
 	defer func() { _ = cc.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := cc.Connect(ctx); err != nil {
 		return "connect: " + err.Error()
 	}
-	// Connect reaches one node; let every primary's pool come up, so that a slow
-	// first dial on a loaded machine is not mistaken for a routing fault.
-	for cc.Live() < 2*len(cc.ClusterStats().Primaries) && ctx.Err() == nil {
+	// Connect reaches one node; wait for every primary's pool to come up (each
+	// connection is a dial and a handshake, slow on a loaded machine), so that the
+	// pipeline measures routing, not start-up. The wait has its own deadline and
+	// says so when it passes: sharing the pipeline's context, a slow start used to
+	// leave the pipeline a context too short to wait for a connection, and the
+	// transcript read "pipeline: redis: not connected".
+	want := 2 * len(cc.ClusterStats().Primaries)
+	pools := time.Now().Add(30 * time.Second)
+	for cc.Live() < want {
+		if time.Now().After(pools) {
+			return "connect: " + strconv.Itoa(cc.Live()) + " of " + strconv.Itoa(want) + " pooled connections up after 30 s"
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	out := "crc16(123456789)=" + strconv.Itoa(int(redis.CRC16("123456789"))) +
@@ -160,11 +171,12 @@ func GetLoop(seeds []string, addr, key string, n int) string {
 
 // RecoverRounds opens n hybrid stores (probing every 50 ms) on the server at addr,
 // under prefix; then, rounds times, runs fault (an outage of the server, say) and
-// checks that the stores come back and are coherent: every store healthy again
-// within 5 s, each one caching "not revoked" for a new id, store 0 revoking it, and
-// every store answering "revoked" within 5 s (a store that missed the loss of its
-// invalidation subscription would keep answering from L1). Finally it closes them all
-// within 5 s. The stores' background goroutines all wake at the same moments. It
+// checks that the stores come back and are coherent: every store healthy again, each
+// one caching "not revoked" for a new id, store 0 revoking it, and every store
+// answering "revoked" (a store that missed the loss of its invalidation subscription
+// would keep answering from L1). Finally it closes them all. Each step has
+// recoverWithin: a store that does not recover stays stuck for good, so the deadline
+// only needs to outlast a loaded machine. The stores' background goroutines all wake at the same moments. It
 // returns "" or what went wrong.
 func RecoverRounds(addr, prefix string, n, rounds int, fault func()) string {
 	r := NewReplicas()
@@ -184,8 +196,8 @@ func RecoverRounds(addr, prefix string, n, rounds int, fault func()) string {
 		}
 		id := "round-" + strconv.Itoa(round)
 		for _, name := range names {
-			if e := WaitHealthy(r, name, 5); e != "" {
-				problem = "round " + strconv.Itoa(round) + ": " + name + " is " + e + " after 5 s"
+			if e := WaitHealthy(r, name, int(recoverWithin/time.Second)); e != "" {
+				problem = "round " + strconv.Itoa(round) + ": " + name + " is " + e + " after " + recoverWithin.String()
 				break
 			}
 			if got := Check(r, name, id); got != "not-revoked" && got != "unverified" {
@@ -200,11 +212,11 @@ func RecoverRounds(addr, prefix string, n, rounds int, fault func()) string {
 			problem = "round " + strconv.Itoa(round) + ": revoke: " + e
 			break
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(recoverWithin)
 		for _, name := range names {
 			for Check(r, name, id) != "revoked" {
 				if time.Now().After(deadline) {
-					problem = "round " + strconv.Itoa(round) + ": " + name + " does not see the revocation after 5 s (" + State(r, name) + ")"
+					problem = "round " + strconv.Itoa(round) + ": " + name + " does not see the revocation after " + recoverWithin.String() + " (" + State(r, name) + ")"
 					break
 				}
 				time.Sleep(2 * time.Millisecond)
@@ -216,13 +228,16 @@ func RecoverRounds(addr, prefix string, n, rounds int, fault func()) string {
 	}
 	done := make(chan string, 1)
 	go func() { done <- CloseAll(r) }()
-	timer := time.NewTimer(5 * time.Second)
+	timer := time.NewTimer(recoverWithin)
 	defer timer.Stop()
 	select {
 	case e := <-done:
 		problem += e
 	case <-timer.C:
-		problem += "; Close did not return within 5 s"
+		problem += "; Close did not return within " + recoverWithin.String()
 	}
 	return problem
 }
+
+// recoverWithin bounds each step of RecoverRounds.
+const recoverWithin = 30 * time.Second

@@ -145,7 +145,7 @@ func TestPushMessagesAreDeliveredOutOfBand(t *testing.T) {
 		select {
 		case v := <-pushes:
 			got = append(got, v.Elems[0].String())
-		case <-time.After(2 * time.Second):
+		case <-time.After(eventDeadline):
 			t.Fatalf("pushes: %v", got)
 		}
 	}
@@ -425,7 +425,7 @@ func TestCloseFailsPendingCallsAndStopsReconnecting(t *testing.T) {
 		if err != ErrClosed {
 			t.Fatalf("pending call: %v, want ErrClosed", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(eventDeadline):
 		t.Fatal("pending call not failed by Close")
 	}
 	if _, err := c.Do(context.Background(), "PING"); err != ErrClosed {
@@ -464,7 +464,7 @@ func TestTrackingDeliversInvalidationsAndFlushes(t *testing.T) {
 				select {
 				case i := <-got:
 					return i
-				case <-time.After(3 * time.Second):
+				case <-time.After(eventDeadline):
 					t.Fatal("no invalidation")
 				}
 				return inv{}
@@ -489,7 +489,7 @@ func TestTrackingDeliversInvalidationsAndFlushes(t *testing.T) {
 			srv.ClientKill("SKIPME", "yes")
 			select {
 			case <-lost:
-			case <-time.After(3 * time.Second):
+			case <-time.After(eventDeadline):
 				t.Fatal("Lost not called after CLIENT KILL")
 			}
 			if tr.Alive() {

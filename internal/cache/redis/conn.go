@@ -18,7 +18,7 @@ import (
 //
 // Reply-to-request matching is deliberately select-free, because under Yaegi a select
 // statement run by several goroutines at once can deliver one goroutine's value to
-// another (docs: YAEGI.md). The FIFO is a mutex-guarded slice; each call has its own
+// another (docs/YAEGI-NOTES.md). The FIFO is a mutex-guarded slice; each call has its own
 // channel that only its caller receives from, with a plain receive. Nothing waits for
 // ever: while calls are pending the socket has a read deadline (ReadTimeout from the
 // last progress), and when it passes the connection is closed and every pending call

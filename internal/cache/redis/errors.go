@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"strings"
 )
@@ -44,6 +45,10 @@ func (e Error) Code() string {
 // ErrorCode returns the code of a server error reply ("WRONGPASS", "MOVED", ...), or
 // "" when err is not an error reply (a transport failure, a timeout, nil).
 func ErrorCode(err error) string {
+	if err == context.DeadlineExceeded {
+		// Never type-asserted: see IsServerError.
+		return ""
+	}
 	if e, ok := err.(Error); ok {
 		return e.Code()
 	}
@@ -53,6 +58,13 @@ func ErrorCode(err error) string {
 // IsServerError reports whether err is an error reply from the server, as opposed to
 // a failure to reach it or to read its answer.
 func IsServerError(err error) bool {
+	// Under Yaegi a type assertion on an error whose value is an empty struct —
+	// context.DeadlineExceeded is one — panics (reflect: Field index out of bounds),
+	// and in a background goroutine that ends the whole process. A context deadline is
+	// never a server reply.
+	if err == context.DeadlineExceeded {
+		return false
+	}
 	_, ok := err.(Error)
 	return ok
 }

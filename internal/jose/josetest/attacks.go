@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 )
 
-// Attacks is the attack catalogue of SECURITY.md ("Tokens"), one group per attack,
+// Attacks is the attack catalogue of docs/SECURITY.md ("Tokens"), one group per attack,
 // each a list of token cases against the issuer key set of k.
 type Attacks struct {
 	k      *Keys

@@ -1,6 +1,6 @@
 // Package josetest holds internal/jose's test material as data and runners: the RFC
 // 7515 appendix A, RFC 7520 section 4 and RFC 8037 A.4 vectors, the attack catalogue
-// of SECURITY.md, claims and key cases, and the remote key-set scenarios. The same
+// of docs/SECURITY.md, claims and key cases, and the remote key-set scenarios. The same
 // code runs compiled (internal/jose's tests) and under Yaegi (internal/yaegihost),
 // and each runner returns one line per case so the two runs can be compared line by
 // line. Plugin code never imports it.

@@ -43,8 +43,10 @@ func Scenario(n int) string {
 	}
 	time.Sleep(50 * time.Millisecond)
 	problems := ""
+	// A loop that is not woken stays asleep for good (an hour): the deadline only
+	// needs to outlast a loaded machine.
 	waitFor := func(cond func() bool) bool {
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for !cond() {
 			if time.Now().After(deadline) {
 				return false

@@ -42,7 +42,7 @@ func tracked(rs *redistest.Server) bool {
 // waitRedisKeys waits until a key matches pattern and returns the matches.
 func waitRedisKeys(t *testing.T, rs *redistest.Server, pattern string) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if keys := redisKeysLike(t, rs, pattern); len(keys) > 0 {
 			return keys
@@ -80,7 +80,7 @@ func TestDemoWithRedisUsesTheHybridCache(t *testing.T) {
 	// The store starts degraded and turns healthy at its first connection (New never
 	// waits for Redis). Let it connect, so that the sign-in below runs against the
 	// store as it normally is.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !tracked(rs) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the demo never subscribed to invalidations: %v", rs.Clients())

@@ -1,6 +1,6 @@
 // Package yaegilint finds, in plugin source, the Go constructs that Yaegi v0.16.1 runs
-// differently from the compiler (../shared/design/YAEGI.md, plus what this project
-// measured since). It is syntactic and deliberately strict: a finding is a place to
+// differently from the compiler (docs/YAEGI-NOTES.md lists them, with what each one
+// does). It is syntactic and deliberately strict: a finding is a place to
 // rewrite, not a proof of a bug. Write the plain equivalent instead of silencing it.
 package yaegilint
 

@@ -26,10 +26,9 @@ func main() {
 	s, err := demo.Start(root, demo.Options{Listen: *listen, ProviderListen: *providerListen, RedisURL: os.Getenv("REDIS_URL"), Output: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		fmt.Fprintln(os.Stderr, "(ports busy? try: go run ./cmd/demo -listen 127.0.0.1:18080 -provider 127.0.0.1:19000)")
+		fmt.Fprintln(os.Stderr, "(ports busy? try: make demo DEMO_LISTEN=127.0.0.1:18080 DEMO_PROVIDER=127.0.0.1:19000)")
 		os.Exit(1)
 	}
-	defer s.Close()
 	fmt.Printf(`
 Gatehouse demo — the plugin running under Yaegi, as Traefik runs it
 
@@ -50,4 +49,6 @@ Press Ctrl-C to stop.
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	fmt.Println("\nstopping")
+	s.Close()
+	fmt.Println("demo stopped")
 }

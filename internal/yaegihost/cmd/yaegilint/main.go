@@ -24,7 +24,7 @@ func main() {
 		fmt.Println(f)
 	}
 	if len(findings) > 0 {
-		fmt.Fprintf(os.Stderr, "yaegilint: %d construct(s) that Yaegi runs differently; see ../shared/design/YAEGI.md and docs/YAEGI-NOTES.md\n", len(findings))
+		fmt.Fprintf(os.Stderr, "yaegilint: %d construct(s) that Yaegi runs differently; see docs/YAEGI-NOTES.md\n", len(findings))
 		os.Exit(1)
 	}
 }
