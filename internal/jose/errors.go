@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"errors"
 	"strconv"
 )
@@ -86,6 +87,12 @@ func (e *Error) Unwrap() error { return e.Kind }
 // KindOf returns the sentinel kind of an error from this package, or err itself.
 // It is the Yaegi-safe way to test an error: KindOf(err) == ErrExpired.
 func KindOf(err error) error {
+	// Under Yaegi, asserting the type of an empty-struct error value such as
+	// context.DeadlineExceeded panics (docs/YAEGI-NOTES.md); key-set fetches can
+	// return it.
+	if err == context.DeadlineExceeded {
+		return err
+	}
 	if e, ok := err.(*Error); ok {
 		return e.Kind
 	}

@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -325,6 +326,9 @@ func checkCrit(raw json.RawMessage, m map[string]json.RawMessage) error {
 
 // prefixDetail returns err with prefix added to its detail.
 func prefixDetail(err error, prefix string) error {
+	if err == context.DeadlineExceeded { // see KindOf
+		return err
+	}
 	if e, ok := err.(*Error); ok {
 		return &Error{Kind: e.Kind, Detail: prefix + e.Detail}
 	}

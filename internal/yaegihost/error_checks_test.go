@@ -14,11 +14,11 @@ import (
 // closing under load met a deadline and crashed the test binary.
 func TestErrorChecksOfAContextDeadlineDoNotPanicUnderYaegi(t *testing.T) {
 	h := host(t)
-	if err := h.Import("github.com/gatehouse-oidc/gatehouse/internal/cache/redis", "github.com/gatehouse-oidc/gatehouse/internal/oidc"); err != nil {
+	if err := h.Import("github.com/gatehouse-oidc/gatehouse/internal/cache/redis", "github.com/gatehouse-oidc/gatehouse/internal/oidc", "github.com/gatehouse-oidc/gatehouse/internal/jose"); err != nil {
 		t.Fatal(err)
 	}
 	var deadline error = context.DeadlineExceeded
-	for name, want := range map[string]any{"redis.IsServerError": false, "redis.ErrorCode": "", "oidc.IsInvalidGrant": false} {
+	for name, want := range map[string]any{"redis.IsServerError": false, "redis.ErrorCode": "", "oidc.IsInvalidGrant": false, "jose.KindOf": context.DeadlineExceeded} {
 		f, err := h.Eval(name)
 		if err != nil {
 			t.Fatal(err)
