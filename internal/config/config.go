@@ -162,6 +162,7 @@ type RedisConfig struct {
 	DialTimeout   string
 	ReadTimeout   string
 	WriteTimeout  string
+	MaxInFlight   int
 	MaxReplyBytes int
 	ClientName    string
 	TLS           RedisTLSConfig
@@ -287,6 +288,7 @@ func Default() *Config {
 				DialTimeout:   "2s",
 				ReadTimeout:   "1s",
 				WriteTimeout:  "1s",
+				MaxInFlight:   1024,
 				MaxReplyBytes: 16 << 20,
 				ClientName:    "gatehouse",
 			},

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"strings"
 )
@@ -14,6 +15,10 @@ var (
 	// ErrNotConnected is returned at once when no connection to the server is up; the
 	// client keeps reconnecting in the background.
 	ErrNotConnected = errors.New("redis: not connected")
+	// ErrInFlightLimit is returned at once when every connection of the pool already
+	// holds Options.MaxInFlight commands queued or awaiting replies: the server is
+	// slower than the load, or stalled. Nothing was sent.
+	ErrInFlightLimit = errors.New("redis: every connection has maxInFlight commands in flight")
 	// ErrReplyTooLarge is returned when a reply exceeds Options.MaxReplyBytes; the
 	// connection that read it is closed.
 	ErrReplyTooLarge = errors.New("redis: reply larger than maxReplyBytes")
@@ -44,6 +49,9 @@ func (e Error) Code() string {
 // ErrorCode returns the code of a server error reply ("WRONGPASS", "MOVED", ...), or
 // "" when err is not an error reply (a transport failure, a timeout, nil).
 func ErrorCode(err error) string {
+	if err == context.DeadlineExceeded {
+		return "" // see IsServerError
+	}
 	if e, ok := err.(Error); ok {
 		return e.Code()
 	}
@@ -52,7 +60,15 @@ func ErrorCode(err error) string {
 
 // IsServerError reports whether err is an error reply from the server, as opposed to
 // a failure to reach it or to read its answer.
+//
+// context.DeadlineExceeded is answered before any type assertion: its dynamic type is
+// an empty struct, and under Yaegi asserting it to an interpreted type panics
+// (docs/YAEGI-NOTES.md) — a handshake that outlived its dial deadline crashed the
+// connector's goroutine so.
 func IsServerError(err error) bool {
+	if err == context.DeadlineExceeded {
+		return false
+	}
 	_, ok := err.(Error)
 	return ok
 }
