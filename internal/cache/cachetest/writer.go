@@ -249,17 +249,10 @@ func CancellationsAmidConcurrentCallers(addr string, poolSize, callers, each int
 		answered += got
 		mu.Unlock()
 	}
-	var wg sync.WaitGroup
-	for g := 0; g < callers; g++ {
-		g := g
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			msg, gaveUp, got := cancellingCaller(c, g, each)
-			report(msg, gaveUp, got)
-		}()
-	}
-	wg.Wait()
+	parallel(callers, func(g int) {
+		msg, gaveUp, got := cancellingCaller(c, g, each)
+		report(msg, gaveUp, got)
+	})
 	if first == "" {
 		first = inFlight(c, 0, 0)
 	}
