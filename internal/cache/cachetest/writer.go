@@ -431,8 +431,8 @@ func StalledServerFreesEveryCaller(silentAddr, sinkAddr string) string {
 
 // ConnectHonoursItsContext checks Connect against a server that accepts and never
 // answers the handshake (HELLO): while the connector's dial waits for it (DialTimeout
-// is a minute), Connect returns at its own 200 ms deadline, or at once with a
-// cancelled context; and when the connector is in backoff after a failed dial
+// is a minute), Connect returns at its own 200 ms deadline, at once with a cancelled
+// context, and with ErrClosed when Close runs; and when the connector is in backoff after a failed dial
 // (hangUp: the server closes each connection), Connect's own dial ends at its
 // deadline. Close returns at once and ends every goroutine in both cases. accepted
 // counts the server's accepted connections; hangUp and stall switch its behaviour.
@@ -452,8 +452,16 @@ func ConnectHonoursItsContext(addr string, accepted func() int, hangUp, stall fu
 		_ = c.Close()
 		return "with a cancelled context: " + e
 	}
+	patient := async(func() (redis.Value, error) {
+		err := c.Connect(context.Background())
+		return redis.Value{}, err
+	})
 	if e := closeEndsGoroutines(c, base); e != "" {
 		return "during the connector's dial: " + e
+	}
+	if o := await(patient, 10*time.Second); o.timedOut || o.err != redis.ErrClosed {
+		return "a Connect without deadline, after Close: " + errText(o.err) + " (still waiting after 10 s: " +
+			strconv.FormatBool(o.timedOut) + "), want ErrClosed"
 	}
 
 	hangUp()

@@ -296,12 +296,12 @@ func connectLocked(c *Client, ctx context.Context) error {
 }
 
 // waitDialEnd waits until the dial sequence moves past seq (a dial ended, or Close
-// ran) or ctx ends. No select: a condition variable, woken for ctx by
-// context.AfterFunc.
+// ran), ctx ends or the client is closed (Close may hold dialMu after its last
+// wake-up). No select: a condition variable, woken for ctx by context.AfterFunc.
 func waitDialEnd(c *Client, ctx context.Context, seq uint64) {
 	stop := context.AfterFunc(ctx, func() { dialEnded(c) })
 	c.mu.Lock()
-	for c.dialSeq == seq && ctx.Err() == nil {
+	for c.dialSeq == seq && ctx.Err() == nil && !c.closed.Load() {
 		c.dialEnded.Wait()
 	}
 	c.mu.Unlock()
