@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
 	"github.com/gatehouse-oidc/gatehouse/internal/wakeup/wakeuptest"
@@ -70,6 +71,12 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	op := newOP(t, testop.Options{})
 	h := host(t)
+	// Each instance's connections (the pool and the invalidation connection) have
+	// goroutines of their own: counts are taken once the server has them all, named by
+	// their handshake (which starts those goroutines first). A fixed wait was too short
+	// under load: the count was taken before the last connections came up.
+	perInstance := config.Default().Cache.Redis.PoolSize + 1
+	built := 0
 	build := func(n int) []context.CancelFunc {
 		var cancels []context.CancelFunc
 		for i := 0; i < n; i++ {
@@ -80,7 +87,15 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		time.Sleep(500 * time.Millisecond) // loops running, connections up, discovery done
+		built += n
+		deadline := time.Now().Add(30 * time.Second)
+		for namedClients(srv) < built*perInstance {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections named by their handshake after 30 s, want %d", namedClients(srv), built*perInstance)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // loops running, discovery done
 		return cancels
 	}
 	before := interpretedGoroutines()
@@ -107,6 +122,18 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("interpreted goroutines: %d with 4 instances, %d with 8, %d after stopping 4", kept, running, interpretedGoroutines())
+}
+
+// namedClients counts the server's client connections that have a name (every
+// connection the plugin opens sets one in its handshake).
+func namedClients(srv *redistest.Server) int {
+	n := 0
+	for _, c := range srv.Clients() {
+		if c["name"] != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // interpretedGoroutines counts the goroutines running interpreted code (started by
