@@ -217,7 +217,7 @@ func newBackend(ro *config.RedisOptions, prefix string) (redis.Backend, error) {
 		Username: ro.Username, Password: ro.Password,
 		ClientName: ro.ClientName, PoolSize: ro.PoolSize,
 		DialTimeout: ro.DialTimeout, ReadTimeout: ro.ReadTimeout, WriteTimeout: ro.WriteTimeout,
-		MaxReplyBytes: ro.MaxReplyBytes,
+		MaxInFlight: ro.MaxInFlight, MaxReplyBytes: ro.MaxReplyBytes,
 	}
 	cfg, err := tlsConfig(ro, ro.TLSEnabled)
 	if err != nil {

@@ -478,6 +478,7 @@ func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
 	ro.DialTimeout = c.duration("cache.redis.dialTimeout", r.DialTimeout, 10*time.Millisecond, time.Minute)
 	ro.ReadTimeout = c.duration("cache.redis.readTimeout", r.ReadTimeout, 10*time.Millisecond, time.Minute)
 	ro.WriteTimeout = c.duration("cache.redis.writeTimeout", r.WriteTimeout, 10*time.Millisecond, time.Minute)
+	ro.MaxInFlight = c.intRange("cache.redis.maxInFlight", r.MaxInFlight, 1, 1<<20)
 	ro.MaxReplyBytes = c.intRange("cache.redis.maxReplyBytes", r.MaxReplyBytes, 1024, 512<<20)
 	ro.ClientName = strings.TrimSpace(r.ClientName)
 	if ro.ClientName != "" && (!isToken(ro.ClientName) || len(ro.ClientName) > 64) {

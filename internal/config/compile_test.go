@@ -204,6 +204,7 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		}},
 		{"cache.redis.poolSize", func(c *Config) { c.Cache.Redis.PoolSize = 0 }},
 		{"cache.redis.dialTimeout", func(c *Config) { c.Cache.Redis.DialTimeout = "forever" }},
+		{"cache.redis.maxInFlight", func(c *Config) { c.Cache.Redis.MaxInFlight = 0 }},
 		{"cache.redis.maxReplyBytes", func(c *Config) { c.Cache.Redis.MaxReplyBytes = 1 }},
 		{"cache.redis.clientName", func(c *Config) { c.Cache.Redis.ClientName = "two words" }},
 		{"cache.redis.tls.certFile", func(c *Config) { c.Cache.Redis.TLS.CertFile = "/etc/hostname" }},

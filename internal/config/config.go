@@ -202,6 +202,7 @@ type RedisConfig struct {
 	DialTimeout   string
 	ReadTimeout   string
 	WriteTimeout  string
+	MaxInFlight   int
 	MaxReplyBytes int
 	ClientName    string
 	TLS           RedisTLSConfig
@@ -337,6 +338,7 @@ func Default() *Config {
 				DialTimeout:   "2s",
 				ReadTimeout:   "1s",
 				WriteTimeout:  "1s",
+				MaxInFlight:   1024,
 				MaxReplyBytes: 16 << 20,
 				ClientName:    "gatehouse",
 			},

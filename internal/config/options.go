@@ -171,6 +171,7 @@ type RedisOptions struct {
 	DialTimeout   time.Duration
 	ReadTimeout   time.Duration
 	WriteTimeout  time.Duration
+	MaxInFlight   int
 	MaxReplyBytes int
 	ClientName    string
 	TLSEnabled    bool // rediss:// URL or cache.redis.tls.enabled

@@ -679,11 +679,19 @@ func (s *Server) makeTLS() error {
 
 // Benchmark runs redis-benchmark against the server for one test ("get" or "set")
 // with clients connections, pipeline commands per round trip and requests requests
-// in all (default 3-byte payload, one fixed key), and returns its requests per
-// second.
+// in all, and returns its requests per second. It speaks RESP3 (-3) unless the server
+// has no HELLO, as the client under test does, and uses one fixed key (no -r:
+// "key:__rand_int__" literally) that it first sets to a 3-byte value (-d 3, the
+// default payload), so that GET reads the same value the client's benchmarks read.
 func (s *Server) Benchmark(test string, clients, pipeline, requests int) (float64, error) {
+	if _, err := s.Do("SET", "key:__rand_int__", "xxx"); err != nil {
+		return 0, err
+	}
 	args := []string{"-h", s.Host, "-p", strconv.Itoa(s.Port), "-c", strconv.Itoa(clients), "-P", strconv.Itoa(pipeline),
-		"-n", strconv.Itoa(requests), "-t", test, "--csv"}
+		"-n", strconv.Itoa(requests), "-d", "3", "-t", test, "--csv"}
+	if !s.opts.RenameHello {
+		args = append(args, "-3")
+	}
 	if s.opts.Password != "" {
 		args = append(args, "-a", s.opts.Password)
 	}
@@ -700,6 +708,23 @@ func (s *Server) Benchmark(test string, clients, pipeline, requests int) (float6
 		return strconv.ParseFloat(strings.Trim(f[1], `"`), 64)
 	}
 	return 0, fmt.Errorf("redis-benchmark: no result for %s in %q", test, out)
+}
+
+// SameLoad is the redis-benchmark configuration that puts the same load on the
+// server as a client with pool connections serving callers goroutines that each send
+// depth commands per call: as many connections as the client uses (min(callers,
+// pool)), each with as many commands in flight as the client can have on one
+// (callers*depth spread over them), so that both batch as much per write and per read,
+// and the server does the same number of system calls per command. redis-benchmark
+// with one connection per caller (-c callers -P depth) would instead measure what a
+// client without multiplexing gets.
+func SameLoad(callers, depth, pool int) (clients, pipeline int) {
+	clients = callers
+	if clients > pool {
+		clients = pool
+	}
+	pipeline = (callers*depth + clients - 1) / clients
+	return clients, pipeline
 }
 
 // ReferenceRequests is how many requests Benchmark should send for a configuration so

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
 	"github.com/gatehouse-oidc/gatehouse/internal/wakeup/wakeuptest"
@@ -80,6 +81,11 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 	// earlier — it used to sleep 500 ms — let a slow start on a loaded machine add the
 	// kept instances' connections after their count was taken, and the stopped ones
 	// then seemed to leave goroutines behind.
+	// Each instance's connections (the pool and the invalidation connection) have
+	// goroutines of their own: the count is taken once the server has them all, named
+	// by their handshake (which starts those goroutines first).
+	perInstance := config.Default().Cache.Redis.PoolSize + 1
+	built := 0
 	build := func(n int) []context.CancelFunc {
 		var cancels []context.CancelFunc
 		var handlers []http.Handler
@@ -106,6 +112,13 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+		}
+		built += n
+		for namedClients(srv) < built*perInstance {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections named by their handshake, want %d", namedClients(srv), built*perInstance)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		last, still := -1, 0
 		for still < 5 {
@@ -145,6 +158,18 @@ func TestStoppedInstancesLeaveNoLoopsBehindUnderYaegi(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("interpreted goroutines: %d with 4 instances, %d with 8, %d after stopping 4", kept, running, interpretedGoroutines())
+}
+
+// namedClients counts the server's client connections that have a name (every
+// connection the plugin opens sets one in its handshake).
+func namedClients(srv *redistest.Server) int {
+	n := 0
+	for _, c := range srv.Clients() {
+		if c["name"] != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // interpretedGoroutines counts the goroutines running interpreted code (started by

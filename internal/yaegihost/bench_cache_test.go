@@ -101,33 +101,44 @@ func BenchmarkYaegiGeneration(b *testing.B) {
 }
 
 // BenchmarkYaegiRESPThroughput is BenchmarkRESPThroughput (internal/cache/redis) with
-// the client interpreted.
+// the client interpreted: GET and SET from 1, 16 and 64 goroutines on a pool of 4
+// connections, one command per call or 16 per pipeline, next to redis-benchmark under
+// the same load (redistest.SameLoad: as many connections, as many commands in flight
+// on each; x-redis-benchmark) and with one connection per caller (x-conn-per-caller).
 func BenchmarkYaegiRESPThroughput(b *testing.B) {
+	const pool = 4
 	srv := redistest.Start(b, redistest.Options{})
 	f := yfunc(b, "Throughput")
 	ref := map[string]float64{}
+	reference := func(b *testing.B, op string, clients, pipeline int) float64 {
+		key := fmt.Sprintf("%s/%d/%d", op, clients, pipeline)
+		if _, ok := ref[key]; !ok {
+			rps, err := srv.Benchmark(op, clients, pipeline, redistest.ReferenceRequests(clients, pipeline))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ref[key] = rps
+		}
+		return ref[key]
+	}
 	for _, op := range []string{"get", "set"} {
-		for _, callers := range []int{1, 64} {
+		for _, callers := range []int{1, 16, 64} {
 			for _, depth := range []int{1, 16} {
 				op, callers, depth := op, callers, depth
 				b.Run(fmt.Sprintf("%s/callers=%d/depth=%d", op, callers, depth), func(b *testing.B) {
-					key := b.Name()
-					if _, ok := ref[key]; !ok {
-						rps, err := srv.Benchmark(op, callers, depth, redistest.ReferenceRequests(callers, depth))
-						if err != nil {
-							b.Fatal(err)
-						}
-						ref[key] = rps
-					}
+					clients, pipeline := redistest.SameLoad(callers, depth, pool)
+					same := reference(b, op, clients, pipeline)
+					perCaller := reference(b, op, callers, depth)
 					b.ResetTimer()
-					out := call(f, srv.Addr(), 10, callers, depth, b.N, op)
+					out := call(f, srv.Addr(), pool, callers, depth, b.N, op)
 					if e := out[1].String(); e != "" {
 						b.Fatal(e)
 					}
 					ops := out[0].Float()
 					b.ReportMetric(ops, "ops/s")
-					b.ReportMetric(ref[key], "redis-benchmark-ops/s")
-					b.ReportMetric(ops/ref[key], "x-redis-benchmark")
+					b.ReportMetric(same, "redis-benchmark-ops/s")
+					b.ReportMetric(ops/same, "x-redis-benchmark")
+					b.ReportMetric(ops/perCaller, "x-conn-per-caller")
 				})
 			}
 		}

@@ -56,38 +56,45 @@ func MatchReplies(addr string, poolSize, callers, each int) (int, int, string) {
 		}
 		mu.Unlock()
 	}
+	parallel(callers, func(g int) {
+		bg := context.Background()
+		prefix := "m" + strconv.Itoa(g) + ":"
+		for i := 0; i < each; i++ {
+			key := prefix + strconv.Itoa(i%64)
+			val := "v" + strconv.Itoa(g) + ":" + strconv.Itoa(i)
+			v, err := c.Do(bg, "SET", key, val)
+			if err != nil {
+				record(false, "SET: "+err.Error())
+				continue
+			}
+			if string(v.Str) != "OK" {
+				record(true, "SET "+key+" answered "+strconv.Quote(string(v.Str)))
+			}
+			v, err = c.Do(bg, "GET", key)
+			if err != nil {
+				record(false, "GET: "+err.Error())
+				continue
+			}
+			if string(v.Str) != val {
+				record(true, "GET "+key+": got "+strconv.Quote(string(v.Str))+", want "+strconv.Quote(val))
+			}
+		}
+	})
+	return mismatches, failures, first
+}
+
+// parallel runs f(0) … f(n-1) in n goroutines and returns when all have.
+func parallel(n int, f func(g int)) {
 	var wg sync.WaitGroup
-	for g := 0; g < callers; g++ {
+	for g := 0; g < n; g++ {
 		g := g
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bg := context.Background()
-			prefix := "m" + strconv.Itoa(g) + ":"
-			for i := 0; i < each; i++ {
-				key := prefix + strconv.Itoa(i%64)
-				val := "v" + strconv.Itoa(g) + ":" + strconv.Itoa(i)
-				v, err := c.Do(bg, "SET", key, val)
-				if err != nil {
-					record(false, "SET: "+err.Error())
-					continue
-				}
-				if string(v.Str) != "OK" {
-					record(true, "SET "+key+" answered "+strconv.Quote(string(v.Str)))
-				}
-				v, err = c.Do(bg, "GET", key)
-				if err != nil {
-					record(false, "GET: "+err.Error())
-					continue
-				}
-				if string(v.Str) != val {
-					record(true, "GET "+key+": got "+strconv.Quote(string(v.Str))+", want "+strconv.Quote(val))
-				}
-			}
+			f(g)
 		}()
 	}
 	wg.Wait()
-	return mismatches, failures, first
 }
 
 // Throughput runs n commands of op ("get" or "set") on one client from callers

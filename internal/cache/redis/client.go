@@ -14,7 +14,8 @@ import (
 
 // Client talks to one Redis server over a fixed number of multiplexed connections
 // (Options.PoolSize). Calls never wait for a connection: a call goes to the next live
-// connection in turn, or fails at once with ErrNotConnected while none is up. A
+// connection in turn that has room for it (Options.MaxInFlight), or fails at once with
+// ErrNotConnected while none is up, or ErrInFlightLimit while every one is full. A
 // single connector goroutine re-dials broken connections with capped exponential
 // backoff and jitter until Close.
 //
@@ -23,12 +24,20 @@ type Client struct {
 	opts  Options
 	slots []slot
 	rr    atomic.Uint64
+	// lastPicked is the slot beginPool took in turn last: later calls join its queue
+	// while its writer has not taken it.
+	lastPicked atomic.Int64
 
 	// dialMu serialises dials, so that Connect and the connector never dial the same
-	// slot twice.
+	// slot twice. Connect never blocks on it: it waits for dialEnded instead, within
+	// its context.
 	dialMu sync.Mutex
-	mu     sync.Mutex // guards slots[i].c, fails, next
-	closed atomic.Bool
+	mu     sync.Mutex // guards slots[i].c, fails, next, dialSeq
+	// dialEnded is broadcast (with dialSeq moved) when a dial ends, when Close runs and
+	// when a waiting Connect's context ends.
+	dialEnded *sync.Cond
+	dialSeq   uint64
+	closed    atomic.Bool
 	// ctx is cancelled by Close: it stops the connector and any dial in progress.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -45,6 +54,7 @@ type Client struct {
 
 	dials      atomic.Uint64
 	dialErrors atomic.Uint64
+	refused    atomic.Uint64
 	lastErr    atomic.Value // string
 }
 
@@ -81,6 +91,12 @@ type ClientStats struct {
 	Dials      uint64 // connection attempts
 	DialErrors uint64 // failed attempts (network, TLS, handshake)
 	LastError  string // the last dial error's text
+	// InFlight counts the commands queued or awaiting replies on the pool's
+	// connections now, Queued those of them not yet written.
+	InFlight int
+	Queued   int
+	// Refused counts the calls refused with ErrInFlightLimit (every connection full).
+	Refused uint64
 }
 
 // NewClient returns a client and starts connecting in the background. It does not
@@ -96,6 +112,7 @@ func newClient(opts Options, init func(*Client)) *Client {
 		slots: make([]slot, o.PoolSize),
 		wake:  wakeup.New(),
 	}
+	c.dialEnded = sync.NewCond(&c.mu)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.lastErr.Store("")
 	if init != nil {
@@ -113,11 +130,11 @@ func (c *Client) Options() Options { return c.opts }
 // together with the reply. Arguments may be string, []byte, int, int64 or uint64.
 // ctx bounds the wait; ReadTimeout bounds it in any case.
 func (c *Client) Do(ctx context.Context, args ...any) (Value, error) {
-	cn, err := pick(c)
+	cl, stop, err := beginPool(c, ctx, [][]any{args})
 	if err != nil {
 		return Value{}, err
 	}
-	vals, err := cn.roundTrip(ctx, [][]any{args})
+	vals, err := finish(cl, stop)
 	if err != nil {
 		return Value{}, err
 	}
@@ -134,11 +151,11 @@ func (c *Client) Pipeline(ctx context.Context, cmds [][]any) ([]Value, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
-	cn, err := pick(c)
+	cl, stop, err := beginPool(c, ctx, cmds)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := cn.roundTrip(ctx, cmds)
+	vals, err := finish(cl, stop)
 	if err == nil {
 		readOnlyCheck(c, vals)
 	}
@@ -170,60 +187,137 @@ func readOnlyCheck(c *Client, vals []Value) {
 // ReplyError returns the Error an error reply carries, or nil.
 func ReplyError(v Value) error { return replyErr(v) }
 
-// pick returns the next live connection in turn, or ErrNotConnected (and asks the
+// beginPool queues cmds on one of the pool's connections and watches ctx; finish
+// waits for the replies. It joins the batch that the connection last picked has
+// queued and its writer not yet taken, when there is one with room: callers woken
+// together by one read of many replies then leave in one write (measured at 64 callers
+// on 4 connections: about 35 commands per write instead of 7, a third more
+// throughput). Otherwise it takes the next connection in turn, passing over full
+// ones. It fails at once with ctx's error, ErrClosed, ErrBadArgument,
+// ErrInFlightLimit when every live connection is full, or ErrNotConnected (asking the
 // connector to hurry) when none is up.
-func pick(c *Client) (*conn, error) {
-	if c.closed.Load() {
-		return nil, ErrClosed
+func beginPool(c *Client, ctx context.Context, cmds [][]any) (*call, func() bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
+	if c.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	cl := newCall(len(cmds))
 	n := len(c.slots)
-	start := int(c.rr.Add(1) % uint64(n))
 	c.mu.Lock()
+	last := c.slots[int(c.lastPicked.Load())%n].c
+	c.mu.Unlock()
+	if last != nil && last.queued.Load() && enqueue(last, cl, cmds) == nil {
+		return cl, watch(ctx, last, cl), nil
+	}
+	start := int(c.rr.Add(1) % uint64(n))
+	full := false
 	for i := 0; i < n; i++ {
+		c.mu.Lock()
 		cn := c.slots[(start+i)%n].c
-		if cn != nil && !cn.failed.Load() {
-			c.mu.Unlock()
-			return cn, nil
+		c.mu.Unlock()
+		if cn == nil {
+			continue
+		}
+		err := enqueue(cn, cl, cmds)
+		if err == nil {
+			c.lastPicked.Store(int64((start + i) % n))
+			return cl, watch(ctx, cn, cl), nil
+		}
+		if err == ErrBadArgument {
+			return nil, nil, err
+		}
+		if err == ErrInFlightLimit {
+			full = true
 		}
 	}
-	c.mu.Unlock()
+	if full {
+		c.refused.Add(1)
+		return nil, nil, ErrInFlightLimit
+	}
 	kickConnector(c)
-	return nil, ErrNotConnected
+	return nil, nil, ErrNotConnected
 }
 
 // Connect returns once at least one connection is up, dialling one now if needed
-// (ignoring the backoff: the caller asked), or with the dial's error.
+// (ignoring the backoff: the caller asked), or with the dial's error, or with ctx's
+// error as soon as ctx ends: a dial already in progress (the connector's) is waited
+// for, not joined, and Connect's own dial runs within ctx.
 func (c *Client) Connect(ctx context.Context) error {
-	if c.closed.Load() {
-		return ErrClosed
+	for {
+		if c.closed.Load() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		seq := c.dialSeq
+		up := liveLocked(c) > 0
+		c.mu.Unlock()
+		if up {
+			return nil
+		}
+		if c.dialMu.TryLock() {
+			err := connectLocked(c, ctx)
+			c.dialMu.Unlock()
+			return err
+		}
+		waitDialEnd(c, ctx, seq)
 	}
+}
+
+// connectLocked dials the first empty slot for Connect, within ctx and until Close;
+// the caller holds dialMu.
+func connectLocked(c *Client, ctx context.Context) error {
 	c.mu.Lock()
+	slot := -1
 	for i := range c.slots {
 		if c.slots[i].c != nil {
 			c.mu.Unlock()
 			return nil
 		}
-	}
-	c.mu.Unlock()
-	c.dialMu.Lock()
-	defer c.dialMu.Unlock()
-	c.mu.Lock()
-	for i := range c.slots {
-		if c.slots[i].c != nil {
-			c.mu.Unlock()
-			return nil
+		if slot < 0 {
+			slot = i
 		}
 	}
 	c.mu.Unlock()
-	err := dialSlot(c, ctx, 0)
+	dctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	err := dialSlot(c, dctx, slot)
+	stop()
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	kickConnector(c)
 	return err
 }
 
-// Live reports how many connections are up.
-func (c *Client) Live() int {
+// waitDialEnd waits until the dial sequence moves past seq (a dial ended, or Close
+// ran), ctx ends or the client is closed (Close may hold dialMu after its last
+// wake-up). No select: a condition variable, woken for ctx by context.AfterFunc.
+func waitDialEnd(c *Client, ctx context.Context, seq uint64) {
+	stop := context.AfterFunc(ctx, func() { dialEnded(c) })
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	for c.dialSeq == seq && ctx.Err() == nil && !c.closed.Load() {
+		c.dialEnded.Wait()
+	}
+	c.mu.Unlock()
+	stop()
+}
+
+// dialEnded moves the dial sequence and wakes every waiting Connect.
+func dialEnded(c *Client) {
+	c.mu.Lock()
+	c.dialSeq++
+	c.mu.Unlock()
+	c.dialEnded.Broadcast()
+}
+
+// liveLocked counts the connections up; the caller holds mu.
+func liveLocked(c *Client) int {
 	n := 0
 	for i := range c.slots {
 		if c.slots[i].c != nil {
@@ -233,20 +327,46 @@ func (c *Client) Live() int {
 	return n
 }
 
+// Live reports how many connections are up.
+func (c *Client) Live() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return liveLocked(c)
+}
+
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
-	s := ClientStats{PoolSize: len(c.slots), Live: c.Live(), Dials: c.dials.Load(), DialErrors: c.dialErrors.Load()}
+	s := ClientStats{PoolSize: len(c.slots), Dials: c.dials.Load(), DialErrors: c.dialErrors.Load(), Refused: c.refused.Load()}
 	s.LastError, _ = c.lastErr.Load().(string)
+	c.mu.Lock()
+	var conns []*conn
+	for i := range c.slots {
+		if c.slots[i].c != nil {
+			conns = append(conns, c.slots[i].c)
+		}
+	}
+	c.mu.Unlock()
+	s.Live = len(conns)
+	for _, cn := range conns {
+		cn.mu.Lock()
+		s.InFlight += cn.inFlight
+		for _, cl := range cn.calls[cn.sent:] {
+			s.Queued += cl.n
+		}
+		cn.mu.Unlock()
+	}
 	return s
 }
 
-// Close closes every connection (pending calls fail with ErrClosed) and stops the
-// connector. It is safe to call more than once and concurrently with calls.
+// Close closes every connection (pending calls fail with ErrClosed), stops the
+// connector, and returns once the reader and writer goroutines of every connection it
+// closed have ended. It is safe to call more than once and concurrently with calls.
 func (c *Client) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	c.cancel()
+	dialEnded(c)    // a Connect waiting for the connector's dial returns ErrClosed
 	c.dialMu.Lock() // wait for a dial in progress, so its connection is closed too
 	c.mu.Lock()
 	var conns []*conn
@@ -262,6 +382,9 @@ func (c *Client) Close() error {
 	c.dialMu.Unlock()
 	for _, cn := range conns {
 		cn.close()
+	}
+	for _, cn := range conns {
+		cn.running.Wait()
 	}
 	c.wg.Wait()
 	return nil
@@ -284,6 +407,7 @@ func (c *Client) dial(ctx context.Context, prep func(*conn)) (*conn, error) {
 	if c.closed.Load() {
 		c.mu.Unlock()
 		cn.close()
+		cn.running.Wait()
 		return nil, ErrClosed
 	}
 	live := c.dedicated[:0]
@@ -337,6 +461,7 @@ func dialSlot(c *Client, ctx context.Context, i int) error {
 		return nil
 	}
 	cn, err := c.dial(ctx, nil)
+	defer func() { dialEnded(c) }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &c.slots[i]

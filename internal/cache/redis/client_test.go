@@ -131,7 +131,9 @@ func TestPushMessagesAreDeliveredOutOfBand(t *testing.T) {
 	defer cn.close()
 	// In RESP3 SUBSCRIBE's confirmation is itself a push; PING still gets its reply.
 	cl := newCall(1)
-	cn.send(cl, [][]any{{"SUBSCRIBE", "ch"}, {"PING"}})
+	if err := enqueue(cn, cl, [][]any{{"SUBSCRIBE", "ch"}, {"PING"}}); err != nil {
+		t.Fatal(err)
+	}
 	<-cl.done
 	if cl.err != nil || cl.vals[0].String() != "PONG" {
 		t.Fatalf("%+v %v", cl.vals, cl.err)

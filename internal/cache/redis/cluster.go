@@ -336,9 +336,10 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 }
 
 // retryableTransport reports whether a failure to reach a node may be retried: the
-// command was not sent (no connection up), or it only reads.
+// command was not sent (no connection up), or it only reads. A node whose connections
+// are all full (ErrInFlightLimit) is not retried: the call fails fast, as on a Client.
 func retryableTransport(cc *ClusterClient, err error, args []any) bool {
-	if err == nil || IsServerError(err) || err == context.Canceled || err == context.DeadlineExceeded || cc.closed.Load() {
+	if err == nil || IsServerError(err) || err == context.Canceled || err == context.DeadlineExceeded || err == ErrInFlightLimit || cc.closed.Load() {
 		return false
 	}
 	if err == ErrNotConnected || err == ErrClosed {
@@ -535,14 +536,15 @@ func pipelineSplit(m *clusterMap, ctx context.Context, cmds [][]any, owners []ui
 		g.cmds = append(g.cmds, cmds[i])
 	}
 	for _, g := range groups {
-		cn, err := pick(m.nodes[owners[g.idx[0]]].client)
+		cl, stop, err := beginPool(m.nodes[owners[g.idx[0]]].client, ctx, g.cmds)
 		if err != nil {
 			for _, i := range g.idx {
 				errs[i] = err
 			}
 			continue
 		}
-		g.cl, g.stop = cn.begin(ctx, g.cmds)
+		g.cl = cl
+		g.stop = stop
 	}
 	for _, g := range groups {
 		if g.cl == nil {

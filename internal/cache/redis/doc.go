@@ -23,15 +23,27 @@
 // # Concurrency
 //
 // A Client holds Options.PoolSize connections and hands each call to the next live
-// one; any number of goroutines share a connection. Writes are group-committed (the
-// first caller writes what the others queued meanwhile: implicit pipelining); one
-// reader goroutine per connection decodes replies and gives each to the oldest pending
-// call, through a per-call channel received without select, because under Yaegi a
-// select run by several goroutines at once can deliver one goroutine's value to
-// another. Deadlines are set on the socket so no call waits for ever, and a call's
-// context ending wakes it early (context.AfterFunc). For the same reason the
-// connector (one per client, so several in one interpreter) sleeps with
-// internal/wakeup, never in a select.
+// one in turn that has room for it; any number of goroutines share a connection. Each
+// connection has two goroutines of its own, for as long as it lives: a writer and a
+// reader. A caller only queues its commands and waits on its call's own channel with
+// a plain receive; the writer sleeps on a condition variable, lets the callers about
+// to queue do so (runtime.Gosched while the queue grows), then writes everything
+// queued in one system call (implicit pipelining); the reader decodes replies and
+// gives each to the oldest call awaiting one. No select is shared by goroutines,
+// because under Yaegi a select run by several goroutines at once can deliver one
+// goroutine's value to another.
+//
+// Everything is bounded: a connection holds at most Options.MaxInFlight commands
+// queued or awaiting replies, and a call that finds every connection full fails at
+// once with ErrInFlightLimit. A call whose context ends returns at once: if it is
+// still queued it is never written, and if it was written its replies are read and
+// dropped. Each write has WriteTimeout and, while replies are due, the socket has a
+// read deadline (ReadTimeout from the last reply), so that a stalled server is found
+// out and every call on it fails. Connect returns when its context ends, even while
+// the connector's dial is in progress. For the same reason as above the connector
+// (one per client, so several in one interpreter) sleeps with internal/wakeup, never
+// in a select. Close returns once the connector and every connection's reader and
+// writer have ended.
 //
 // # Limits
 //

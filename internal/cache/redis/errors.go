@@ -15,6 +15,10 @@ var (
 	// ErrNotConnected is returned at once when no connection to the server is up; the
 	// client keeps reconnecting in the background.
 	ErrNotConnected = errors.New("redis: not connected")
+	// ErrInFlightLimit is returned at once when every connection of the pool already
+	// holds Options.MaxInFlight commands queued or awaiting replies: the server is
+	// slower than the load, or stalled. Nothing was sent.
+	ErrInFlightLimit = errors.New("redis: every connection has maxInFlight commands in flight")
 	// ErrReplyTooLarge is returned when a reply exceeds Options.MaxReplyBytes; the
 	// connection that read it is closed.
 	ErrReplyTooLarge = errors.New("redis: reply larger than maxReplyBytes")
@@ -46,8 +50,7 @@ func (e Error) Code() string {
 // "" when err is not an error reply (a transport failure, a timeout, nil).
 func ErrorCode(err error) string {
 	if err == context.DeadlineExceeded {
-		// Never type-asserted: see IsServerError.
-		return ""
+		return "" // see IsServerError
 	}
 	if e, ok := err.(Error); ok {
 		return e.Code()
@@ -57,11 +60,12 @@ func ErrorCode(err error) string {
 
 // IsServerError reports whether err is an error reply from the server, as opposed to
 // a failure to reach it or to read its answer.
+//
+// context.DeadlineExceeded is answered before any type assertion: its dynamic type is
+// an empty struct, and under Yaegi asserting it to an interpreted type panics
+// (docs/YAEGI-NOTES.md) — a handshake that outlived its dial deadline crashed the
+// connector's goroutine so.
 func IsServerError(err error) bool {
-	// Under Yaegi a type assertion on an error whose value is an empty struct —
-	// context.DeadlineExceeded is one — panics (reflect: Field index out of bounds),
-	// and in a background goroutine that ends the whole process. A context deadline is
-	// never a server reply.
 	if err == context.DeadlineExceeded {
 		return false
 	}

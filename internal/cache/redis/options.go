@@ -36,6 +36,12 @@ type Options struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each write to the socket (default 1 s).
 	WriteTimeout time.Duration
+	// MaxInFlight caps the commands one connection holds queued or awaiting replies
+	// (default 1024). A call that would exceed it goes to another connection of the
+	// pool; when every connection is full it fails at once with ErrInFlightLimit
+	// rather than waiting behind a slow or stalled server. A call larger than the cap
+	// (a long pipeline) is still taken by a connection with nothing in flight.
+	MaxInFlight int
 	// MaxReplyBytes caps one reply (default 16 MiB): a larger reply closes the
 	// connection with ErrReplyTooLarge.
 	MaxReplyBytes int
@@ -101,6 +107,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.WriteTimeout <= 0 {
 		out.WriteTimeout = time.Second
+	}
+	if out.MaxInFlight <= 0 {
+		out.MaxInFlight = 1024
 	}
 	if out.MaxReplyBytes <= 0 {
 		out.MaxReplyBytes = 16 << 20
