@@ -28,6 +28,7 @@ type Middleware struct {
 	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
 	// non-empty request paths, so a disabled endpoint matches nothing).
 	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+	metricsPath, healthPath                                     string
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -49,8 +50,13 @@ type Middleware struct {
 	verified *verifiedCache
 	throttle *throttle
 	refresh  *refresher
-	// bearer is the bearer path's state (bearer.go); nil when bearer auth is off.
+	// bearer is the bearer path's state (bearer.go); nil when no bearer token is
+	// ever verified (bearer auth off and no operations endpoint requires a scope).
 	bearer *bearerState
+	// met is this middleware's metrics, shared with its other instances in the
+	// process (metrics.go); src is what this instance contributes to them.
+	met *metricsSet
+	src *instanceSources
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -68,15 +74,18 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	}
 	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
 	m := &Middleware{
-		name:               name,
-		next:               next,
-		opts:               opts,
-		log:                logging.NewKeyed(name, opts.LogLevel, nil, session.LogIDKey(opts.Session.Keys, binding)),
+		name: name,
+		next: next,
+		opts: opts,
+		log: logging.NewLogger(logging.Options{Name: name, Level: opts.LogLevel, Format: opts.Log.Format,
+			HashClientIP: opts.Log.HashClientIP, IDKey: session.LogIDKey(opts.Session.Keys, binding)}),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
 		logoutPath:         opts.Logout.Path,
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
+		metricsPath:        opts.Metrics.Path,
+		healthPath:         opts.Health.Path,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -101,7 +110,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.provider, err = newProvider(ctx, opts); err != nil {
 		return nil, errorString("gatehouse: provider: " + err.Error())
 	}
-	if opts.Bearer.Enabled {
+	if opts.Bearer.Enabled || opts.Metrics.RequiredScope != "" || opts.Health.RequiredScope != "" {
 		if m.bearer, err = newBearerState(opts); err != nil {
 			return nil, errorString("gatehouse: bearer: " + err.Error())
 		}
@@ -113,10 +122,18 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m.gen = cache.GenerationCounter(m.store)
+	// This instance counts into its middleware's metrics until ctx ends (a reload, or
+	// Traefik stopping); then what it counted itself is folded into them.
+	m.src = &instanceSources{verified: m.verified, bearer: m.bearer, store: m.store, provider: m.provider}
+	m.met = attachMetrics(binding, m.src)
+	context.AfterFunc(ctx, func() {
+		detachMetrics(m.met, m.src)
+	})
 	if !opts.Authorization.RequireVerifiedEmail {
-		m.log.Warnf("authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains")
+		m.log.Warn(logging.EventConfigWarning, "authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains", nil)
 	}
-	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
+	m.log.Debug(logging.EventConfigLoaded, "configured", logging.Fields{"issuer": opts.Provider.Issuer, "client": opts.Provider.ClientID,
+		"cache": opts.Cache.Mode, "version": Version, "format": opts.Log.Format})
 	return m, nil
 }
 
@@ -158,6 +175,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	case m.frontchannelPath:
 		handleFrontchannel(m, rw, req)
 		return
+	case m.metricsPath, m.healthPath:
+		serveOps(m, rw, req)
+		return
 	}
 
 	// Excluded URLs: only canonical paths match (reqsafe.CanonicalPath), since
@@ -189,7 +209,8 @@ func recovered(m *Middleware, rw http.ResponseWriter, req *http.Request, r any) 
 		panic(r)
 	}
 	n := m.panics.Add(1)
-	m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, m.log.ID(req.URL.Path), r)
+	m.met.c.requests[outcomeError].Add(1)
+	m.log.Error(logging.EventInternalError, "internal error", logging.Fields{"n": n, "method": req.Method, "path": m.log.ID(req.URL.Path), "panic": r})
 	m.ownHeaders(rw.Header())
 	http.Error(rw, "gatehouse: internal error", http.StatusInternalServerError)
 }
@@ -217,6 +238,7 @@ func securityHeaders(profile string, h http.Header) {
 // forbidden answers an authenticated principal the rules deny: 403 with a page that
 // says who they are signed in as (escaped) and that they may not pass.
 func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+	m.met.c.requests[outcome403].Add(1)
 	h := rw.Header()
 	m.ownHeaders(h)
 	if wantsJSON(req) || p.Source == "bearer" {
@@ -245,6 +267,7 @@ func wantsJSON(req *http.Request) bool {
 
 // forwardExcluded forwards a request under excludedURLs without authentication.
 func forwardExcluded(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	m.met.c.requests[outcomeExcluded].Add(1)
 	if m.bearerOn {
 		delete(req.Header, "Authorization")
 	}
