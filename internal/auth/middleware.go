@@ -25,10 +25,15 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
-	// non-empty request paths, so a disabled endpoint matches nothing).
-	callbackPath, logoutPath, backchannelPath, frontchannelPath string
-	metricsPath, healthPath                                     string
+	// Paths of the sign-in callback and the sign-out endpoint, for the pages and
+	// redirects that name them.
+	callbackPath, logoutPath string
+	// endpoints maps the path of every enabled endpoint to what serves it
+	// (serveEndpoint): one map lookup per request, where a switch over the paths
+	// cost every request about three allocations per endpoint under Yaegi. A disabled
+	// endpoint has no entry, so "" (the path of an absolute-form request line without
+	// one, "GET http://host HTTP/1.1") never routes to one.
+	endpoints map[string]int
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -82,10 +87,6 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
 		logoutPath:         opts.Logout.Path,
-		backchannelPath:    opts.Logout.BackchannelPath,
-		frontchannelPath:   opts.Logout.FrontchannelPath,
-		metricsPath:        opts.Metrics.Path,
-		healthPath:         opts.Health.Path,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -121,6 +122,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.store, err = cache.NewInstance(ctx, opts.Cache, m.log, binding); err != nil {
 		return nil, err
 	}
+	m.endpoints = endpointPaths(opts)
 	m.gen = cache.GenerationCounter(m.store)
 	// This instance counts into its middleware's metrics until ctx ends (a reload, or
 	// Traefik stopping); then what it counted itself is folded into them.
@@ -132,13 +134,56 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if !opts.Authorization.RequireVerifiedEmail {
 		m.log.Warn(logging.EventConfigWarning, "authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains", nil)
 	}
-	m.log.Debug(logging.EventConfigLoaded, "configured", logging.Fields{"issuer": opts.Provider.Issuer, "client": opts.Provider.ClientID,
+	m.log.Debug(logging.EventConfigLoaded, "configured", logging.Fields{"issuer": opts.Provider.Issuer, "clientID": opts.Provider.ClientID,
 		"cache": opts.Cache.Mode, "version": Version, "format": opts.Log.Format})
 	return m, nil
 }
 
 // Cache returns the instance's cache store.
 func (m *Middleware) Cache() cache.Store { return m.store }
+
+// Gatehouse's own endpoints (Middleware.endpoints).
+const (
+	epCallback = 1 + iota
+	epLogout
+	epBackchannel
+	epFrontchannel
+	epOps // metrics.path and health.path (serveOps tells them apart)
+)
+
+// endpointPaths maps the path of every enabled endpoint to its ep* constant
+// (config.Compile made the paths distinct).
+func endpointPaths(o *config.Options) map[string]int {
+	eps := map[string]int{}
+	add := func(path string, ep int) {
+		if path != "" {
+			eps[path] = ep
+		}
+	}
+	add(o.Provider.CallbackPath, epCallback)
+	add(o.Logout.Path, epLogout)
+	add(o.Logout.BackchannelPath, epBackchannel)
+	add(o.Logout.FrontchannelPath, epFrontchannel)
+	add(o.Metrics.Path, epOps)
+	add(o.Health.Path, epOps)
+	return eps
+}
+
+// serveEndpoint serves the request for one of Gatehouse's own endpoints.
+func serveEndpoint(m *Middleware, ep int, rw http.ResponseWriter, req *http.Request) {
+	switch ep {
+	case epCallback:
+		handleCallback(m, rw, req)
+	case epLogout:
+		handleLogout(m, rw, req)
+	case epBackchannel:
+		handleBackchannel(m, rw, req)
+	case epFrontchannel:
+		handleFrontchannel(m, rw, req)
+	default:
+		serveOps(m, rw, req)
+	}
+}
 
 // ServeHTTP tells the request's story: strip what the client must not claim, serve
 // Gatehouse's own endpoints and what needs no authentication, authenticate the rest
@@ -157,26 +202,10 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
-	// A disabled endpoint's path is "", and so is the path of an absolute-form
-	// request line without one ("GET http://host HTTP/1.1"): such a request is
-	// authenticated like any other, never routed to an endpoint. Cases are tried in
-	// order, so the empty case, which does nothing, must stay first.
-	switch req.URL.Path {
-	case "":
-	case m.callbackPath:
-		handleCallback(m, rw, req)
-		return
-	case m.logoutPath:
-		handleLogout(m, rw, req)
-		return
-	case m.backchannelPath:
-		handleBackchannel(m, rw, req)
-		return
-	case m.frontchannelPath:
-		handleFrontchannel(m, rw, req)
-		return
-	case m.metricsPath, m.healthPath:
-		serveOps(m, rw, req)
+	// Gatehouse's own endpoints (m.endpoints holds only enabled ones, so a request
+	// whose path is "" is authenticated like any other).
+	if ep := m.endpoints[req.URL.Path]; ep != 0 {
+		serveEndpoint(m, ep, rw, req)
 		return
 	}
 
