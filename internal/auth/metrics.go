@@ -387,7 +387,6 @@ func snapshot(set *metricsSet) (sourceTotals, gauges) {
 		g.l1Bytes += st.L1Bytes
 		g.connections += st.Connections
 		g.outboxLength += st.OutboxLength
-		g.queueLength += st.QueueLength
 		if st.Revocations > g.revocations {
 			// One set of revocations is shared by every store of the middleware.
 			g.revocations = st.Revocations
@@ -529,7 +528,6 @@ func renderMetrics(m *Middleware) string {
 	oneValue(e, "gatehouse_revocation_outbox_length", "gauge", "Revocation writes waiting for Redis.", itoa(g.outboxLength))
 	oneValue(e, "gatehouse_revocation_outbox_replayed_total", "counter", "Revocation writes replayed to Redis from the outbox.", utoa(t.outboxReplayed))
 	oneValue(e, "gatehouse_revocation_outbox_refused_total", "counter", "Revocation writes the full outbox could not keep (enforced here only).", utoa(t.outboxRefused))
-	oneValue(e, "gatehouse_cache_write_queue_length", "gauge", "Shared-cache writes queued for Redis.", itoa(g.queueLength))
 	oneValue(e, "gatehouse_cache_write_queue_drops_total", "counter", "Shared-cache writes not sent to Redis (queue full, Redis down, write failed).", utoa(t.queueDrops))
 	oneValue(e, "gatehouse_revocations", "gauge", "Revocations this middleware knows in this process.", itoa(g.revocations))
 	oneValue(e, "gatehouse_revocations_dropped_total", "counter", "Live revocations dropped for room (each raises the revocation floor).", utoa(t.revocationsDropped))

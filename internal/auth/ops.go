@@ -81,7 +81,8 @@ func opsAllowed(m *Middleware, req *http.Request, ep *config.EndpointOptions, na
 // auth is on for ordinary requests; authorization.* rules do not apply, the scope is
 // the permission. Verdicts are cached like the bearer path's, so a scraper's token is
 // verified once, not every scrape. Refused tokens count against the client's
-// endpoint throttle; a throttled client is refused without a look at its token.
+// endpoint throttle; a throttled client is refused without a look at its token,
+// whatever it brings.
 func opsTokenProblem(m *Middleware, req *http.Request, scope string) string {
 	hs := req.Header["Authorization"]
 	if hs == nil {
@@ -91,23 +92,23 @@ func opsTokenProblem(m *Middleware, req *http.Request, scope string) string {
 	if problem != "" {
 		return problem
 	}
-	gen := cache.GenerationOf(m.store)
-	now := time.Now()
-	if v := lookupVerified(m.verified, hs[0]); v != nil && v.bearer != nil && gen != 0 && v.gen == gen && now.Unix() < v.until {
-		return missingOpsScope(v.p, scope)
-	}
 	ip := clientKey(m.opts.TrustedProxies, req)
 	if blocked, _ := throttled(m.throttle, purposeEndpoint, ip); blocked {
 		return "client throttled"
 	}
-	v, f := verifyBearer(m, req.Context(), tok, now)
-	if f != nil {
-		countFailure(m, purposeEndpoint, throttleEndpoint, ip)
-		return f.code + ": " + f.reason
-	}
-	if gen != 0 {
-		v.gen = gen
-		storeVerified(m.verified, hs[0], v)
+	gen := cache.GenerationOf(m.store)
+	now := time.Now()
+	v := lookupVerified(m.verified, hs[0])
+	if v == nil || v.bearer == nil || gen == 0 || v.gen != gen || now.Unix() >= v.until {
+		var f *bearerFailure
+		if v, f = verifyBearer(m, req.Context(), tok, now); f != nil {
+			countFailure(m, purposeEndpoint, throttleEndpoint, ip)
+			return f.code + ": " + f.reason
+		}
+		if gen != 0 {
+			v.gen = gen
+			storeVerified(m.verified, hs[0], v)
+		}
 	}
 	if problem := missingOpsScope(v.p, scope); problem != "" {
 		countFailure(m, purposeEndpoint, throttleEndpoint, ip)
