@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -725,4 +726,218 @@ func revokeJTI(t testing.TB, md mode, h http.Handler, issuer, jti string) {
 	if got := bearerOp(t, md, h, "revoke-jti", issuer, jti); got != "ok" {
 		t.Fatalf("RevokeBearerToken: %s", got)
 	}
+}
+
+// TestMetricsAddUpAcrossRoutersAndSurviveReloads: the instances Traefik builds for
+// two routers of one middleware count into one set of series (a scrape through
+// either shows both), a configuration reload (new instances, then the old ones'
+// context cancelled) carries every counter on — the hot path's too — and another
+// middleware, or the same name with another issuer, has counters of its own.
+func TestMetricsAddUpAcrossRoutersAndSurviveReloads(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := rpConfig(op)
+		cfg["excludedURLs"] = "/public/"
+		cfg["metrics"] = map[string]any{"path": metricsPath, "allowedIPs": "127.0.0.1"}
+		name := "routers-" + md.name + "@file"
+		serveWith := func(ctx context.Context, cfg map[string]any, name string) string {
+			srv := httptest.NewServer(md.build(t, ctx, echoBackend(), cfg, name))
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}
+		excluded := func(base string, n int) {
+			for i := 0; i < n; i++ {
+				if resp, _ := getAPI(t, base+"/public/x"); resp.StatusCode != http.StatusOK {
+					t.Fatalf("excluded URL: %d", resp.StatusCode)
+				}
+			}
+		}
+
+		gen1, endGen1 := context.WithCancel(context.Background())
+		defer endGen1()
+		r1, r2 := serveWith(gen1, cfg, name), serveWith(gen1, cfg, name)
+		excluded(r1, 2)
+		excluded(r2, 3)
+		br := newBrowser()
+		mustContain(t, "sign-in through router 1", br.get(t, r1+"/"), "X-Forwarded-User: alice@example.com")
+		for i := 0; i < 10; i++ {
+			mustContain(t, "session request", br.get(t, r1+"/app"), "backend /app")
+		}
+		via1, via2 := scrape(t, r1), scrape(t, r2)
+		for _, f := range []families{via1, via2} {
+			if value(f, "gatehouse_requests_total", "outcome", "excluded") != 5 || value(f, "gatehouse_instances") != 2 {
+				t.Fatalf("two routers: excluded %v, instances %v", value(f, "gatehouse_requests_total", "outcome", "excluded"), value(f, "gatehouse_instances"))
+			}
+		}
+		sessions := value(via1, "gatehouse_requests_total", "outcome", "session")
+		if sessions < 11 || value(via2, "gatehouse_requests_total", "outcome", "session") < sessions {
+			t.Fatalf("session requests: %v through router 1, %v through router 2", sessions, value(via2, "gatehouse_requests_total", "outcome", "session"))
+		}
+
+		// A reload: Traefik builds the new instances, then ends the old ones.
+		gen2, endGen2 := context.WithCancel(context.Background())
+		defer endGen2()
+		r3 := serveWith(gen2, cfg, name)
+		endGen1()
+		after := waitMetrics(t, r3, "the old instances ended", func(f families) bool { return value(f, "gatehouse_instances") == 1 })
+		if got := value(after, "gatehouse_requests_total", "outcome", "excluded"); got != 5 {
+			t.Fatalf("excluded after the reload: %v, want 5", got)
+		}
+		if got := value(after, "gatehouse_requests_total", "outcome", "session"); got < sessions {
+			t.Fatalf("session requests went back from %v to %v across the reload", sessions, got)
+		}
+		excluded(r3, 1)
+		if got := value(scrape(t, r3), "gatehouse_requests_total", "outcome", "excluded"); got != 6 {
+			t.Fatalf("excluded after one more: %v, want 6", got)
+		}
+
+		// Another middleware, and the same name for another provider, count apart.
+		other := serveWith(gen2, cfg, "other-"+md.name+"@file")
+		op2 := newOP(t, testop.Options{})
+		moved := rpConfig(op2)
+		moved["metrics"] = cfg["metrics"]
+		elsewhere := serveWith(gen2, moved, name)
+		for _, base := range []string{other, elsewhere} {
+			if got := value(scrape(t, base), "gatehouse_requests_total", "outcome", "excluded"); got != 0 {
+				t.Fatalf("%s shares counters: excluded %v", base, got)
+			}
+		}
+	})
+}
+
+// TestJSONLogLinesParseOneByOne: with log.format json every line the middleware
+// writes, through sign-in, bearer refusals, a throttle and sign-outs, is one JSON
+// object with exactly time (RFC 3339), level, plugin, middleware, event (a documented
+// one), msg and fields; users are hashed, client addresses in clear — and hashed
+// too with log.hashClientIP.
+func TestJSONLogLinesParseOneByOne(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := bearerConfig(op)
+		delete(cfg, "logLevel") // log.level replaces it
+		cfg["log"] = map[string]any{"format": "json", "level": "debug"}
+		cfg["trustedProxies"] = "127.0.0.1"
+		group(cfg, "throttle")["failures"] = 2
+		hashedCfg := bearerConfig(op)
+		hashedCfg["logLevel"] = "debug" // the older spelling still works
+		hashedCfg["log"] = map[string]any{"format": "json", "hashClientIP": true}
+		hashedCfg["trustedProxies"] = "127.0.0.1"
+		name, hashedName := "jsonlog-"+md.name+"@file", "jsonlog-hashed-"+md.name+"@file"
+
+		stop := captureStderr(t)
+		var out string
+		var once sync.Once
+		finish := func() string {
+			once.Do(func() { out = stop() })
+			return out
+		}
+		t.Cleanup(func() { finish() })
+		srv := startGatehouse(t, md, cfg, name)
+		hashed := startGatehouse(t, md, hashedCfg, hashedName)
+		br := newBrowser()
+		mustContain(t, "sign-in", br.get(t, srv.URL+"/"), "X-Forwarded-User: alice@example.com")
+		resp, body := getAPI(t, srv.URL+"/orders", bearer(ordersToken(t, op))...)
+		wantForwarded(t, "bearer", resp, body, "X-Forwarded-User: svc-orders")
+		for i := 0; i < 2; i++ {
+			getAPI(t, srv.URL+"/orders", append(bearer("junk"), from("192.0.2.7")...)...)
+		}
+		getAPI(t, hashed.URL+"/orders", append(bearer("junk"), from("192.0.2.8")...)...)
+		if resp, _ := br.post(t, srv.URL+logoutPath, url.Values{}); resp.StatusCode != http.StatusFound {
+			t.Fatalf("sign-out: %d", resp.StatusCode)
+		}
+		if resp, _ := br.post(t, srv.URL+backchannelPath, url.Values{"logout_token": {"junk"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("junk back-channel logout: %d", resp.StatusCode)
+		}
+		logged := finish()
+
+		documented := documentedEventNames(t)
+		type line struct {
+			Time, Level, Plugin, Middleware, Event, Msg string
+			Fields                                      map[string]any
+		}
+		var lines []line
+		for i, raw := range strings.Split(strings.TrimSuffix(logged, "\n"), "\n") {
+			var members map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(raw), &members); err != nil {
+				t.Fatalf("line %d is not a JSON object: %v\n%s", i, err, raw)
+			}
+			for k := range members {
+				switch k {
+				case "time", "level", "plugin", "middleware", "event", "msg", "fields":
+				default:
+					t.Fatalf("line %d has member %q: %s", i, k, raw)
+				}
+			}
+			var l line
+			if err := json.Unmarshal([]byte(raw), &l); err != nil {
+				t.Fatalf("line %d: %v: %s", i, err, raw)
+			}
+			if _, err := time.Parse(time.RFC3339Nano, l.Time); err != nil {
+				t.Fatalf("line %d time %q: %v", i, l.Time, err)
+			}
+			if l.Plugin != "gatehouse" || (l.Middleware != name && l.Middleware != hashedName) || !documented[l.Event] || l.Msg == "" ||
+				!map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[l.Level] {
+				t.Fatalf("line %d: %s", i, raw)
+			}
+			if l.Middleware == hashedName && strings.Contains(raw, "192.0.2.8") {
+				t.Fatalf("a hashed client address was logged in clear: %s", raw)
+			}
+			lines = append(lines, l)
+		}
+		find := func(mw, event string, fields ...string) line {
+			t.Helper()
+			for _, l := range lines {
+				if l.Middleware != mw || l.Event != event {
+					continue
+				}
+				ok := true
+				for i := 0; i+1 < len(fields); i += 2 {
+					if fmt.Sprint(l.Fields[fields[i]]) != fields[i+1] {
+						ok = false
+					}
+				}
+				if ok {
+					return l
+				}
+			}
+			t.Fatalf("no %s line of %s with %v in:\n%s", event, mw, fields, logged)
+			return line{}
+		}
+		signedIn := find(name, "login.succeeded", "client", "127.0.0.1")
+		if u, _ := signedIn.Fields["user"].(string); !regexp.MustCompile(`^h:[0-9a-f]{12}$`).MatchString(u) {
+			t.Fatalf("login.succeeded user %q", u)
+		}
+		find(name, "bearer.refused", "client", "192.0.2.7", "error", "invalid_token")
+		find(name, "throttle.blocked", "client", "192.0.2.7", "purpose", "bearer")
+		find(name, "logout.succeeded", "kind", "rp")
+		find(name, "logout.refused", "kind", "backchannel")
+		find(name, "config.loaded", "format", "json")
+		refused := find(hashedName, "bearer.refused", "error", "invalid_token")
+		if c, _ := refused.Fields["client"].(string); !regexp.MustCompile(`^h:[0-9a-f]{12}$`).MatchString(c) {
+			t.Fatalf("hashed client %q", c)
+		}
+		if strings.Contains(logged, "usr_alice") || strings.Contains(logged, "alice@example.com") {
+			t.Fatal("a user identifier was logged in clear")
+		}
+	})
+}
+
+// documentedEventNames returns the events of docs/OPERATIONS.md's event table.
+func documentedEventNames(t testing.TB) map[string]bool {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(root + "/docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	doc = doc[strings.Index(doc, "### Log events"):]
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\| ").FindAllStringSubmatch(doc, -1) {
+		out[m[1]] = true
+	}
+	return out
 }
