@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"errors"
 	"strconv"
 )
@@ -86,6 +87,11 @@ func (e *Error) Unwrap() error { return e.Kind }
 // KindOf returns the sentinel kind of an error from this package, or err itself.
 // It is the Yaegi-safe way to test an error: KindOf(err) == ErrExpired.
 func KindOf(err error) error {
+	if err == context.DeadlineExceeded || err == context.Canceled {
+		// Under Yaegi, asserting context.DeadlineExceeded (a struct without fields)
+		// to an interpreted type panics.
+		return err
+	}
 	if e, ok := err.(*Error); ok {
 		return e.Kind
 	}

@@ -338,7 +338,8 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 // retryableTransport reports whether a failure to reach a node may be retried: the
 // command was not sent (no connection up), or it only reads.
 func retryableTransport(cc *ClusterClient, err error, args []any) bool {
-	if err == nil || IsServerError(err) || err == context.Canceled || err == context.DeadlineExceeded || cc.closed.Load() {
+	// (The context's errors first: see asReply.)
+	if err == nil || err == context.Canceled || err == context.DeadlineExceeded || IsServerError(err) || cc.closed.Load() {
 		return false
 	}
 	if err == ErrNotConnected || err == ErrClosed {
