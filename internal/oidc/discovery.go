@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -264,10 +265,11 @@ func (d *Discovery) get(ctx context.Context) (*Metadata, string, error) {
 	return m, "", nil
 }
 
-// networkClass tells a timeout from other transport failures. (A method check on
-// the error, not errors.As: see YAEGI.md.)
+// networkClass tells a timeout from other transport failures. (os.IsTimeout, which
+// runs compiled: under Yaegi an interpreted err.(interface{ Timeout() bool }) answers
+// false for the *url.Error of a client timeout.)
 func networkClass(err error) string {
-	if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+	if os.IsTimeout(err) {
 		return DiscoveryErrTimeout
 	}
 	return DiscoveryErrNetwork

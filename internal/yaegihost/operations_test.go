@@ -541,7 +541,8 @@ func waitHealth(t testing.TB, base string, status int) healthReport {
 // endpoint answers 503 with the error's class (the HTTP status, then the network
 // when nothing listens); once discovery succeeds, 200 with the version, the cache's
 // state and the key set once a token needed it; an outage of the provider after that
-// leaves it 200 (the instance still serves signed-in users).
+// leaves it 200 (the instance still serves signed-in users). A provider that never
+// answers is reported as a timeout.
 func TestHealthFlipsWithTheProvider(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
 		rs := redistest.Start(t, redistest.Options{})
@@ -594,6 +595,18 @@ func TestHealthFlipsWithTheProvider(t *testing.T) {
 		waitFor(t, "a network error class", func() bool {
 			status, r := health(t, g.URL)
 			return status == http.StatusServiceUnavailable && r.Provider.LastErrorClass == "network"
+		})
+
+		// A provider that never answers: a timeout (provider.httpTimeout).
+		slow := newOP(t, testop.Options{})
+		slow.SetDelay(testop.EPDiscovery, testop.Hang)
+		hung := rpConfig(slow)
+		group(hung, "provider")["httpTimeout"] = "1s"
+		hung["health"] = map[string]any{"path": healthPath, "allowedIPs": "127.0.0.1"}
+		s := startGatehouse(t, md, hung, "health-hung-"+md.name+"@file")
+		waitFor(t, "a timeout error class", func() bool {
+			status, r := health(t, s.URL)
+			return status == http.StatusServiceUnavailable && r.Provider.LastErrorClass == "timeout"
 		})
 	})
 }
