@@ -354,14 +354,14 @@ func currentKeySet(p *provider) *jose.RemoteKeySet {
 
 // gauges are the set's current values, over its live instances.
 type gauges struct {
-	instances, discovered     int
-	states                    [3]int // healthy, degraded, recovering
-	l1Entries                 int
-	l1Bytes                   int64
-	connections               int
-	outboxLength, queueLength int
-	revocations               int
-	jwksAge                   float64 // seconds, the oldest key set of a live instance; -1 when none is loaded
+	instances, discovered int
+	states                [3]int // healthy, degraded, recovering
+	l1Entries             int
+	l1Bytes               int64
+	connections           int
+	outboxLength          int
+	revocations           int
+	jwksAge               float64 // seconds, the oldest key set of a live instance; -1 when none is loaded
 }
 
 // snapshot returns the totals (live and retired) and gauges of set.

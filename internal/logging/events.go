@@ -41,15 +41,15 @@ const (
 	EventThrottleBlocked = "throttle.blocked"
 
 	// Signing out (kind: rp, backchannel, frontchannel).
-	EventLogoutSucceeded          = "logout.succeeded"
-	EventLogoutRefused            = "logout.refused"
-	EventLogoutNotRecorded        = "logout.not_recorded"
-	EventLogoutLocalOnly          = "logout.local_only"
-	EventLogoutTokenRevokeFailed  = "logout.provider_revocation_failed"
-	EventLogoutEndSessionFailed   = "logout.end_session_failed"
-	EventProviderUnavailable      = "provider.unavailable"
-	EventProviderKeyRefused       = "provider.key_refused"
-	EventProviderKeySkipped       = "provider.key_skipped"
+	EventLogoutSucceeded         = "logout.succeeded"
+	EventLogoutRefused           = "logout.refused"
+	EventLogoutNotRecorded       = "logout.not_recorded"
+	EventLogoutLocalOnly         = "logout.local_only"
+	EventLogoutTokenRevokeFailed = "logout.provider_revocation_failed"
+	EventLogoutEndSessionFailed  = "logout.end_session_failed"
+	EventProviderUnavailable     = "provider.unavailable"
+	EventProviderKeyRefused      = "provider.key_refused"
+	EventProviderKeySkipped      = "provider.key_skipped"
 
 	// Operations endpoints (metrics, health).
 	EventEndpointRefused = "endpoint.refused"

@@ -60,9 +60,9 @@ type Logger struct {
 	// hashClients: Client hashes addresses (log.hashClientIP) instead of writing them.
 	hashClients bool
 	mu          sync.Mutex
-	out   io.Writer
-	scrub *regexp.Regexp
-	now   func() time.Time
+	out         io.Writer
+	scrub       *regexp.Regexp
+	now         func() time.Time
 	// idKey keys ID's hashes (HMAC-SHA256): without it, a hash cannot be reversed by
 	// hashing candidate values (every IPv4 address, a list of common emails).
 	idKey []byte
