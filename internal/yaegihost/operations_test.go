@@ -1,11 +1,9 @@
 package yaegihost
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -124,8 +122,8 @@ func waitMetrics(t testing.TB, base, what string, cond func(families) bool) fami
 	}
 }
 
-// documentedSeries returns docs/OPERATIONS.md's series table: name → type and label.
-func documentedSeries(t testing.TB) map[string][2]string {
+// operationsDoc returns docs/OPERATIONS.md.
+func operationsDoc(t testing.TB) string {
 	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
@@ -135,9 +133,15 @@ func documentedSeries(t testing.TB) map[string][2]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return string(b)
+}
+
+// documentedSeries returns docs/OPERATIONS.md's series table: name → type and label.
+func documentedSeries(t testing.TB) map[string][2]string {
+	t.Helper()
 	row := regexp.MustCompile("(?m)^\\| `(gatehouse_[a-z0-9_]+)` \\| (counter|gauge|histogram) \\| (?:`([a-z_]+)`)? *\\|")
 	out := map[string][2]string{}
-	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+	for _, m := range row.FindAllStringSubmatch(operationsDoc(t), -1) {
 		out[m[1]] = [2]string{m[2], m[3]}
 	}
 	if len(out) < 30 {
@@ -453,23 +457,8 @@ func checkDocumentedAndMoving(t *testing.T, scrapes []families) {
 // but no redirect URI can be built from, and returns the status.
 func badHost(t testing.TB, base string) int {
 	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.WriteString(conn, "GET /app HTTP/1.1\r\nHost: bad%host\r\nAccept: text/html\r\nConnection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode == http.StatusBadRequest && !strings.Contains(string(body), "Host header is not valid") {
+	resp, body := rawExchangeAs(t, base, "bad%host", "/app", "Accept", "text/html")
+	if resp.StatusCode == http.StatusBadRequest && !strings.Contains(body, "Host header is not valid") {
 		t.Fatalf("the 400 did not come from Gatehouse: %s", body)
 	}
 	return resp.StatusCode
@@ -942,15 +931,7 @@ func TestJSONLogLinesParseOneByOne(t *testing.T) {
 // documentedEventNames returns the events of docs/OPERATIONS.md's event table.
 func documentedEventNames(t testing.TB) map[string]bool {
 	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(root + "/docs/OPERATIONS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
+	doc := operationsDoc(t)
 	doc = doc[strings.Index(doc, "### Log events"):]
 	out := map[string]bool{}
 	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\| ").FindAllStringSubmatch(doc, -1) {
