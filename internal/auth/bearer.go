@@ -162,6 +162,7 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool 
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
+		c.bearerLookups++
 		c.mu.Unlock()
 		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
 		// time.Now().Unix() under Yaegi.)
@@ -190,6 +191,10 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool 
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
 func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || m.bearer.preferOverCookie) {
+		// serveBearer looked this Authorization header up and counted it as served.
+		m.verified.bearerMisses.Add(1)
+	}
 	if !bearerFirst(m, req) {
 		return false
 	}
@@ -211,20 +216,24 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 	ctx := req.Context()
 	if problem == "" {
 		if v := lookupVerified(m.verified, hs[0]); v != nil && v.bearer != nil && now.Unix() < v.until {
-			reuseBearerVerdict(m, rw, req, v, gen)
+			reuseBearerVerdict(m, rw, req, v, gen, now)
 			return
 		}
 	}
 	ip := clientKey(m.opts.TrustedProxies, req)
 	if blocked, left := throttled(m.throttle, purposeBearer, ip); blocked {
+		m.met.c.requests[outcome429].Add(1)
+		observeAuth(m, credBearer, now)
 		tooManyRequests(m, rw, left)
 		return
 	}
 	if problem != "" {
+		observeAuth(m, credBearer, now)
 		bearerRefused(m, rw, ip, &bearerFailure{status: http.StatusUnauthorized, code: "invalid_request", desc: descRequest, reason: problem, count: true})
 		return
 	}
 	v, f := verifyBearer(m, ctx, tok, now)
+	observeAuth(m, credBearer, now)
 	if f != nil {
 		bearerRefused(m, rw, ip, f)
 		return
@@ -238,16 +247,19 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 
 // reuseBearerVerdict serves a token verified before: its revocation status is
 // checked again and the verdict remembered at generation gen.
-func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, v *verified, gen uint64) {
+func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, v *verified, gen uint64, start time.Time) {
 	hs := req.Header["Authorization"]
 	if f := bearerRevoked(m, req.Context(), v.bearer); f != nil {
 		forgetVerified(m.verified, hs[0])
+		observeAuth(m, credBearer, start)
 		bearerRefused(m, rw, clientKey(m.opts.TrustedProxies, req), f)
 		return
 	}
+	m.met.c.bearer[levelL1].Add(1)
 	if gen != 0 && v.gen != gen {
 		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
 	}
+	observeAuth(m, credBearer, start)
 	forwardAuthorized(m, rw, req, v.p)
 }
 
@@ -494,14 +506,17 @@ func unavailableFailure(reason string) *bearerFailure {
 // reason goes to the debug log (503s to the warning log); the token never does.
 func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFailure) {
 	m.bearer.refused.Add(1)
+	countRefusal(m, f)
 	if f.status == http.StatusServiceUnavailable {
 		// (Never "bearer <word>" in a message: the logger redacts what follows "bearer".)
-		m.log.Warnf("access token from %s not checked, provider unavailable: %s", m.log.ID(ip), f.reason)
+		m.log.Warn(logging.EventBearerUnavailable, "access token not checked, provider unavailable",
+			logging.Fields{"client": m.log.Client(ip), "reason": f.reason})
 	} else if m.log.Enabled(logging.LevelDebug) {
-		m.log.Debugf("access token from %s refused (%s): %s", m.log.ID(ip), f.code, f.reason)
+		m.log.Debug(logging.EventBearerRefused, "access token refused",
+			logging.Fields{"client": m.log.Client(ip), "error": f.code, "reason": f.reason})
 	}
-	if f.count && recordFailure(m.throttle, purposeBearer, ip) {
-		m.log.Warnf("client %s throttled after repeated access-token failures", m.log.ID(ip))
+	if f.count {
+		countFailure(m, purposeBearer, throttleBearer, ip)
 	}
 	h := rw.Header()
 	m.ownHeaders(h)
@@ -517,6 +532,29 @@ func bearerRefused(m *Middleware, rw http.ResponseWriter, ip string, f *bearerFa
 	h.Set("Content-Type", "application/json")
 	rw.WriteHeader(f.status)
 	_, _ = rw.Write([]byte(`{"error":"` + f.code + `","error_description":"` + f.desc + `"}` + "\n"))
+}
+
+// countRefusal counts a refused bearer request by its error code and status.
+func countRefusal(m *Middleware, f *bearerFailure) {
+	c := &m.met.c
+	switch f.code {
+	case "invalid_request":
+		c.refusals[refusalRequest].Add(1)
+	case "insufficient_scope":
+		c.refusals[refusalScope].Add(1)
+	case "temporarily_unavailable":
+		c.refusals[refusalUnavailable].Add(1)
+	default:
+		c.refusals[refusalToken].Add(1)
+	}
+	switch f.status {
+	case http.StatusForbidden:
+		c.requests[outcome403].Add(1)
+	case http.StatusServiceUnavailable:
+		c.requests[outcome503].Add(1)
+	default:
+		c.requests[outcome401].Add(1)
+	}
 }
 
 // sealBound seals payload (after an 8-byte big-endian Unix time, when head is set)
@@ -601,5 +639,7 @@ func (m *Middleware) RevokeBearerToken(ctx context.Context, issuer, jti string, 
 	if ttl < time.Second {
 		ttl = time.Second
 	}
-	return m.store.Set(ctx, m.ks.revoked, revokedJTI(issuer, jti), []byte("1"), ttl)
+	err := m.store.Set(ctx, m.ks.revoked, revokedJTI(issuer, jti), []byte("1"), ttl)
+	m.log.Info(logging.EventTokenRevoked, "access token revoked", logging.Fields{"jti": m.log.ID(jti), "error": err})
+	return err
 }

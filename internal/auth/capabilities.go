@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 )
 
@@ -21,10 +22,10 @@ import (
 // reportCapabilities logs the capability report of meta.
 func reportCapabilities(m *Middleware, meta *oidc.Metadata) {
 	advertised, using, warnings := capabilityReport(m.opts, meta)
-	m.log.Infof("provider %s advertises: %s", meta.Issuer, advertised)
-	m.log.Infof("Gatehouse will use: %s", using)
+	m.log.Info(logging.EventProviderCapabilities, "provider "+meta.Issuer+" advertises: "+advertised, nil)
+	m.log.Info(logging.EventProviderCapabilities, "Gatehouse will use: "+using, nil)
 	for _, w := range warnings {
-		m.log.Warnf("%s", w)
+		m.log.Warn(logging.EventProviderUnsupported, w, nil)
 	}
 }
 

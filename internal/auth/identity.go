@@ -99,7 +99,8 @@ func forwardableNames(log *logging.Logger, kind string, names []string) []string
 			continue
 		}
 		if log.FirstTime(kind + "\x00" + n) {
-			log.Warnf("%s name %s dropped: a comma, surrounding white space or a control character would make it read as another name in the forwarded list (logged once per name)", kind, quoteName(n))
+			log.Warn(logging.EventIdentityNameDrop, kind+" name "+quoteName(n)+" dropped: a comma, surrounding white space or a control character would make it read as another name in the forwarded list (logged once per name)",
+				logging.Fields{"kind": kind})
 		}
 	}
 	return out

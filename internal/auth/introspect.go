@@ -277,6 +277,7 @@ func verifyOpaque(m *Middleware, ctx context.Context, tok string, now time.Time)
 	if f != nil {
 		return nil, f
 	}
+	m.met.c.bearer[levelIntrospected].Add(1)
 	if f := checkIntrospectedCommon(m, ans, now, true); f != nil {
 		return nil, f
 	}

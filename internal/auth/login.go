@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
@@ -20,6 +21,7 @@ import (
 // 401, browsers are sent to the provider to sign in.
 func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if wantsJSON(req) {
+		m.met.c.requests[outcome401].Add(1)
 		h := rw.Header()
 		m.ownHeaders(h)
 		if m.opts.Bearer.Enabled && m.opts.Bearer.WWWAuthenticate {
@@ -39,18 +41,21 @@ func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	meta, err := m.provider.discovery.Metadata(req.Context())
 	if err != nil {
+		m.met.c.requests[outcome503].Add(1)
 		providerUnavailable(m, rw, err)
 		return
 	}
 	redirectURI, ok := redirectURIFor(m, req)
 	if !ok {
+		m.met.c.requests[outcomeError].Add(1)
 		errorPage(m, rw, http.StatusBadRequest, "The request's Host header is not valid.")
 		return
 	}
 	h := rw.Header()
 	l, err := session.StartLogin(m.sessions, h, req, safeReturnPath(req), m.opts.Provider.PKCE, time.Now())
 	if err != nil {
-		m.log.Errorf("cannot start a login: %v", err)
+		m.met.c.requests[outcomeError].Add(1)
+		m.log.Error(logging.EventLoginStartFailed, "cannot start a login", logging.Fields{"error": err})
 		errorPage(m, rw, http.StatusInternalServerError, "Sign-in could not be started.")
 		return
 	}
@@ -78,6 +83,7 @@ func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	} else {
 		target += "?" + q.Encode()
 	}
+	m.met.c.requests[outcomeRedirected].Add(1)
 	m.ownHeaders(h)
 	h.Set("Location", target)
 	rw.WriteHeader(http.StatusFound)
@@ -114,7 +120,10 @@ func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 // site can make a victim's browser send such callbacks (<img src=/oauth2/callback>)
 // to lock the victim, and everyone behind the same address, out of signing in.
 func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	c := &m.met.c
+	c.requests[outcomeEndpoint].Add(1)
 	if req.Method != http.MethodGet {
+		c.loginFailures[loginBadRequest].Add(1)
 		errorPage(m, rw, http.StatusMethodNotAllowed, "The sign-in callback only accepts GET.")
 		return
 	}
@@ -124,25 +133,29 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	h := rw.Header()
 	l, err := session.FinishLogin(m.sessions, h, req, q.Get("state"), now)
 	if err == session.ErrNoLogin {
-		m.log.Infof("sign-in callback from %s names no login transaction of this browser (not counted)", m.log.ID(ip))
+		c.loginFailures[loginNoTransaction].Add(1)
+		m.log.Info(logging.EventLoginNoTransaction, "sign-in callback names no login transaction of this browser (not counted by the throttle)",
+			logging.Fields{"client": m.log.Client(ip)})
 		errorPage(m, rw, http.StatusUnauthorized, staleLoginMessage)
 		return
 	}
 	if blocked, left := throttled(m.throttle, purposeCallback, ip); blocked {
+		c.loginFailures[loginThrottled].Add(1)
 		tooManyRequests(m, rw, left)
 		return
 	}
 	if err != nil {
-		callbackFailed(m, rw, ip, "login transaction: "+err.Error(), staleLoginMessage)
+		callbackFailed(m, rw, ip, loginTransaction, "login transaction: "+err.Error(), staleLoginMessage)
 		return
 	}
 	if e := q.Get("error"); e != "" {
-		callbackFailed(m, rw, ip, "provider returned error "+strconvQuote(e),
+		callbackFailed(m, rw, ip, loginProviderError, "provider returned error "+strconvQuote(e),
 			"The identity provider did not sign you in ("+e+").")
 		return
 	}
 	meta, err := m.provider.discovery.Metadata(req.Context())
 	if err != nil {
+		c.loginFailures[loginProviderUnavailable].Add(1)
 		providerUnavailable(m, rw, err)
 		return
 	}
@@ -151,49 +164,53 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	iss, hasIss := q["iss"]
 	if hasIss {
 		if _, ok := oidc.IssuerTenant(iss[0], m.opts.Provider.Issuer, m.opts.Provider.AllowedTenants); len(iss) != 1 || !ok {
-			callbackFailed(m, rw, ip, "authorization response iss does not match the issuer", "The sign-in response came from the wrong identity provider.")
+			callbackFailed(m, rw, ip, loginIssuer, "authorization response iss does not match the issuer", "The sign-in response came from the wrong identity provider.")
 			return
 		}
 	} else if meta.AuthorizationResponseIssParameterSupported {
-		callbackFailed(m, rw, ip, "authorization response lacks the iss parameter the provider advertises", "The sign-in response is incomplete.")
+		callbackFailed(m, rw, ip, loginIssuer, "authorization response lacks the iss parameter the provider advertises", "The sign-in response is incomplete.")
 		return
 	}
 	code := q.Get("code")
 	if code == "" {
-		callbackFailed(m, rw, ip, "authorization response has no code", "The sign-in response is incomplete.")
+		callbackFailed(m, rw, ip, loginNoCode, "authorization response has no code", "The sign-in response is incomplete.")
 		return
 	}
 	redirectURI, ok := redirectURIFor(m, req)
 	if !ok {
+		c.loginFailures[loginBadRequest].Add(1)
 		errorPage(m, rw, http.StatusBadRequest, "The request's Host header is not valid.")
 		return
 	}
 	ctx := req.Context()
 	tok, err := m.provider.client.Exchange(ctx, oidc.TokenEndpoint(meta), code, redirectURI, l.Verifier)
 	if err != nil {
-		callbackFailed(m, rw, ip, "code exchange: "+err.Error(), "The identity provider did not accept the sign-in.")
+		callbackFailed(m, rw, ip, loginExchange, "code exchange: "+err.Error(), "The identity provider did not accept the sign-in.")
 		return
 	}
 	rec, err := newSessionRecord(m, ctx, meta, tok, l.Nonce, nil, now)
 	if err == errHostedDomain {
-		m.log.Infof("sign-in refused for %s: %v", m.log.ID(ip), err)
+		m.met.c.loginFailures[loginHostedDomain].Add(1)
+		m.log.Info(logging.EventLoginFailed, "sign-in refused: hosted domain not allowed", logging.Fields{"client": m.log.Client(ip), "kind": loginFailureNames[loginHostedDomain], "reason": err.Error()})
 		errorPage(m, rw, http.StatusForbidden, "This application only accepts accounts of its organisation. Sign in with your organisation's account.")
 		return
 	}
 	if err != nil {
-		callbackFailed(m, rw, ip, "ID token rejected: "+err.Error(), "The identity provider's answer could not be verified.")
+		callbackFailed(m, rw, ip, loginIDToken, "ID token rejected: "+err.Error(), "The identity provider's answer could not be verified.")
 		return
 	}
 	if hasIss && rec.Issuer != iss[0] {
-		callbackFailed(m, rw, ip, "authorization response iss names another issuer than the ID token", "The sign-in response came from the wrong identity provider.")
+		callbackFailed(m, rw, ip, loginIssuer, "authorization response iss names another issuer than the ID token", "The sign-in response came from the wrong identity provider.")
 		return
 	}
 	if err := writeSession(m, ctx, h, req, rec, now); err != nil {
-		m.log.Errorf("cannot write the session: %v", err)
+		c.loginFailures[loginSessionStore].Add(1)
+		m.log.Error(logging.EventSessionWriteFailed, "cannot write the session", logging.Fields{"error": err, "during": "login"})
 		errorPage(m, rw, http.StatusInternalServerError, "The session could not be stored.")
 		return
 	}
-	m.log.Infof("signed in %s", m.log.ID(rec.Subject))
+	c.logins.Add(1)
+	m.log.Info(logging.EventLoginSucceeded, "signed in", logging.Fields{"user": m.log.ID(rec.Subject), "client": m.log.Client(ip)})
 	// Checked when the login started; checked again (defence in depth).
 	returnTo := l.ReturnURL
 	if !reqsafe.IsLocalPath(returnTo) {
@@ -361,19 +378,19 @@ func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, clai
 // staleLoginMessage is shown for a callback without a usable login transaction.
 const staleLoginMessage = "This sign-in link has expired or was already used. Go back to the page you wanted and try again."
 
-// callbackFailed logs why a callback failed, counts it against the client, and shows
-// the user what to do. The log line carries no token, code or state.
-func callbackFailed(m *Middleware, rw http.ResponseWriter, ip, reason, userMessage string) {
-	m.log.Warnf("sign-in failed for %s: %s", m.log.ID(ip), reason)
-	if recordFailure(m.throttle, purposeCallback, ip) {
-		m.log.Warnf("client %s throttled after repeated failures", m.log.ID(ip))
-	}
+// callbackFailed logs why a callback failed (kind: one of the login* reasons of
+// metrics.go; reason: the details), counts it against the client, and shows the user
+// what to do. The log line carries no token, code or state.
+func callbackFailed(m *Middleware, rw http.ResponseWriter, ip string, kind int, reason, userMessage string) {
+	m.met.c.loginFailures[kind].Add(1)
+	m.log.Warn(logging.EventLoginFailed, "sign-in failed", logging.Fields{"client": m.log.Client(ip), "kind": loginFailureNames[kind], "reason": reason})
+	countFailure(m, purposeCallback, throttleCallback, ip)
 	errorPage(m, rw, http.StatusUnauthorized, userMessage)
 }
 
 // providerUnavailable answers 503 when discovery (or the provider) cannot be reached.
 func providerUnavailable(m *Middleware, rw http.ResponseWriter, err error) {
-	m.log.Warnf("identity provider unavailable: %v", err)
+	m.log.Warn(logging.EventProviderUnavailable, "identity provider unavailable", logging.Fields{"error": err})
 	rw.Header().Set("Retry-After", "5")
 	errorPage(m, rw, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Try again in a moment.")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
@@ -54,6 +55,7 @@ const (
 // end_session_endpoint. A GET without the token (a link, or a cross-site image tag)
 // signs nobody out: it shows a confirmation page whose form carries the token.
 func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	m.met.c.requests[outcomeEndpoint].Add(1)
 	token := ""
 	switch req.Method {
 	case http.MethodPost:
@@ -175,14 +177,14 @@ func signOut(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *sess
 	dropServerSession(m, ctx, rec)
 	session.ClearSession(m.sessions, h, req)
 	if err != nil {
-		m.log.Errorf("sign-out of %s not recorded for every replica: %v", m.log.ID(rec.Subject), err)
+		logoutNotRecorded(m, logoutRP, rec.Subject, err)
 		errorPage(m, rw, http.StatusServiceUnavailable, "Sign-out could not be recorded on every server. Try again in a moment.")
 		return
 	}
-	m.log.Infof("signed out %s", m.log.ID(rec.Subject))
+	loggedOut(m, logoutRP, logging.Fields{"user": m.log.ID(rec.Subject), "client": m.log.Client(clientKey(m.opts.TrustedProxies, req))})
 	meta, err := m.provider.discovery.Metadata(ctx)
 	if err != nil {
-		m.log.Warnf("sign-out: provider metadata unavailable, ending locally: %v", err)
+		m.log.Warn(logging.EventLogoutLocalOnly, "sign-out: provider metadata unavailable, ending locally", logging.Fields{"error": err})
 		signedOutPage(m, rw, req)
 		return
 	}
@@ -193,7 +195,7 @@ func signOut(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *sess
 	}
 	target, err := endSessionURL(m, req, meta, rec)
 	if err != nil {
-		m.log.Errorf("sign-out: %v", err)
+		m.log.Error(logging.EventLogoutEndSessionFailed, "sign-out: cannot build the end-session request", logging.Fields{"error": err})
 		signedOutPage(m, rw, req)
 		return
 	}
@@ -230,7 +232,8 @@ func revokeAtProvider(m *Middleware, ctx context.Context, meta *oidc.Metadata, r
 	rctx, cancel := context.WithTimeout(ctx, m.opts.Provider.HTTPTimeout)
 	defer cancel()
 	if err := m.provider.client.Revoke(rctx, oidc.RevocationEndpoint(meta), tok, hint); err != nil {
-		m.log.Warnf("sign-out: the provider did not revoke the %s of %s: %v", hint, m.log.ID(rec.Subject), err)
+		m.log.Warn(logging.EventLogoutTokenRevokeFailed, "sign-out: the provider did not revoke the "+hint,
+			logging.Fields{"user": m.log.ID(rec.Subject), "token": hint, "error": err})
 	}
 }
 
@@ -357,10 +360,12 @@ func readBody(rw http.ResponseWriter, req *http.Request, max int64) ([]byte, boo
 // from the provider's address (or a shared NAT) must never make Gatehouse refuse the
 // provider's own signed logout, which would leave the session alive.
 func handleBackchannel(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	m.met.c.requests[outcomeEndpoint].Add(1)
 	h := rw.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	if req.Method != http.MethodPost {
+		m.met.c.logoutFailures[logoutBackchannel].Add(1)
 		h.Set("Allow", "POST")
 		backchannelError(m, rw, http.StatusMethodNotAllowed, "invalid_request", "expected POST")
 		return
@@ -372,12 +377,14 @@ func handleBackchannel(m *Middleware, rw http.ResponseWriter, req *http.Request)
 		rw.WriteHeader(http.StatusOK)
 		return
 	}
+	m.met.c.logoutFailures[logoutBackchannel].Add(1)
 	if blocked && !signed {
 		tooManyRequests(m, rw, left)
 		return
 	}
-	m.log.Warnf("back-channel logout refused from %s: %s", m.log.ID(ip), reason)
-	recordFailure(m.throttle, purposeBackchannel, ip)
+	m.log.Warn(logging.EventLogoutRefused, "back-channel logout refused", logging.Fields{"kind": logoutKindNames[logoutBackchannel],
+		"client": m.log.Client(ip), "reason": reason})
+	countFailure(m, purposeBackchannel, throttleBackchannel, ip)
 	backchannelError(m, rw, http.StatusBadRequest, "invalid_request", "the logout request was not accepted")
 }
 
@@ -463,14 +470,14 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 		if err := m.store.Set(ctx, ks, revokedSID(tc.Issuer, tc.SID), []byte("1"), ks.MaxTTL); err != nil {
 			return err
 		}
-		m.log.Infof("back-channel logout of provider session %s", m.log.ID(tc.SID))
+		loggedOut(m, logoutBackchannel, logging.Fields{"sid": m.log.ID(tc.SID)})
 		dropServerSessionOfSID(m, ctx, tc.Issuer, tc.SID)
 		return nil
 	}
 	if err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
 		return err
 	}
-	m.log.Infof("back-channel logout of every session of %s", m.log.ID(tc.Subject))
+	loggedOut(m, logoutBackchannel, logging.Fields{"user": m.log.ID(tc.Subject)})
 	return nil
 }
 
@@ -506,6 +513,7 @@ func backchannelError(m *Middleware, rw http.ResponseWriter, status int, code, d
 // cleared; otherwise nothing is. The response may be framed by the provider (no
 // X-Frame-Options, no frame-ancestors) and is never cached.
 func handleFrontchannel(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	m.met.c.requests[outcomeEndpoint].Add(1)
 	h := rw.Header()
 	h.Set("Cache-Control", "no-cache, no-store")
 	h.Set("Pragma", "no-cache")
@@ -545,11 +553,26 @@ func handleFrontchannel(m *Middleware, rw http.ResponseWriter, req *http.Request
 	dropServerSession(m, ctx, rec)
 	session.ClearSession(m.sessions, h, req)
 	if err != nil {
-		m.log.Errorf("front-channel logout of %s not recorded for every replica: %v", m.log.ID(rec.Subject), err)
+		logoutNotRecorded(m, logoutFrontchannel, rec.Subject, err)
 		rw.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	m.log.Infof("front-channel logout of %s", m.log.ID(rec.Subject))
+	loggedOut(m, logoutFrontchannel, logging.Fields{"user": m.log.ID(rec.Subject), "sid": m.log.ID(sid)})
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><p>Signed out.</p>\n"))
+}
+
+// loggedOut counts and logs a sign-out of kind (logoutRP, ...) with fields f.
+func loggedOut(m *Middleware, kind int, f logging.Fields) {
+	m.met.c.logouts[kind].Add(1)
+	f["kind"] = logoutKindNames[kind]
+	m.log.Info(logging.EventLogoutSucceeded, "signed out", f)
+}
+
+// logoutNotRecorded counts and logs a sign-out whose revocation could not be
+// recorded for every replica (the session is still refused on this one).
+func logoutNotRecorded(m *Middleware, kind int, subject string, err error) {
+	m.met.c.logoutFailures[kind].Add(1)
+	m.log.Error(logging.EventLogoutNotRecorded, "sign-out not recorded for every replica",
+		logging.Fields{"kind": logoutKindNames[kind], "user": m.log.ID(subject), "error": err})
 }

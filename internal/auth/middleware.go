@@ -26,9 +26,15 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
-	// non-empty request paths, so a disabled endpoint matches nothing).
-	callbackPath, logoutPath, backchannelPath, frontchannelPath, signedOutPath string
+	// Paths of the sign-in callback and the sign-out endpoint, for the pages and
+	// redirects that name them.
+	callbackPath, logoutPath, signedOutPath string
+	// endpoints maps the path of every enabled endpoint to what serves it
+	// (serveEndpoint): one map lookup per request, where a switch over the paths
+	// cost every request about three allocations per endpoint under Yaegi. A disabled
+	// endpoint has no entry, so "" (the path of an absolute-form request line without
+	// one, "GET http://host HTTP/1.1") never routes to one.
+	endpoints map[string]int
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -50,8 +56,13 @@ type Middleware struct {
 	verified *verifiedCache
 	throttle *throttle
 	refresh  *refresher
-	// bearer is the bearer path's state (bearer.go); nil when bearer auth is off.
+	// bearer is the bearer path's state (bearer.go); nil when no bearer token is
+	// ever verified (bearer auth off and no operations endpoint requires a scope).
 	bearer *bearerState
+	// met is this middleware's metrics, shared with its other instances in the
+	// process (metrics.go); src is what this instance contributes to them.
+	met *metricsSet
+	src *instanceSources
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -69,15 +80,14 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	}
 	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
 	m := &Middleware{
-		name:               name,
-		next:               next,
-		opts:               opts,
-		log:                logging.NewKeyed(name, opts.LogLevel, nil, session.LogIDKey(opts.Session.Keys, binding)),
+		name: name,
+		next: next,
+		opts: opts,
+		log: logging.NewLogger(logging.Options{Name: name, Level: opts.LogLevel, Format: opts.Log.Format,
+			HashClientIP: opts.Log.HashClientIP, IDKey: session.LogIDKey(opts.Session.Keys, binding)}),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
 		logoutPath:         opts.Logout.Path,
-		backchannelPath:    opts.Logout.BackchannelPath,
-		frontchannelPath:   opts.Logout.FrontchannelPath,
 		signedOutPath:      opts.Logout.SignedOutPath,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
@@ -103,7 +113,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.provider, err = newProvider(ctx, &opts.Provider, func(meta *oidc.Metadata) { reportCapabilities(m, meta) }); err != nil {
 		return nil, errorString("gatehouse: provider: " + err.Error())
 	}
-	if opts.Bearer.Enabled {
+	if opts.Bearer.Enabled || opts.Metrics.RequiredScope != "" || opts.Health.RequiredScope != "" {
 		if m.bearer, err = newBearerState(opts); err != nil {
 			return nil, errorString("gatehouse: bearer: " + err.Error())
 		}
@@ -114,16 +124,72 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if m.store, err = cache.NewInstance(ctx, opts.Cache, m.log, binding); err != nil {
 		return nil, err
 	}
+	m.endpoints = endpointPaths(opts)
 	m.gen = cache.GenerationCounter(m.store)
+	// This instance counts into its middleware's metrics until ctx ends (a reload, or
+	// Traefik stopping); then what it counted itself is folded into them.
+	m.src = &instanceSources{verified: m.verified, bearer: m.bearer, store: m.store, provider: m.provider}
+	m.met = attachMetrics(binding, m.src)
+	context.AfterFunc(ctx, func() {
+		detachMetrics(m.met, m.src)
+	})
 	if !opts.Authorization.RequireVerifiedEmail {
-		m.log.Warnf("authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains")
+		m.log.Warn(logging.EventConfigWarning, "authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains", nil)
 	}
-	m.log.Debugf("configured: issuer %s, client %s, cache %s", opts.Provider.Issuer, opts.Provider.ClientID, opts.Cache.Mode)
+	m.log.Debug(logging.EventConfigLoaded, "configured", logging.Fields{"issuer": opts.Provider.Issuer, "clientID": opts.Provider.ClientID,
+		"cache": opts.Cache.Mode, "version": Version, "format": opts.Log.Format})
 	return m, nil
 }
 
 // Cache returns the instance's cache store.
 func (m *Middleware) Cache() cache.Store { return m.store }
+
+// Gatehouse's own endpoints (Middleware.endpoints).
+const (
+	epCallback = 1 + iota
+	epLogout
+	epBackchannel
+	epFrontchannel
+	epSignedOut
+	epOps // metrics.path and health.path (serveOps tells them apart)
+)
+
+// endpointPaths maps the path of every enabled endpoint to its ep* constant
+// (config.Compile made the paths distinct).
+func endpointPaths(o *config.Options) map[string]int {
+	eps := map[string]int{}
+	add := func(path string, ep int) {
+		if path != "" {
+			eps[path] = ep
+		}
+	}
+	add(o.Provider.CallbackPath, epCallback)
+	add(o.Logout.Path, epLogout)
+	add(o.Logout.BackchannelPath, epBackchannel)
+	add(o.Logout.FrontchannelPath, epFrontchannel)
+	add(o.Logout.SignedOutPath, epSignedOut)
+	add(o.Metrics.Path, epOps)
+	add(o.Health.Path, epOps)
+	return eps
+}
+
+// serveEndpoint serves the request for one of Gatehouse's own endpoints.
+func serveEndpoint(m *Middleware, ep int, rw http.ResponseWriter, req *http.Request) {
+	switch ep {
+	case epCallback:
+		handleCallback(m, rw, req)
+	case epLogout:
+		handleLogout(m, rw, req)
+	case epBackchannel:
+		handleBackchannel(m, rw, req)
+	case epFrontchannel:
+		handleFrontchannel(m, rw, req)
+	case epSignedOut:
+		signedOutPage(m, rw, req)
+	default:
+		serveOps(m, rw, req)
+	}
+}
 
 // ServeHTTP tells the request's story: strip what the client must not claim, serve
 // Gatehouse's own endpoints and what needs no authentication, authenticate the rest
@@ -142,26 +208,10 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
-	// A disabled endpoint's path is "", and so is the path of an absolute-form
-	// request line without one ("GET http://host HTTP/1.1"): such a request is
-	// authenticated like any other, never routed to an endpoint. Cases are tried in
-	// order, so the empty case, which does nothing, must stay first.
-	switch req.URL.Path {
-	case "":
-	case m.callbackPath:
-		handleCallback(m, rw, req)
-		return
-	case m.logoutPath:
-		handleLogout(m, rw, req)
-		return
-	case m.backchannelPath:
-		handleBackchannel(m, rw, req)
-		return
-	case m.frontchannelPath:
-		handleFrontchannel(m, rw, req)
-		return
-	case m.signedOutPath:
-		signedOutPage(m, rw, req)
+	// Gatehouse's own endpoints (m.endpoints holds only enabled ones, so a request
+	// whose path is "" is authenticated like any other).
+	if ep := m.endpoints[req.URL.Path]; ep != 0 {
+		serveEndpoint(m, ep, rw, req)
 		return
 	}
 
@@ -194,7 +244,8 @@ func recovered(m *Middleware, rw http.ResponseWriter, req *http.Request, r any) 
 		panic(r)
 	}
 	n := m.panics.Add(1)
-	m.log.Errorf("internal error #%d serving %s %s: %v", n, req.Method, m.log.ID(req.URL.Path), r)
+	m.met.c.requests[outcomeError].Add(1)
+	m.log.Error(logging.EventInternalError, "internal error", logging.Fields{"n": n, "method": req.Method, "path": m.log.ID(req.URL.Path), "panic": r})
 	m.ownHeaders(rw.Header())
 	http.Error(rw, "gatehouse: internal error", http.StatusInternalServerError)
 }
@@ -222,6 +273,7 @@ func securityHeaders(profile string, h http.Header) {
 // forbidden answers an authenticated principal the rules deny: 403 with a page that
 // says who they are signed in as (escaped) and that they may not pass.
 func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+	m.met.c.requests[outcome403].Add(1)
 	h := rw.Header()
 	m.ownHeaders(h)
 	if wantsJSON(req) || p.Source == "bearer" {
@@ -250,6 +302,7 @@ func wantsJSON(req *http.Request) bool {
 
 // forwardExcluded forwards a request under excludedURLs without authentication.
 func forwardExcluded(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	m.met.c.requests[outcomeExcluded].Add(1)
 	if m.bearerOn {
 		delete(req.Header, "Authorization")
 	}

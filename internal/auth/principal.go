@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -263,7 +264,8 @@ func claimStrings(claims map[string]any, name string) []string {
 // WebSockets and HTTP/2 push keep working.
 func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
 	if !p.Allowed {
-		m.log.Infof("denied %s %s: %s", p.Source, m.log.ID(p.User), p.DenyReason)
+		m.log.Info(logging.EventAccessDenied, "authenticated, but denied by the authorization rules",
+			logging.Fields{"source": p.Source, "user": m.log.ID(p.User), "reason": p.DenyReason})
 		forbidden(m, rw, req, p)
 		return
 	}
@@ -281,6 +283,11 @@ func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request,
 	}
 	if m.upstreamSecurityHeaders != nil {
 		setUpstreamSecurityHeaders(m, rw)
+	}
+	if p.Source == "bearer" {
+		m.met.c.requests[outcomeBearer].Add(1)
+	} else {
+		m.met.c.requests[outcomeSession].Add(1)
 	}
 	m.next.ServeHTTP(rw, req)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -118,11 +119,13 @@ func keySet(m *Middleware, meta *oidc.Metadata) *jose.RemoteKeySet {
 // Gatehouse does not verify with) at debug level.
 func keySkipped(m *Middleware, skipped jose.SkippedKey) {
 	if skipped.Kind == jose.ErrWeakKey {
-		m.log.Errorf("provider key kid %s (entry %d of the key set) refused: %s; tokens it signs are rejected until the provider rotates to a new key",
-			strconvQuote(skipped.Kid), skipped.Index, skipped.Reason)
+		m.log.Error(logging.EventProviderKeyRefused, "provider key kid "+strconvQuote(skipped.Kid)+" refused: "+skipped.Reason+
+			"; tokens it signs are rejected until the provider rotates to a new key",
+			logging.Fields{"kid": skipped.Kid, "entry": skipped.Index})
 		return
 	}
-	m.log.Debugf("provider key kid %s (entry %d of the key set) not used: %s", strconvQuote(skipped.Kid), skipped.Index, skipped.Reason)
+	m.log.Debug(logging.EventProviderKeySkipped, "provider key kid "+strconvQuote(skipped.Kid)+" not used: "+skipped.Reason,
+		logging.Fields{"kid": skipped.Kid, "entry": skipped.Index})
 }
 
 // sealedShared adapts the cache store to jose.SharedCache. Values are sealed with the

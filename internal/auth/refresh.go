@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -50,6 +51,9 @@ func refreshOnce(m *Middleware, ctx context.Context, rec *session.Record, now ti
 	if f := r.flights[key]; f != nil {
 		r.mu.Unlock()
 		<-f.done
+		if f.err == nil {
+			m.met.c.refreshes[resultShared].Add(1)
+		}
 		return f.rec, f.err
 	}
 	f := &refreshFlight{done: make(chan struct{})}
@@ -70,6 +74,7 @@ func refreshOnce(m *Middleware, ctx context.Context, rec *session.Record, now ti
 func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now time.Time) (*session.Record, error) {
 	id := rec.RefreshToken
 	if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+		m.met.c.refreshes[resultShared].Add(1)
 		return nrec, nil
 	}
 	got, err := m.store.SetNX(ctx, m.ks.refreshLock, id, []byte("1"), 30*time.Second)
@@ -81,6 +86,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 		for time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 			if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+				m.met.c.refreshes[resultShared].Add(1)
 				return nrec, nil
 			}
 		}
@@ -90,6 +96,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	// The lock may have been released by a replica that has just redeemed the token:
 	// its result is published (synchronously) before the release, so look again.
 	if nrec := publishedRefresh(m, ctx, id, now); nrec != nil {
+		m.met.c.refreshes[resultShared].Add(1)
 		return nrec, nil
 	}
 	meta, err := m.provider.discovery.Metadata(ctx)
@@ -102,9 +109,10 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	}
 	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
 	if err != nil {
-		m.log.Warnf("refreshed tokens for %s rejected: %v", m.log.ID(rec.Subject), err)
+		m.log.Warn(logging.EventRefreshRejected, "refreshed tokens rejected", logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
 		return nil, errRefreshRejected
 	}
+	m.met.c.refreshes[resultRedeemed].Add(1)
 	nrec.LastSeen = now.Unix()
 	if sealed, err := session.SealRecord(m.sessions.Cache, nrec); err == nil {
 		ttl := 2 * time.Minute

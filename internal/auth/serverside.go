@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -178,7 +179,7 @@ func dropServerSession(m *Middleware, ctx context.Context, rec *session.Record) 
 		return
 	}
 	if err := m.store.Delete(ctx, m.ks.session, rec.ID); err != nil {
-		m.log.Warnf("cannot delete a server-side session: %v", err)
+		m.log.Warn(logging.EventSessionDeleteFailed, "cannot delete a server-side session", logging.Fields{"error": err})
 	}
 	if rec.SID != "" {
 		idx := sidIndexPrefix + rec.Issuer + "\x00" + rec.SID

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -26,6 +27,7 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
+		c.sessionLookups++
 		c.mu.Unlock()
 		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
@@ -58,18 +60,24 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 // re-issues when due, and remembers the verdict for the hot path.
 func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
 	now := time.Now()
+	if len(req.Header["Cookie"]) == 1 && m.gen != nil {
+		// serveSession looked this Cookie header up and counted it as served.
+		m.verified.sessionMisses.Add(1)
+	}
 	gen := cache.GenerationOf(m.store)
 	rec, err := readSession(m, req, now)
 	if err != nil {
 		if err != session.ErrNoSession {
 			sessionUnusable(m, rw, req, err)
+			observeAuth(m, credSession, now)
 		}
 		return false
 	}
 	if sessionRevoked(m, req.Context(), rec) {
-		m.log.Infof("refused revoked session of %s", m.log.ID(rec.Subject))
+		m.log.Info(logging.EventSessionRevoked, "refused a revoked session", logging.Fields{"user": m.log.ID(rec.Subject)})
 		dropServerSession(m, req.Context(), rec)
 		session.ClearSession(m.sessions, rw.Header(), req)
+		observeAuth(m, credSession, now)
 		return false
 	}
 	if rec.RefreshToken != "" && session.NeedsRefresh(m.sessions, rec, now) {
@@ -78,10 +86,12 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 	if session.ShouldReissue(m.sessions, rec, now) {
 		rec.LastSeen = now.Unix() // rec is this request's own copy
 		if err := writeSession(m, req.Context(), rw.Header(), req, rec, now); err != nil {
-			m.log.Warnf("cannot re-issue the session cookie: %v", err)
+			m.log.Warn(logging.EventSessionWriteFailed, "cannot re-issue the session cookie", logging.Fields{"error": err, "during": "reissue"})
 		}
 		// The browser will send a new cookie: nothing to remember for this one.
-		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
+		p := sessionPrincipal(m, rec)
+		observeAuth(m, credSession, now)
+		forwardAuthorized(m, rw, req, p)
 		return true
 	}
 	v := &verified{p: sessionPrincipal(m, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
@@ -91,6 +101,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		}
 		storeVerified(m.verified, hs[0], v)
 	}
+	observeAuth(m, credSession, now)
 	forwardAuthorized(m, rw, req, v.p)
 	return true
 }
@@ -98,7 +109,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 // sessionUnusable handles a cookie that did not open (tampered, from another instance,
 // expired, idle): it is cleared so the browser stops sending it.
 func sessionUnusable(m *Middleware, rw http.ResponseWriter, req *http.Request, err error) {
-	m.log.Debugf("session cookie refused: %v", err)
+	m.log.Debug(logging.EventSessionRefused, "session cookie refused", logging.Fields{"error": err})
 	session.ClearSession(m.sessions, rw.Header(), req)
 }
 
@@ -190,18 +201,25 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 	nrec, err := refreshOnce(m, req.Context(), rec, now)
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
-			m.log.Infof("refresh failed for %s, ending the session: %v", m.log.ID(rec.Subject), err)
+			m.met.c.refreshes[resultRejected].Add(1)
+			m.log.Info(logging.EventRefreshEnded, "refresh failed, ending the session", logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
 			session.ClearSession(m.sessions, rw.Header(), req)
+			observeAuth(m, credSession, now)
 			return false
 		}
-		m.log.Warnf("refresh failed for %s, serving the current session: %v", m.log.ID(rec.Subject), err)
-		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
+		m.met.c.refreshes[resultFailed].Add(1)
+		m.log.Warn(logging.EventRefreshFailed, "refresh failed, serving the current session", logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
+		p := sessionPrincipal(m, rec)
+		observeAuth(m, credSession, now)
+		forwardAuthorized(m, rw, req, p)
 		return true
 	}
 	if err := writeSession(m, req.Context(), rw.Header(), req, nrec, now); err != nil {
-		m.log.Errorf("cannot write the refreshed session: %v", err)
+		m.log.Error(logging.EventSessionWriteFailed, "cannot write the refreshed session", logging.Fields{"error": err, "during": "refresh"})
 	}
-	forwardAuthorized(m, rw, req, sessionPrincipal(m, nrec))
+	p := sessionPrincipal(m, nrec)
+	observeAuth(m, credSession, now)
+	forwardAuthorized(m, rw, req, p)
 	return true
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 )
 
 // throttle counts authentication failures per client and per purpose. A client that
@@ -45,6 +46,8 @@ const (
 	// purposeBackchannel counts refused back-channel logout requests. A logout token
 	// whose signature verifies is never refused by the throttle (handleBackchannel).
 	purposeBackchannel = "backchannel "
+	// purposeEndpoint counts tokens refused at the operations endpoints (ops.go).
+	purposeEndpoint = "endpoint "
 )
 
 func newThrottle(o config.ThrottleOptions) *throttle {
@@ -98,6 +101,16 @@ func recordFailure(t *throttle, purpose, client string) bool {
 	return false
 }
 
+// countFailure records one failure of client at purpose (metric: the same purpose's
+// index in metrics.go) and, when that blocks the client, counts and logs it.
+func countFailure(m *Middleware, purpose string, metric int, client string) {
+	if recordFailure(m.throttle, purpose, client) {
+		m.met.c.throttled[metric].Add(1)
+		m.log.Warn(logging.EventThrottleBlocked, "client blocked after repeated failures", logging.Fields{
+			"client": m.log.Client(client), "purpose": throttleNames[metric], "seconds": int64(m.opts.Throttle.Penalty / time.Second)})
+	}
+}
+
 // evictThrottle drops expired entries, and if none expired, an arbitrary tenth of
 // them: a flood of spoofed addresses must not grow memory without bound.
 func evictThrottle(t *throttle, now time.Time) {
@@ -145,18 +158,29 @@ func tooManyRequests(m *Middleware, rw http.ResponseWriter, left time.Duration) 
 // Application Gateway sends "203.0.113.7:4711", others "[2001:db8::7]:443"); an entry
 // that is no address at all ends the trusted chain at the last good hop.
 func clientKey(trusted []netip.Prefix, req *http.Request) string {
-	peer, ok := parseHop(req.RemoteAddr)
+	peer, ok := clientAddr(trusted, req)
 	if !ok {
 		// Not an IP connection (a Unix socket, a test): counted as it is.
 		return req.RemoteAddr
-	}
-	if len(trusted) > 0 && inPrefixes(trusted, peer) {
-		peer = forwardedClient(trusted, req.Header.Values("X-Forwarded-For"), peer)
 	}
 	if peer.Is4() {
 		return peer.String()
 	}
 	return netip.PrefixFrom(peer, 64).Masked().String()
+}
+
+// clientAddr returns the client's address as clientKey finds it (the connection's
+// peer, or the X-Forwarded-For hop trusted proxies vouch for), whole; false when the
+// connection is not an IP one.
+func clientAddr(trusted []netip.Prefix, req *http.Request) (netip.Addr, bool) {
+	peer, ok := parseHop(req.RemoteAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if len(trusted) > 0 && inPrefixes(trusted, peer) {
+		peer = forwardedClient(trusted, req.Header.Values("X-Forwarded-For"), peer)
+	}
+	return peer, true
 }
 
 // forwardedClient walks X-Forwarded-For from the right, starting from the trusted

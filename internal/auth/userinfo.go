@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -39,7 +40,8 @@ func userinfoIdentity(m *Middleware, ctx context.Context, meta *oidc.Metadata, a
 		if previous == nil || refused {
 			return errorString("userinfo: " + err.Error())
 		}
-		m.log.Warnf("userinfo of %s failed at refresh, keeping the identity of the last successful call: %v", m.log.ID(rec.Subject), err)
+		m.log.Warn(logging.EventUserinfoFailed, "userinfo failed at refresh, keeping the identity of the last successful call",
+			logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
 		return nil
 	}
 	fillIdentity(m, rec, tc, oidc.MergeUserinfo(claims, ui))

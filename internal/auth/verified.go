@@ -2,6 +2,7 @@ package auth
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -21,6 +22,12 @@ type verifiedCache struct {
 	max      int
 	bytes    int
 	maxBytes int
+	// sessionLookups and bearerLookups count the hot paths' lookups, under mu (which
+	// they hold anyway: an atomic add there would cost the hot path under Yaegi);
+	// sessionMisses and bearerMisses count those that went on to the slow path. The
+	// difference is the requests the hot paths served (metrics.go).
+	sessionLookups, bearerLookups int64
+	sessionMisses, bearerMisses   atomic.Int64
 }
 
 // verified is one credential's cached verdict.

@@ -275,7 +275,7 @@ func TestAStoreThatNeverConnectsSaysWhyOnce(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return strings.Contains(log.String(), "WRONGPASS") })
 	time.Sleep(20 * o.ProbeInterval)
 	out := log.String()
-	if n := strings.Count(out, "cache: redis unreachable: "); n != 1 || s.Health() != HealthDegraded {
+	if n := strings.Count(out, "event=cache.redis_unreachable "); n != 1 || s.Health() != HealthDegraded {
 		t.Fatalf("%d lines, health %s:\n%s", n, s.Health(), out)
 	}
 	if strings.Contains(out, "wrong-password") {

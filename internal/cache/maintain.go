@@ -2,10 +2,12 @@ package cache
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
+	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
 
@@ -37,10 +39,11 @@ func setState(s *store, to int32, why string) {
 	if why != "" {
 		msg += ": " + why
 	}
+	f := logging.Fields{"from": healthName(from), "to": healthName(to), "reason": why}
 	if to == stateDegraded {
-		s.log.Warnf("%s", msg)
+		s.log.Warn(logging.EventCacheState, msg, f)
 	} else {
-		s.log.Infof("%s", msg)
+		s.log.Info(logging.EventCacheState, msg, f)
 	}
 }
 
@@ -114,7 +117,8 @@ func maintain(s *store) {
 				continue
 			} else if !told && s.bg.Err() == nil {
 				told = true
-				s.log.Warnf("cache: redis unreachable: %v (probing every %v)", err, s.opts.ProbeInterval)
+				s.log.Warn(logging.EventCacheRedisUnreachable, "cache: redis unreachable (probing every "+s.opts.ProbeInterval.String()+")",
+					logging.Fields{"error": err})
 			}
 		case stateRecovering:
 			var err error
@@ -227,7 +231,8 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 		if err != nil {
 			if trackingRefused(err) {
 				s.trackState.Store(TrackingUnsupported)
-				s.log.Warnf("cache: redis refused CLIENT TRACKING (%v): L1 will not cache revocation answers", err)
+				s.log.Warn(logging.EventCacheTrackingRefused, "cache: redis refused CLIENT TRACKING: L1 will not cache revocation answers",
+					logging.Fields{"error": err})
 			} else {
 				return nil, runID, err
 			}
@@ -304,9 +309,10 @@ func trackingLost(s *store, err error) {
 	}
 	if s.state.CompareAndSwap(stateHealthy, stateRecovering) {
 		s.healthChanges.Add(1)
-		s.log.Warnf("cache: redis healthy -> recovering: invalidation tracking lost: %v", err)
+		s.log.Warn(logging.EventCacheState, "cache: redis healthy -> recovering: invalidation tracking lost",
+			logging.Fields{"from": HealthHealthy, "to": HealthRecovering, "reason": "invalidation tracking lost", "error": err})
 	} else {
-		s.log.Warnf("cache: invalidation tracking lost: %v", err)
+		s.log.Warn(logging.EventCacheTrackingLost, "cache: invalidation tracking lost", logging.Fields{"error": err})
 	}
 	kickMaintain(s)
 }
@@ -361,7 +367,8 @@ func republish(s *store) error {
 		cmds = cmds[n:]
 	}
 	if len(all) > 0 {
-		s.log.Infof("cache: redis server changed (restart or failover); wrote back %d known revocations (SET NX)", len(all))
+		s.log.Info(logging.EventCacheRevocationsRestore, "cache: redis server changed (restart or failover); wrote back "+strconv.Itoa(len(all))+" known revocations (SET NX)",
+			logging.Fields{"revocations": len(all)})
 	}
 	return nil
 }
@@ -454,7 +461,8 @@ func adoptPending(s *store) {
 	}
 	s.outLen.Store(int64(len(s.outbox.items)))
 	if adopted > 0 {
-		s.log.Infof("cache: replaying %d revocation writes a previous instance of this middleware could not send to Redis", adopted)
+		s.log.Info(logging.EventCacheOutboxAdopted, "cache: replaying "+strconv.Itoa(adopted)+" revocation writes a previous instance of this middleware could not send to Redis",
+			logging.Fields{"writes": adopted})
 	}
 }
 
@@ -516,7 +524,9 @@ func (s *store) Close(ctx context.Context) error {
 	s.outMu.Unlock()
 	handed := handOver(s, unconfirmed)
 	if lost > 0 {
-		s.log.Errorf("cache: closing with %d revocation writes Redis never confirmed; %d of them handed to the next instance of this middleware in this process, which replays them; the others will not reach other replicas", lost, handed)
+		s.log.Error(logging.EventCacheCloseUnconfirmed, "cache: closing with "+strconv.Itoa(lost)+" revocation writes Redis never confirmed; "+strconv.Itoa(handed)+
+			" of them handed to the next instance of this middleware in this process, which replays them; the others will not reach other replicas",
+			logging.Fields{"unconfirmed": lost, "handed": handed})
 	}
 	s.bgCancel()
 	s.wg.Wait()

@@ -72,7 +72,9 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.throttle(&cfg.Throttle, &o.Throttle)
 	o.TrustedProxies = c.prefixes("trustedProxies", cfg.TrustedProxies)
 	c.securityHeaders(&cfg.SecurityHeaders, &o.SecurityHeaders)
-	o.LogLevel = c.oneOf("logLevel", strings.ToLower(strings.TrimSpace(cfg.LogLevel)), "info", "debug", "info", "warn", "error")
+	c.log(cfg, o)
+	c.endpoint("metrics", &cfg.Metrics, &o.Metrics, o)
+	c.endpoint("health", &cfg.Health, &o.Health, o)
 	c.crossChecks(o)
 	if len(c.problems) > 0 {
 		return nil, &Error{Problems: c.problems}
@@ -585,6 +587,53 @@ func (c *checker) securityHeaders(in *SecurityHeadersConfig, out *SecurityHeader
 	out.ApplyToUpstream = in.ApplyToUpstream
 }
 
+// log compiles log.* and the older logLevel: log.level wins, and both given with
+// different values is refused (which one was meant is not clear).
+func (c *checker) log(cfg *Config, o *Options) {
+	legacy := c.oneOf("logLevel", strings.ToLower(strings.TrimSpace(cfg.LogLevel)), "", "debug", "info", "warn", "error")
+	level := c.oneOf("log.level", strings.ToLower(strings.TrimSpace(cfg.Log.Level)), "", "debug", "info", "warn", "error")
+	if level != "" && legacy != "" && level != legacy {
+		c.fail("log.level", "is "+level+" but logLevel (its older spelling) is "+legacy+"; give only one")
+	}
+	switch {
+	case level != "":
+		o.LogLevel = level
+	case legacy != "":
+		o.LogLevel = legacy
+	default:
+		o.LogLevel = "info"
+	}
+	o.Log.Format = c.oneOf("log.format", strings.ToLower(strings.TrimSpace(cfg.Log.Format)), "text", "text", "json")
+	o.Log.HashClientIP = cfg.Log.HashClientIP
+}
+
+// endpoint compiles an operations endpoint (metrics, health). An endpoint that is on
+// must say who may read it: it tells how many users sign in and whether the provider
+// and Redis are reachable, which is nobody else's business. A required scope is
+// checked on a token verified as bearer tokens are (bearer.*), so it needs
+// bearer.audience, with bearer auth for ordinary requests on or off.
+func (c *checker) endpoint(group string, in *EndpointConfig, out *EndpointOptions, o *Options) {
+	out.Path = c.optionalPath(group+".path", in.Path)
+	out.AllowedIPs = c.prefixes(group+".allowedIPs", in.AllowedIPs)
+	scope := strings.TrimSpace(in.RequiredScope)
+	if scope != "" && !isScopeToken(scope) {
+		c.fail(group+".requiredScope", "must be one RFC 6749 scope token without spaces or quotes, such as gatehouse:metrics, got "+strconv.Quote(in.RequiredScope))
+		scope = ""
+	}
+	out.RequiredScope = scope
+	if out.Path != "" && len(out.AllowedIPs) == 0 && scope == "" {
+		c.fail(group+".path", "needs "+group+".allowedIPs or "+group+".requiredScope (or both): the endpoint is never public")
+	}
+	switch {
+	case scope == "" || o.Bearer.Enabled:
+		// bearer() checked bearer.audience already.
+	case o.Bearer.Audience == "":
+		c.fail(group+".requiredScope", "needs bearer.audience: the token is verified as a bearer token for that audience (bearer.enabled may stay false)")
+	case o.Bearer.Audience == o.Provider.ClientID:
+		c.fail("bearer.audience", "must be the API's resource identifier, not provider.clientID: tokens addressed only to the client id are ID tokens and are refused as access tokens")
+	}
+}
+
 // crossChecks are rules between groups: endpoint paths must be distinct and not
 // excluded from authentication; the hosted-domain check needs domains to check.
 func (c *checker) crossChecks(o *Options) {
@@ -597,6 +646,8 @@ func (c *checker) crossChecks(o *Options) {
 		{"logout.backchannelPath", o.Logout.BackchannelPath},
 		{"logout.frontchannelPath", o.Logout.FrontchannelPath},
 		{"logout.signedOutPath", o.Logout.SignedOutPath},
+		{"metrics.path", o.Metrics.Path},
+		{"health.path", o.Health.Path},
 	}
 	for i, a := range paths {
 		if a.path == "" {

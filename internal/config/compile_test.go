@@ -227,6 +227,44 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"trustedProxies", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }},
 		{"securityHeaders.profile", func(c *Config) { c.SecurityHeaders.Profile = "paranoid" }},
 		{"logLevel", func(c *Config) { c.LogLevel = "verbose" }},
+		{"log.level", func(c *Config) { c.Log.Level = "trace" }},
+		{"log.level", func(c *Config) {
+			c.Log.Level = "debug"
+			c.LogLevel = "warn"
+		}},
+		{"log.format", func(c *Config) { c.Log.Format = "logfmt" }},
+		{"metrics.path", func(c *Config) { c.Metrics.Path = "/oauth2/metrics" }},
+		{"metrics.path", func(c *Config) {
+			c.Metrics.Path = "/oauth2/../metrics"
+			c.Metrics.AllowedIPs = []string{"10.0.0.0/8"}
+		}},
+		{"metrics.allowedIPs", func(c *Config) {
+			c.Metrics.Path = "/oauth2/metrics"
+			c.Metrics.AllowedIPs = []string{"10.0.0.0/40"}
+		}},
+		{"metrics.requiredScope", func(c *Config) {
+			c.Metrics.Path = "/oauth2/metrics"
+			c.Metrics.RequiredScope = "two scopes"
+		}},
+		{"metrics.requiredScope", func(c *Config) {
+			c.Metrics.Path = "/oauth2/metrics"
+			c.Metrics.RequiredScope = "gatehouse:metrics"
+		}},
+		{"bearer.audience", func(c *Config) {
+			c.Health.Path = "/oauth2/health"
+			c.Health.RequiredScope = "gatehouse:health"
+			c.Bearer.Audience = c.Provider.ClientID
+		}},
+		{"health.path", func(c *Config) { c.Health.Path = "/oauth2/health" }},
+		{"health.path", func(c *Config) {
+			c.Health.Path = "/oauth2/logout"
+			c.Health.AllowedIPs = []string{"10.0.0.0/8"}
+		}},
+		{"excludedURLs", func(c *Config) {
+			c.Metrics.Path = "/public/metrics"
+			c.Metrics.AllowedIPs = []string{"10.0.0.0/8"}
+			c.ExcludedURLs = []string{"/public/"}
+		}},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d bad configurations", len(cases))
@@ -253,6 +291,52 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		if !named || !strings.Contains(err.Error(), tc.option+": ") {
 			t.Errorf("error does not name %s: %v", tc.option, err)
 		}
+	}
+}
+
+// TestLogLevelTakesEitherSpelling: log.level and the older logLevel both set the
+// level (equal values may both be given), info when neither is.
+func TestLogLevelTakesEitherSpelling(t *testing.T) {
+	for _, tc := range []struct{ level, legacy, want string }{
+		{"", "", "info"}, {"debug", "", "debug"}, {"", "warn", "warn"}, {"error", "error", "error"}, {"WARN", "", "warn"},
+	} {
+		c := valid()
+		c.Log.Level = tc.level
+		c.LogLevel = tc.legacy
+		o, err := compile(t, c)
+		if err != nil || o.LogLevel != tc.want {
+			t.Errorf("log.level %q, logLevel %q: level %q, error %v; want %q", tc.level, tc.legacy, o.LogLevel, err, tc.want)
+		}
+	}
+}
+
+// TestOperationsEndpointsCompileTheirRules: a path with addresses, a scope verified
+// through bearer.audience with bearer auth off, and both; the log format and client
+// hashing are carried over.
+func TestOperationsEndpointsCompileTheirRules(t *testing.T) {
+	c := valid()
+	c.Metrics.Path = "/oauth2/metrics"
+	c.Metrics.AllowedIPs = []string{"10.0.0.0/8", "192.0.2.7"}
+	c.Health.Path = "/oauth2/health"
+	c.Health.RequiredScope = "gatehouse:health"
+	c.Bearer.Audience = "https://api.example.com"
+	c.Log.Format = "JSON"
+	c.Log.HashClientIP = true
+	o, err := compile(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Metrics.Path != "/oauth2/metrics" || len(o.Metrics.AllowedIPs) != 2 || o.Metrics.AllowedIPs[1].String() != "192.0.2.7/32" || o.Metrics.RequiredScope != "" {
+		t.Fatalf("metrics: %+v", o.Metrics)
+	}
+	if o.Health.Path != "/oauth2/health" || o.Health.RequiredScope != "gatehouse:health" || o.Health.AllowedIPs != nil || o.Bearer.Enabled {
+		t.Fatalf("health: %+v", o.Health)
+	}
+	if o.Log.Format != "json" || !o.Log.HashClientIP {
+		t.Fatalf("log: %+v", o.Log)
+	}
+	if d, _ := compile(t, valid()); d.Metrics.Path != "" || d.Health.Path != "" || d.Log.Format != "text" || d.Log.HashClientIP {
+		t.Fatalf("defaults: metrics %+v health %+v log %+v", d.Metrics, d.Health, d.Log)
 	}
 }
 

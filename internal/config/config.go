@@ -41,8 +41,15 @@ type Config struct {
 	TrustedProxies []string
 	// SecurityHeaders adds response headers to what Gatehouse answers itself.
 	SecurityHeaders SecurityHeadersConfig
-	// LogLevel is debug, info, warn or error.
+	// LogLevel is debug, info, warn or error: the older spelling of Log.Level, still
+	// accepted.
 	LogLevel string
+	// Log says how Gatehouse writes its log: level, format, client addresses.
+	Log LogConfig
+	// Metrics is the Prometheus endpoint (off unless metrics.path is set).
+	Metrics EndpointConfig
+	// Health is the health endpoint (off unless health.path is set).
+	Health EndpointConfig
 	// Unknown collects the options Traefik hands over that match no field here
 	// (mapstructure's remain): Compile refuses them, so that a misspelled option
 	// cannot switch a check off.
@@ -253,6 +260,27 @@ type SecurityHeadersConfig struct {
 	Unknown         map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
+// LogConfig says how Gatehouse writes its log.
+type LogConfig struct {
+	// Level is debug, info, warn or error; empty: logLevel, else info.
+	Level string
+	// Format is text (one key=value line per event) or json (one object per line).
+	Format string
+	// HashClientIP logs client addresses as keyed hashes instead of in clear.
+	HashClientIP bool
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
+}
+
+// EndpointConfig is one of Gatehouse's operations endpoints (metrics, health): off
+// unless Path is set, and answered only to clients in AllowedIPs and/or presenting a
+// bearer token with RequiredScope (both, when both are set); anyone else gets 404.
+type EndpointConfig struct {
+	Path          string
+	AllowedIPs    []string
+	RequiredScope string
+	Unknown       map[string]any `mapstructure:",remain"` // options that match no field: refused
+}
+
 // ListDefaults are the defaults of list options, applied by Compile when the operator
 // gave none. They cannot live in Default: mapstructure (v1.5, as Traefik uses it)
 // decodes a list over a non-empty default element by element, so "openid,groups" over
@@ -352,6 +380,8 @@ func Default() *Config {
 		SecurityHeaders: SecurityHeadersConfig{
 			Profile: "basic",
 		},
-		LogLevel: "info",
+		Log: LogConfig{
+			Format: "text",
+		},
 	}
 }

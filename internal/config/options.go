@@ -25,7 +25,24 @@ type Options struct {
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
 	SecurityHeaders SecurityHeadersOptions
-	LogLevel        string
+	// LogLevel is log.level, else logLevel, else info.
+	LogLevel string
+	Log      LogOptions
+	Metrics  EndpointOptions
+	Health   EndpointOptions
+}
+
+// LogOptions is the compiled LogConfig (its level is Options.LogLevel).
+type LogOptions struct {
+	Format       string // "text" or "json"
+	HashClientIP bool
+}
+
+// EndpointOptions is a compiled EndpointConfig; Path "" means the endpoint is off.
+type EndpointOptions struct {
+	Path          string
+	AllowedIPs    []netip.Prefix
+	RequiredScope string
 }
 
 // ProviderOptions is the compiled ProviderConfig.

@@ -92,6 +92,9 @@ func unknownMessage(key string, siblings, known []string) string {
 			return "repeats " + s + " in another case; give it once"
 		}
 	}
+	if nested := nestedOption(key, siblings, known); nested != "" {
+		return "unknown option; did you mean " + nested + "?"
+	}
 	if best := closestOption(key, siblings); best != "" {
 		return "unknown option; did you mean " + best + "?"
 	}
@@ -103,6 +106,29 @@ func unknownMessage(key string, siblings, known []string) string {
 		names = append(names, s[strings.LastIndexByte(s, '.')+1:])
 	}
 	return "unknown option (Traefik would ignore it; Gatehouse refuses it); the options here are " + strings.Join(names, ", ")
+}
+
+// nestedOption returns the option in a group below key's level whose path, from that
+// level and without its dots, is key (case-insensitive): logFormat for log.format,
+// metricsPath for metrics.path. "" when there is none.
+func nestedOption(key string, siblings, known []string) string {
+	if len(siblings) == 0 {
+		return ""
+	}
+	prefix := siblings[0][:strings.LastIndexByte(siblings[0], '.')+1]
+	for _, k := range known {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		rest := k[len(prefix):]
+		if !strings.Contains(rest, ".") {
+			continue
+		}
+		if strings.EqualFold(strings.ReplaceAll(rest, ".", ""), key) {
+			return k
+		}
+	}
+	return ""
 }
 
 // closestOption returns the path among candidates whose last segment is closest to

@@ -40,6 +40,15 @@ func TestMisspelledOptionsAreRefusedWithTheOptionMeant(t *testing.T) {
 		{"deep in the tree", func(c *Config) {
 			c.Cache.Redis.Sentinel.Unknown = map[string]any{"masterNmae": "mymaster"}
 		}, "cache.redis.sentinel.masterNmae: unknown option; did you mean cache.redis.sentinel.masterName?"},
+		{"a new group's list in the singular", func(c *Config) {
+			c.Metrics.Unknown = map[string]any{"allowedIP": "10.0.0.0/8"}
+		}, "metrics.allowedIP: unknown option; did you mean metrics.allowedIPs?"},
+		{"log options spelled like logLevel", func(c *Config) {
+			c.Unknown = map[string]any{"logFormat": "json"}
+		}, "logFormat: unknown option; did you mean log.format?"},
+		{"a nested option flattened one level down", func(c *Config) {
+			c.Cache.Unknown = map[string]any{"redisURL": "redis://x"}
+		}, "cache.redisURL: unknown option; did you mean cache.redis.url?"},
 		{"nothing close", func(c *Config) {
 			c.Throttle.Unknown = map[string]any{"zzzzzz": "1"}
 		}, "throttle.zzzzzz: unknown option (Traefik would ignore it; Gatehouse refuses it); the options here are enabled, failures, window, penalty"},

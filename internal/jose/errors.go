@@ -87,10 +87,9 @@ func (e *Error) Unwrap() error { return e.Kind }
 // KindOf returns the sentinel kind of an error from this package, or err itself.
 // It is the Yaegi-safe way to test an error: KindOf(err) == ErrExpired.
 func KindOf(err error) error {
-	// Under Yaegi, asserting the type of an empty-struct error value such as
-	// context.DeadlineExceeded panics (docs/YAEGI-NOTES.md); key-set fetches can
-	// return it.
-	if err == context.DeadlineExceeded {
+	if err == context.DeadlineExceeded || err == context.Canceled {
+		// Under Yaegi, asserting context.DeadlineExceeded (a struct without fields)
+		// to an interpreted type panics.
 		return err
 	}
 	if e, ok := err.(*Error); ok {

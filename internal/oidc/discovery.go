@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -71,6 +72,43 @@ type Discovery struct {
 	inflight chan struct{}
 	lastTry  time.Time
 	fetches  int
+	// failures counts failed fetches; lastClass is the class of the last failure
+	// (DiscoveryStatus.LastErrorClass), "" after a success; loadedAt is when the
+	// current document was fetched.
+	failures  int
+	lastClass string
+	loadedAt  time.Time
+}
+
+// Discovery error classes (DiscoveryStatus.LastErrorClass): what kind of failure,
+// without its details, for health checks and dashboards.
+const (
+	DiscoveryErrNetwork  = "network"          // no connection, DNS, TLS
+	DiscoveryErrTimeout  = "timeout"          // no answer within provider.httpTimeout
+	DiscoveryErrStatus   = "http_status"      // an answer other than 200
+	DiscoveryErrBody     = "body"             // unreadable or too large
+	DiscoveryErrDocument = "invalid_document" // not JSON, or lacking a required endpoint
+	DiscoveryErrIssuer   = "issuer_mismatch"  // the document names another issuer
+)
+
+// DiscoveryStatus is a snapshot of a Discovery, for health checks and metrics.
+type DiscoveryStatus struct {
+	// Ready: a document was fetched (and is served, even while refreshes fail).
+	Ready bool
+	// LoadedAt is when the served document was fetched (zero when not Ready).
+	LoadedAt time.Time
+	// Fetches and Failures count discovery requests and the failed ones.
+	Fetches, Failures int
+	// LastErrorClass is the class of the last fetch's failure (DiscoveryErr*), ""
+	// when the last fetch succeeded or none was made.
+	LastErrorClass string
+}
+
+// Status returns a snapshot of the discovery state.
+func (d *Discovery) Status() DiscoveryStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return DiscoveryStatus{Ready: d.meta != nil, LoadedAt: d.loadedAt, Fetches: d.fetches, Failures: d.failures, LastErrorClass: d.lastClass}
 }
 
 // DiscoveryOptions configure NewDiscovery.
@@ -188,7 +226,7 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 	d.fetches++
 	d.mu.Unlock()
 
-	m, doc, err := d.get(ctx)
+	m, doc, class, err := d.get(ctx)
 
 	// A new document is announced before anyone can use it: fetches never overlap
 	// (inflight), so neither do these calls, and the metadata is published after.
@@ -203,9 +241,12 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 		d.meta = m
 		d.doc = doc
 		d.lastErr = nil
+		d.loadedAt = time.Now()
 	} else {
 		d.lastErr = err
+		d.failures++
 	}
+	d.lastClass = class
 	d.inflight = nil
 	cur := d.meta
 	d.mu.Unlock()
@@ -218,33 +259,46 @@ func (d *Discovery) fetch(ctx context.Context) (*Metadata, error) {
 }
 
 // get fetches and validates the document; it returns the metadata and the document's
-// text.
-func (d *Discovery) get(ctx context.Context) (*Metadata, string, error) {
+// text, and on failure the error's class (DiscoveryErr*).
+func (d *Discovery) get(ctx context.Context) (*Metadata, string, string, error) {
 	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, d.url, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", DiscoveryErrNetwork, err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, "", errors.New("oidc: discovery: " + err.Error())
+		return nil, "", networkClass(err), errors.New("oidc: discovery: " + err.Error())
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", errors.New("oidc: discovery: " + d.url + " answered " + strconv.Itoa(resp.StatusCode))
+		return nil, "", DiscoveryErrStatus, errors.New("oidc: discovery: " + d.url + " answered " + strconv.Itoa(resp.StatusCode))
 	}
 	b, err := readCapped(resp.Body, MaxResponseBytes)
 	if err != nil {
-		return nil, "", errors.New("oidc: discovery: " + err.Error())
+		return nil, "", DiscoveryErrBody, errors.New("oidc: discovery: " + err.Error())
 	}
 	m := &Metadata{}
 	if err := json.Unmarshal(b, m); err != nil {
-		return nil, "", errors.New("oidc: discovery: document is not valid JSON: " + err.Error())
+		return nil, "", DiscoveryErrDocument, errors.New("oidc: discovery: document is not valid JSON: " + err.Error())
 	}
 	if err := validateMetadata(m, d.issuer, d.allowHTTP); err != nil {
-		return nil, "", err
+		if m.Issuer != d.issuer {
+			return nil, "", DiscoveryErrIssuer, err
+		}
+		return nil, "", DiscoveryErrDocument, err
 	}
-	return m, string(b), nil
+	return m, string(b), "", nil
+}
+
+// networkClass tells a timeout from other transport failures. (os.IsTimeout, which
+// runs compiled: under Yaegi an interpreted err.(interface{ Timeout() bool }) answers
+// false for the *url.Error of a client timeout.)
+func networkClass(err error) string {
+	if os.IsTimeout(err) {
+		return DiscoveryErrTimeout
+	}
+	return DiscoveryErrNetwork
 }
 
 // validateMetadata applies OpenID Connect Discovery 1.0 section 4.3: the issuer in the

@@ -79,8 +79,9 @@ func (e *OAuthError) Error() string {
 // IsInvalidGrant reports whether err says the grant (code or refresh token) is not
 // valid any more: the session must end rather than be retried.
 func IsInvalidGrant(err error) bool {
-	if err == context.DeadlineExceeded {
-		// Under Yaegi, asserting the type of this empty-struct error panics.
+	if err == nil || err == context.DeadlineExceeded || err == context.Canceled {
+		// Under Yaegi, asserting context.DeadlineExceeded to an interpreted type
+		// panics (see redis.asReply).
 		return false
 	}
 	oe, ok := err.(*OAuthError)

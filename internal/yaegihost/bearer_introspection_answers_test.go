@@ -100,7 +100,7 @@ func TestBearerIntrospectionAnswerClaimsAreChecked(t *testing.T) {
 		out := stop()
 		for _, r := range reasons {
 			// The message is logged quoted: its own quotes are escaped.
-			if !strings.Contains(out, "): "+strings.ReplaceAll(r, `"`, `\"`)) {
+			if !strings.Contains(out, `reason="`+strings.ReplaceAll(r, `"`, `\"`)) {
 				t.Fatalf("no refusal logged with the reason %q:\n%s", r, out)
 			}
 		}

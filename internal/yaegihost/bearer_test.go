@@ -1130,8 +1130,8 @@ func TestBearerRefusalReasonsAreLoggedAtDebugWithoutTokens(t *testing.T) {
 		}
 		out := stop()
 		for _, want := range []string{
-			`access token from h:`, `refused (invalid_token): access token rules: jose: token expired`,
-			`refused (invalid_token): introspection: token is not active`,
+			`event=bearer.refused msg="access token refused" client=127.0.0.1 error=invalid_token reason="access token rules: jose: token expired`,
+			`error=invalid_token reason="introspection: token is not active"`,
 		} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("the log lacks %q:\n%s", want, out)

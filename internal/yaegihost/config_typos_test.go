@@ -145,6 +145,7 @@ http:
               X-Tenant: "{{ .claims.tenant }}"
           throttle:
             failure: 5
+          logFormat: json
 `
 
 // TestMisspelledOptionsInAFileProviderAreRefusedNotIgnored: the file provider's
@@ -162,6 +163,7 @@ func TestMisspelledOptionsInAFileProviderAreRefusedNotIgnored(t *testing.T) {
 		got := buildError(t, md, cfgs[0])
 		for _, want := range []string{
 			"gatehouse: invalid configuration: authorisation: unknown option; did you mean authorization?",
+			"; logFormat: unknown option; did you mean log.format?",
 			"; throttle.failure: unknown option; did you mean throttle.failures?",
 		} {
 			if !strings.Contains(got, want) {

@@ -192,7 +192,7 @@ func TestPanicInTheChainAnswers500(t *testing.T) {
 		t.Fatalf("status %d", rec.Code)
 	}
 	// Logged once, at error level, with the panic's value.
-	if n := strings.Count(out, "internal error #"); n != 1 || !strings.Contains(out, "boom") {
+	if n := strings.Count(out, "event=internal.error"); n != 1 || !strings.Contains(out, "panic=boom") {
 		t.Fatalf("%d log lines about the panic:\n%s", n, out)
 	}
 }

@@ -124,7 +124,7 @@ func TestGroupNamedWithACommaIsNotForwardedAsTwoGroups(t *testing.T) {
 // the one this test derives with the session key; another middleware, or the same
 // name under another session key, logs another; the subject itself never appears.
 func TestLogHashesCorrelateReplicasButNotMiddlewares(t *testing.T) {
-	signedIn := regexp.MustCompile(`middleware="([^"]+)" msg="signed in (h:[0-9a-f]{12})"`)
+	signedIn := regexp.MustCompile(`middleware="([^"]+)" event=login\.succeeded msg="signed in"[^\n]* user=(h:[0-9a-f]{12})`)
 	forEachMode(t, func(t *testing.T, md mode) {
 		op := newOP(t, testop.Options{})
 		hashOf := func(name, key string) string {

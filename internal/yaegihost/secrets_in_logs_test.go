@@ -279,6 +279,11 @@ func TestNoSecretReachesTheLogOrRedisKeys(t *testing.T) {
 				group(cfg, "cache")["redis"].(map[string]any)["password"] = silRedisPass
 			}
 			cfg["logLevel"] = "debug"
+			if store == "cache" {
+				// Both log formats: the JSON encoder must not let through what the
+				// text format scrubs.
+				cfg["log"] = map[string]any{"format": "json"}
+			}
 			group(cfg, "provider")["discoveryURL"] = tap.srv.URL + "/.well-known/openid-configuration"
 			group(cfg, "session")["keys"] = []any{silSessionKey, silOldKey}
 			group(cfg, "session")["store"] = store
@@ -296,11 +301,13 @@ func TestNoSecretReachesTheLogOrRedisKeys(t *testing.T) {
 		if md.name == "yaegi" {
 			out += host(t).Output()[yaegiBefore:]
 		}
-		for _, want := range []string{"level=debug", `middleware="secrets-cookie@file"`, `middleware="secrets-cache@file"`} {
+		for _, want := range []string{"level=debug", `middleware="secrets-cookie@file"`, `"level":"debug"`, `"middleware":"secrets-cache@file"`} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("the captured log lacks %q (was it captured?):\n%s", want, out)
 			}
 		}
+		// JSON escapes some characters (\u0026, \"): look in the decoded lines too.
+		out += "\n" + decodedJSONLines(t, out)
 
 		// Every secret there was.
 		s := secretSet{}
@@ -513,4 +520,44 @@ func secretsScenario(t *testing.T, op *testop.Provider, base, store string) {
 	if r := sendLogoutToken(t, base+backchannelPath, "logout_token=not-a-jwt-0123456789abcdef", "application/x-www-form-urlencoded"); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("%s: garbage logout token: %d", store, r.StatusCode)
 	}
+}
+
+// decodedJSONLines returns the string values of every JSON log line in out (one per
+// line, at any depth), decoded, so that a secret JSON escapes is still found.
+func decodedJSONLines(t *testing.T, out string) string {
+	t.Helper()
+	var b strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			b.WriteString(x)
+			b.WriteString("\n")
+		case map[string]any:
+			for k, e := range x {
+				b.WriteString(k + "\n")
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("a JSON log line does not parse: %v\n%s", err, line)
+		}
+		walk(v)
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no JSON log line")
+	}
+	return b.String()
 }

@@ -339,7 +339,8 @@ func doSlow(cc *ClusterClient, ctx context.Context, slot int, args []any, node *
 // command was not sent (no connection up), or it only reads. A node whose connections
 // are all full (ErrInFlightLimit) is not retried: the call fails fast, as on a Client.
 func retryableTransport(cc *ClusterClient, err error, args []any) bool {
-	if err == nil || IsServerError(err) || err == context.Canceled || err == context.DeadlineExceeded || err == ErrInFlightLimit || cc.closed.Load() {
+	// (The context's errors first: see asReply.)
+	if err == nil || err == context.Canceled || err == context.DeadlineExceeded || err == ErrInFlightLimit || IsServerError(err) || cc.closed.Load() {
 		return false
 	}
 	if err == ErrNotConnected || err == ErrClosed {

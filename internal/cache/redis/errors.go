@@ -49,10 +49,7 @@ func (e Error) Code() string {
 // ErrorCode returns the code of a server error reply ("WRONGPASS", "MOVED", ...), or
 // "" when err is not an error reply (a transport failure, a timeout, nil).
 func ErrorCode(err error) string {
-	if err == context.DeadlineExceeded {
-		return "" // see IsServerError
-	}
-	if e, ok := err.(Error); ok {
+	if e, ok := asReply(err); ok {
 		return e.Code()
 	}
 	return ""
@@ -66,11 +63,21 @@ func ErrorCode(err error) string {
 // (docs/YAEGI-NOTES.md) — a handshake that outlived its dial deadline crashed the
 // connector's goroutine so.
 func IsServerError(err error) bool {
-	if err == context.DeadlineExceeded {
-		return false
-	}
-	_, ok := err.(Error)
+	_, ok := asReply(err)
 	return ok
+}
+
+// asReply is err.(Error), except for the context's errors. Under Yaegi, asserting an
+// error that holds context.DeadlineExceeded (a struct without fields) to an
+// interpreted type panics inside the interpreter (reflect: Field index out of bounds),
+// and a call whose context ends returns it: a Redis that stalls long enough would
+// crash the background goroutine that asked, and Traefik with it.
+func asReply(err error) (Error, bool) {
+	if err == nil || err == context.DeadlineExceeded || err == context.Canceled {
+		return "", false
+	}
+	e, ok := err.(Error)
+	return e, ok
 }
 
 // protocolError is a reply that breaks RESP; the connection that read it is closed.
