@@ -80,7 +80,7 @@ func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	}
 	confirmed := req.Method == http.MethodPost && sameOriginPost(req)
 	if !confirmed && req.Method != http.MethodHead && token != "" {
-		confirmed = validLogoutToken(m, rec.ID, token)
+		confirmed = validSessionToken(m, csrfLogout, rec.ID, token)
 	}
 	if !confirmed {
 		logoutConfirmation(m, rw, req, rec)
@@ -114,12 +114,20 @@ func sameOriginPost(req *http.Request) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, req.Host)
 }
 
-// logoutToken returns the CSRF token of session id: HMAC-SHA256 over the instance
-// name and the session id, keyed with a key derived from the first session key.
-// Only the browser holding the session (and Gatehouse) can know it.
-func logoutToken(m *Middleware, id string, keyMaterial []byte) string {
+// Purposes of the CSRF tokens bound to a session (sessionToken): a token for one
+// action is worthless for the other.
+const (
+	csrfLogout = "gatehouse logout csrf v1"
+	csrfOthers = "gatehouse sign-out-others csrf v1"
+)
+
+// sessionToken returns the CSRF token of session id for purpose: HMAC-SHA256 over
+// the instance name and the session id, keyed with a key derived from the session
+// key material and the purpose. Only the browser holding the session (and
+// Gatehouse) can know it.
+func sessionToken(m *Middleware, purpose, id string, keyMaterial []byte) string {
 	k := hmac.New(sha256.New, keyMaterial)
-	k.Write([]byte("gatehouse logout csrf v1"))
+	k.Write([]byte(purpose))
 	mac := hmac.New(sha256.New, k.Sum(nil))
 	mac.Write([]byte(m.name))
 	mac.Write([]byte{0})
@@ -127,12 +135,12 @@ func logoutToken(m *Middleware, id string, keyMaterial []byte) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// validLogoutToken checks token against session id's token under every configured
-// session key (rotation), in constant time.
-func validLogoutToken(m *Middleware, id, token string) bool {
+// validSessionToken checks token against session id's token for purpose under every
+// configured session key (rotation), in constant time.
+func validSessionToken(m *Middleware, purpose, id, token string) bool {
 	ok := false
 	for _, k := range m.opts.Session.Keys {
-		if subtle.ConstantTimeCompare([]byte(logoutToken(m, id, k)), []byte(token)) == 1 {
+		if subtle.ConstantTimeCompare([]byte(sessionToken(m, purpose, id, k)), []byte(token)) == 1 {
 			ok = true
 		}
 	}
@@ -159,7 +167,7 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
 		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
-		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + logoutToken(m, rec.ID, m.opts.Session.Keys[0]) +
+		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, csrfLogout, rec.ID, m.opts.Session.Keys[0]) +
 		"\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n"))
 }
 
@@ -464,7 +472,7 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 		dropServerSessionOfSID(m, ctx, tc.Issuer, tc.SID)
 		return nil
 	}
-	if err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
+	if _, _, err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
 		return err
 	}
 	m.log.Infof("back-channel logout of every session of %s", m.log.ID(tc.Subject))
@@ -472,19 +480,22 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 }
 
 // revokeSubjectBefore records that the subject's sessions (and bearer tokens) issued
-// at or before notBefore are revoked. The recorded time never moves backwards: an
-// older logout token arriving late leaves a later one in place. (Two replicas racing
-// with different times can still leave the earlier one, last writer winning in Redis;
-// the next logout of the subject corrects it.)
-func revokeSubjectBefore(m *Middleware, ctx context.Context, iss, sub string, notBefore int64) error {
+// at or before notBefore are revoked, and returns the time recorded and where the
+// write is (cache.SetRevocation). The recorded time never moves backwards: an older
+// logout token arriving late leaves a later one in place (written again, so that the
+// answer says where it is). (Two replicas racing with different times can still leave
+// the earlier one, last writer winning in Redis; the next revocation of the subject
+// corrects it.)
+func revokeSubjectBefore(m *Middleware, ctx context.Context, iss, sub string, notBefore int64) (int64, string, error) {
 	ks := m.ks.revoked
 	id := revokedSub(iss, sub)
 	if v, ok, _ := cache.Lookup(m.store, ctx, ks, id); ok {
-		if cur, err := strconv.ParseInt(string(v), 10, 64); err == nil && cur >= notBefore {
-			return nil
+		if cur, err := strconv.ParseInt(string(v), 10, 64); err == nil && cur > notBefore {
+			notBefore = cur
 		}
 	}
-	return m.store.Set(ctx, ks, id, []byte(itoa64(notBefore)), ks.MaxTTL)
+	state, err := cache.SetRevocation(m.store, ctx, ks, id, []byte(itoa64(notBefore)), ks.MaxTTL)
+	return notBefore, state, err
 }
 
 // backchannelError writes a JSON error body (RFC 6749 section 5.2 style) with the

@@ -28,6 +28,10 @@ type Middleware struct {
 	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
 	// non-empty request paths, so a disabled endpoint matches nothing).
 	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+	// othersPath is "sign out my other devices"; adminRevokePath the admin API's
+	// revocation endpoint (admin holds its configuration; nil when off).
+	othersPath, adminRevokePath string
+	admin                       *adminState
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -77,6 +81,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		logoutPath:         opts.Logout.Path,
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
+		othersPath:         opts.Logout.OthersPath,
+		adminRevokePath:    opts.Admin.RevokePath,
+		admin:              newAdminState(opts),
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -157,6 +164,12 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	case m.frontchannelPath:
 		handleFrontchannel(m, rw, req)
+		return
+	case m.othersPath:
+		handleSignOutOthers(m, rw, req)
+		return
+	case m.adminRevokePath:
+		handleAdminRevoke(m, rw, req)
 		return
 	}
 

@@ -45,6 +45,9 @@ const (
 	// purposeBackchannel counts refused back-channel logout requests. A logout token
 	// whose signature verifies is never refused by the throttle (handleBackchannel).
 	purposeBackchannel = "backchannel "
+	// purposeAdmin counts requests to the admin API refused for their credential
+	// (admin.go); a tripped client is refused without its token being looked at.
+	purposeAdmin = "admin "
 )
 
 func newThrottle(o config.ThrottleOptions) *throttle {
@@ -145,18 +148,29 @@ func tooManyRequests(m *Middleware, rw http.ResponseWriter, left time.Duration) 
 // Application Gateway sends "203.0.113.7:4711", others "[2001:db8::7]:443"); an entry
 // that is no address at all ends the trusted chain at the last good hop.
 func clientKey(trusted []netip.Prefix, req *http.Request) string {
-	peer, ok := parseHop(req.RemoteAddr)
+	peer, ok := clientAddr(trusted, req)
 	if !ok {
 		// Not an IP connection (a Unix socket, a test): counted as it is.
 		return req.RemoteAddr
-	}
-	if len(trusted) > 0 && inPrefixes(trusted, peer) {
-		peer = forwardedClient(trusted, req.Header.Values("X-Forwarded-For"), peer)
 	}
 	if peer.Is4() {
 		return peer.String()
 	}
 	return netip.PrefixFrom(peer, 64).Masked().String()
+}
+
+// clientAddr returns the client's address as clientKey finds it (the connection's
+// peer, or, through trusted proxies, the right-most untrusted X-Forwarded-For hop),
+// whole: false when the connection is not an IP connection.
+func clientAddr(trusted []netip.Prefix, req *http.Request) (netip.Addr, bool) {
+	peer, ok := parseHop(req.RemoteAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if len(trusted) > 0 && inPrefixes(trusted, peer) {
+		peer = forwardedClient(trusted, req.Header.Values("X-Forwarded-For"), peer)
+	}
+	return peer, true
 }
 
 // forwardedClient walks X-Forwarded-For from the right, starting from the trusted

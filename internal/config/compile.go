@@ -72,6 +72,7 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.throttle(&cfg.Throttle, &o.Throttle)
 	o.TrustedProxies = c.prefixes("trustedProxies", cfg.TrustedProxies)
 	c.securityHeaders(&cfg.SecurityHeaders, &o.SecurityHeaders)
+	c.admin(&cfg.Admin, &o.Admin, o)
 	o.LogLevel = c.oneOf("logLevel", strings.ToLower(strings.TrimSpace(cfg.LogLevel)), "info", "debug", "info", "warn", "error")
 	c.crossChecks(o)
 	if len(c.problems) > 0 {
@@ -438,6 +439,7 @@ func (c *checker) logout(in *LogoutConfig, out *LogoutOptions) {
 	out.BackchannelPath = c.optionalPath("logout.backchannelPath", in.BackchannelPath)
 	out.FrontchannelPath = c.optionalPath("logout.frontchannelPath", in.FrontchannelPath)
 	out.RevokeTokens = in.RevokeTokens
+	out.OthersPath = c.optionalPath("logout.othersPath", in.OthersPath)
 	v := strings.TrimSpace(in.PostLogoutRedirectURL)
 	switch {
 	case v == "":
@@ -593,6 +595,43 @@ func (c *checker) securityHeaders(in *SecurityHeadersConfig, out *SecurityHeader
 	out.ApplyToUpstream = in.ApplyToUpstream
 }
 
+// admin compiles the admin revocation API's options. o holds the compiled bearer and
+// provider options it falls back on and is checked against.
+func (c *checker) admin(in *AdminConfig, out *AdminOptions, o *Options) {
+	out.Path = c.optionalPath("admin.path", in.Path)
+	if out.Path == "/" {
+		c.fail("admin.path", `must be a path of its own such as /oauth2/admin, got "/"`)
+		out.Path = ""
+	}
+	if out.Path != "" {
+		out.RevokePath = strings.TrimSuffix(out.Path, "/") + "/revoke"
+	}
+	out.Audience = strings.TrimSpace(in.Audience)
+	if out.Audience != "" && !printable(out.Audience) {
+		c.fail("admin.audience", "must be printable text")
+	}
+	if out.Audience == "" {
+		out.Audience = o.Bearer.Audience
+	}
+	scopes := c.scopes("admin.requiredScope", []string{in.RequiredScope})
+	if len(scopes) == 1 {
+		out.RequiredScope = scopes[0]
+	}
+	out.AllowedIPs = c.prefixes("admin.allowedIPs", in.AllowedIPs)
+	if out.Path == "" {
+		return
+	}
+	if out.RequiredScope == "" && strings.TrimSpace(in.RequiredScope) == "" {
+		c.fail("admin.requiredScope", "is required when admin.path is set: the scope (such as gatehouse:admin) an access token needs to use the admin API")
+	}
+	switch {
+	case out.Audience == "":
+		c.fail("admin.audience", "is required when admin.path is set (it defaults to bearer.audience, which is empty): the audience of the access tokens that may use the admin API")
+	case out.Audience == o.Provider.ClientID:
+		c.fail("admin.audience", "must not be provider.clientID: tokens addressed only to the client id are ID tokens and are refused as access tokens")
+	}
+}
+
 // crossChecks are rules between groups: endpoint paths must be distinct and not
 // excluded from authentication.
 func (c *checker) crossChecks(o *Options) {
@@ -601,6 +640,8 @@ func (c *checker) crossChecks(o *Options) {
 		{"logout.path", o.Logout.Path},
 		{"logout.backchannelPath", o.Logout.BackchannelPath},
 		{"logout.frontchannelPath", o.Logout.FrontchannelPath},
+		{"logout.othersPath", o.Logout.OthersPath},
+		{"admin.path", o.Admin.RevokePath},
 	}
 	for i, a := range paths {
 		if a.path == "" {
