@@ -54,20 +54,8 @@ const (
 // end_session_endpoint. A GET without the token (a link, or a cross-site image tag)
 // signs nobody out: it shows a confirmation page whose form carries the token.
 func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	token := ""
-	switch req.Method {
-	case http.MethodPost:
-		form, ok := readForm(rw, req, maxLogoutForm)
-		if !ok {
-			errorPage(m, rw, http.StatusBadRequest, "The sign-out request is malformed.")
-			return
-		}
-		token = form.Get(csrfParam)
-	case http.MethodGet, http.MethodHead:
-		token = req.URL.Query().Get(csrfParam)
-	default:
-		rw.Header().Set("Allow", "GET, POST")
-		errorPage(m, rw, http.StatusMethodNotAllowed, "Sign out with a POST request.")
+	token, ok := actionToken(m, rw, req, true, "Sign out")
+	if !ok {
 		return
 	}
 	now := time.Now()
@@ -87,6 +75,30 @@ func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	signOut(m, rw, req, rec, now)
+}
+
+// actionToken returns the CSRF token a session action's request carries: the csrf
+// field of a POST form, or with fromQuery the csrf query parameter of a GET. A
+// malformed form (400) or another method (405) is answered here, and false returned.
+// what names the action for the error pages ("Sign out").
+func actionToken(m *Middleware, rw http.ResponseWriter, req *http.Request, fromQuery bool, what string) (string, bool) {
+	switch req.Method {
+	case http.MethodPost:
+		form, ok := readForm(rw, req, maxLogoutForm)
+		if !ok {
+			errorPage(m, rw, http.StatusBadRequest, what+": the request is malformed.")
+			return "", false
+		}
+		return form.Get(csrfParam), true
+	case http.MethodGet, http.MethodHead:
+		if fromQuery {
+			return req.URL.Query().Get(csrfParam), true
+		}
+		return "", true
+	}
+	rw.Header().Set("Allow", "GET, POST")
+	errorPage(m, rw, http.StatusMethodNotAllowed, what+": send a POST request.")
+	return "", false
 }
 
 // currentSession returns the request's usable session, or nil (none, unreadable,
@@ -150,10 +162,25 @@ func validSessionToken(m *Middleware, purpose, id, token string) bool {
 // logoutConfirmation answers a sign-out request that did not prove it came from this
 // site: nothing is signed out; a page asks, with a form that carries the token.
 func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
+	confirmationPage(m, rw, req, rec, &confirmation{title: "Sign out", question: "Sign out?", action: m.logoutPath,
+		purpose: csrfLogout, buttonID: "signout", button: "Sign out"})
+}
+
+// confirmation is what a confirmation page asks: its title and question, a note after
+// who is signed in, and the form (action, CSRF purpose, button).
+type confirmation struct {
+	title, question, note, action, purpose, buttonID, button string
+}
+
+// confirmationPage answers a request for a session action (sign-out, signing out the
+// other devices) that did not prove it came from this site: nothing is done; a page
+// asks, with a form that carries the session's token for the action. 200 for a GET,
+// 403 for a POST.
+func confirmationPage(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, c *confirmation) {
 	h := rw.Header()
 	m.ownHeaders(h)
-	// Never framed, whatever securityHeaders.profile says: a framed sign-out button
-	// could be clicked for the user (clickjacking).
+	// Never framed, whatever securityHeaders.profile says: a framed button could be
+	// clicked for the user (clickjacking).
 	h.Set("X-Frame-Options", "DENY")
 	if h.Get("Content-Security-Policy") == "" {
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
@@ -165,10 +192,10 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	}
 	rw.WriteHeader(status)
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
-		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, csrfLogout, rec.ID, m.opts.Session.Keys[0]) +
-		"\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n"))
+	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>" + c.title + "</title><h1>" + c.question + "</h1><p>You are signed in as <b>" +
+		html.EscapeString(user) + "</b>." + c.note + "</p><form method=\"post\" action=\"" + html.EscapeString(c.action) +
+		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, c.purpose, rec.ID, m.opts.Session.Keys[0]) +
+		"\"><button type=\"submit\" id=\"" + c.buttonID + "\">" + c.button + "</button></form>\n"))
 }
 
 // signOut ends rec: revoked first (every replica refuses it from now on), its

@@ -36,25 +36,15 @@ import (
 
 // handleSignOutOthers serves logout.othersPath.
 func handleSignOutOthers(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	token := ""
-	switch req.Method {
-	case http.MethodPost:
-		form, ok := readForm(rw, req, maxLogoutForm)
-		if !ok {
-			errorPage(m, rw, http.StatusBadRequest, "The request is malformed.")
-			return
-		}
-		token = form.Get(csrfParam)
-	case http.MethodGet, http.MethodHead:
-	default:
-		rw.Header().Set("Allow", "GET, POST")
-		errorPage(m, rw, http.StatusMethodNotAllowed, "Sign out your other devices with a POST request.")
+	// Only a POST acts: a GET carrying the token shows the confirmation page too.
+	token, ok := actionToken(m, rw, req, false, "Sign out other devices")
+	if !ok {
 		return
 	}
 	now := time.Now()
 	rec := currentSession(m, req, now)
 	if rec == nil {
-		othersAnswer(m, rw, req, http.StatusUnauthorized, "", "You are not signed in.")
+		othersAnswer(m, rw, req, http.StatusUnauthorized, "not_signed_in", "You are not signed in.")
 		return
 	}
 	confirmed := req.Method == http.MethodPost && (sameOriginPost(req) || (token != "" && validSessionToken(m, csrfOthers, rec.ID, token)))
@@ -76,21 +66,24 @@ func signOutOthers(m *Middleware, rw http.ResponseWriter, req *http.Request, rec
 		errorPage(m, rw, http.StatusInternalServerError, "Your other devices could not be signed out. Try again in a moment.")
 		return
 	}
-	ks := m.ks.revoked
-	notBefore := now.Unix() + int64(m.opts.Provider.ClockSkew/time.Second)
 	wctx, cancel := context.WithTimeout(ctx, adminWriteTimeout)
-	state, werr := cache.SetRevocation(m.store, wctx, ks, revokedOthers(rec.Issuer, rec.Subject), []byte(itoa64(notBefore)+" "+id), ks.MaxTTL)
+	notBefore, state, werr := revokeOthers(m, wctx, rec, id, now.Unix()+int64(m.opts.Provider.ClockSkew/time.Second))
 	cancel()
 	kept := *rec // rec may be shared with other requests: change a copy
 	kept.ID = id
-	if err := writeSession(m, ctx, rw.Header(), req, &kept, now); err != nil {
-		m.log.Errorf("cannot re-issue the session after signing out the other devices: %v", err)
-	}
 	fields := map[string]string{"user": m.log.ID(rec.Subject), "client": clientForLog(m, req), "not_before": itoa64(notBefore)}
+	if err := writeSession(m, ctx, rw.Header(), req, &kept, now); err != nil {
+		// The old id is revoked with the others: this browser must sign in again.
+		m.log.Errorf("cannot re-issue the session of %s after signing out the other devices: %v", fields["user"], err)
+		session.ClearSession(m.sessions, rw.Header(), req)
+		othersAnswer(m, rw, req, http.StatusInternalServerError, "session_not_kept",
+			"Your other devices are signed out, but this session could not be kept: sign in again.")
+		return
+	}
 	if werr != nil {
 		fields["error"] = werr.Error()
 		logEvent(m, logging.LevelError, logging.EventSessionRevokeOthersFailed, "other sessions not signed out on every replica", fields)
-		othersAnswer(m, rw, req, http.StatusServiceUnavailable, "",
+		othersAnswer(m, rw, req, http.StatusServiceUnavailable, "temporarily_unavailable",
 			"Your other devices could not be signed out on every server. Try again in a moment.")
 		return
 	}
@@ -101,6 +94,24 @@ func signOutOthers(m *Middleware, rw http.ResponseWriter, req *http.Request, rec
 		msg += " Some servers will learn of it in a moment."
 	}
 	othersAnswer(m, rw, req, http.StatusOK, state, msg)
+}
+
+// revokeOthers records that every session of rec's user that signed in at or before
+// notBefore, except session keep, is revoked, and returns the time recorded and where
+// the write is (cache.SetRevocation). The time never moves backwards (a replica whose
+// clock is ahead may have recorded a later one): only the session kept changes.
+func revokeOthers(m *Middleware, ctx context.Context, rec *session.Record, keep string, notBefore int64) (int64, string, error) {
+	ks := m.ks.revoked
+	key := revokedOthers(rec.Issuer, rec.Subject)
+	if v, ok, _ := cache.Lookup(m.store, ctx, ks, key); ok {
+		if i := bytes.IndexByte(v, ' '); i > 0 {
+			if cur, err := strconv.ParseInt(string(v[:i]), 10, 64); err == nil && cur > notBefore {
+				notBefore = cur
+			}
+		}
+	}
+	state, err := cache.SetRevocation(m.store, ctx, ks, key, []byte(itoa64(notBefore)+" "+keep), ks.MaxTTL)
+	return notBefore, state, err
 }
 
 // othersRevoked reports whether the "others" revocation v ("<T> <id>") refuses rec:
@@ -115,37 +126,21 @@ func othersRevoked(v []byte, rec *session.Record) bool {
 }
 
 // othersConfirmation answers a request that did not prove it came from this site: a
-// page asking, with a form that carries the token. Never framed (clickjacking).
+// page asking, with a form that carries the token.
 func othersConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("X-Frame-Options", "DENY")
-	if h.Get("Content-Security-Policy") == "" {
-		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
-	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	status := http.StatusOK
-	if req.Method == http.MethodPost {
-		status = http.StatusForbidden
-	}
-	rw.WriteHeader(status)
-	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out other devices</title><h1>Sign out your other devices?</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>. Every other browser or device signed in as you will be signed out; this one stays signed in.</p><form method=\"post\" action=\"" +
-		html.EscapeString(m.othersPath) + "\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, csrfOthers, rec.ID, m.opts.Session.Keys[0]) +
-		"\"><button type=\"submit\" id=\"signout-others\">Sign out other devices</button></form>\n"))
+	confirmationPage(m, rw, req, rec, &confirmation{title: "Sign out other devices", question: "Sign out your other devices?",
+		note:   " Every other browser or device signed in as you will be signed out; this one stays signed in.",
+		action: m.othersPath, purpose: csrfOthers, buttonID: "signout-others", button: "Sign out other devices"})
 }
 
 // othersAnswer ends the request: JSON for API clients ({"revoked":"other_sessions",
-// "state":…} or an error), a short page for browsers.
-func othersAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, status int, state, msg string) {
+// "state":…} when status is 200, else {"error": what, "error_description": msg}), a
+// short page for browsers. what is the state on success, the error code otherwise.
+func othersAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, status int, what, msg string) {
 	if wantsJSON(req) {
-		v := map[string]any{"revoked": "other_sessions", "state": state}
+		v := map[string]any{"revoked": "other_sessions", "state": what}
 		if status != http.StatusOK {
-			v = map[string]any{"error": "not_signed_out", "error_description": msg}
-			if status == http.StatusUnauthorized {
-				v["error"] = "not_signed_in"
-			}
+			v = map[string]any{"error": what, "error_description": msg}
 		}
 		adminJSON(m, rw, status, v)
 		return
