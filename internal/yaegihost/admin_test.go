@@ -135,8 +135,10 @@ func wantNotFound(t testing.TB, what string, resp *http.Response, body string) {
 }
 
 // TestAdminRevocationOfASubjectIsEnforcedOnEveryReplica: an operator revokes alice
-// through replica B. Her browser session and her access token, both answered from
-// the hot path of replicas A, B and C until then, are refused by all three; kate's
+// through replica B (built in the subtest's mode; A and C in the other, so that they
+// learn of it through Redis alone). Her browser session and her access token, both
+// answered from the hot path of replicas A, B and C until then, are refused by all
+// three; kate's
 // token is not; a login after the revocation (past its not-before time) works. The
 // revocation is audited: the operator in clear, the revoked subject as a keyed hash.
 func TestAdminRevocationOfASubjectIsEnforcedOnEveryReplica(t *testing.T) {
