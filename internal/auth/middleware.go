@@ -25,13 +25,14 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
-	// non-empty request paths, so a disabled endpoint matches nothing).
+	// Paths of Gatehouse's own endpoints ("" when disabled), and endpoints, the
+	// enabled ones by path: ServeHTTP routes with one map lookup, whatever their
+	// number, and an empty request path is never a key.
 	callbackPath, logoutPath, backchannelPath, frontchannelPath string
-	// othersPath is "sign out my other devices"; adminRevokePath the admin API's
-	// revocation endpoint (admin holds its configuration; nil when off).
-	othersPath, adminRevokePath string
-	admin                       *adminState
+	othersPath                                                  string
+	endpoints                                                   map[string]int
+	// admin is the admin API's configuration (nil when admin.path is unset).
+	admin *adminState
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -82,7 +83,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
 		othersPath:         opts.Logout.OthersPath,
-		adminRevokePath:    opts.Admin.RevokePath,
+		endpoints:          endpointPaths(opts),
 		admin:              newAdminState(opts),
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
@@ -147,29 +148,12 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
-	// A disabled endpoint's path is "", and so is the path of an absolute-form
-	// request line without one ("GET http://host HTTP/1.1"): such a request is
-	// authenticated like any other, never routed to an endpoint. Cases are tried in
-	// order, so the empty case, which does nothing, must stay first.
-	switch req.URL.Path {
-	case "":
-	case m.callbackPath:
-		handleCallback(m, rw, req)
-		return
-	case m.logoutPath:
-		handleLogout(m, rw, req)
-		return
-	case m.backchannelPath:
-		handleBackchannel(m, rw, req)
-		return
-	case m.frontchannelPath:
-		handleFrontchannel(m, rw, req)
-		return
-	case m.othersPath:
-		handleSignOutOthers(m, rw, req)
-		return
-	case m.adminRevokePath:
-		handleAdminRevoke(m, rw, req)
+	// Gatehouse's own endpoints. A disabled endpoint's path is "", and so is the path
+	// of an absolute-form request line without one ("GET http://host HTTP/1.1"): no
+	// key is "", so such a request is authenticated like any other, never routed to
+	// an endpoint.
+	if e := m.endpoints[req.URL.Path]; e != 0 {
+		serveEndpoint(m, e, rw, req)
 		return
 	}
 
@@ -193,6 +177,50 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	unauthenticated(m, rw, req)
+}
+
+// Gatehouse's own endpoints, the values of Middleware.endpoints (0: not one).
+const (
+	endpointCallback = iota + 1
+	endpointLogout
+	endpointBackchannel
+	endpointFrontchannel
+	endpointOthers
+	endpointAdminRevoke
+)
+
+// endpointPaths maps the path of every enabled endpoint to its endpoint. Paths are
+// distinct (config.Compile refuses two endpoints on one path).
+func endpointPaths(o *config.Options) map[string]int {
+	out := map[string]int{}
+	for e, p := range map[int]string{
+		endpointCallback: o.Provider.CallbackPath, endpointLogout: o.Logout.Path,
+		endpointBackchannel: o.Logout.BackchannelPath, endpointFrontchannel: o.Logout.FrontchannelPath,
+		endpointOthers: o.Logout.OthersPath, endpointAdminRevoke: o.Admin.RevokePath,
+	} {
+		if p != "" {
+			out[p] = e
+		}
+	}
+	return out
+}
+
+// serveEndpoint serves one of Gatehouse's own endpoints.
+func serveEndpoint(m *Middleware, e int, rw http.ResponseWriter, req *http.Request) {
+	switch e {
+	case endpointCallback:
+		handleCallback(m, rw, req)
+	case endpointLogout:
+		handleLogout(m, rw, req)
+	case endpointBackchannel:
+		handleBackchannel(m, rw, req)
+	case endpointFrontchannel:
+		handleFrontchannel(m, rw, req)
+	case endpointOthers:
+		handleSignOutOthers(m, rw, req)
+	case endpointAdminRevoke:
+		handleAdminRevoke(m, rw, req)
+	}
 }
 
 // recovered answers a request whose handling panicked: 500, logged once, never a
