@@ -56,20 +56,8 @@ const (
 // signs nobody out: it shows a confirmation page whose form carries the token.
 func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	m.met.c.requests[outcomeEndpoint].Add(1)
-	token := ""
-	switch req.Method {
-	case http.MethodPost:
-		form, ok := readForm(rw, req, maxLogoutForm)
-		if !ok {
-			errorPage(m, rw, http.StatusBadRequest, "The sign-out request is malformed.")
-			return
-		}
-		token = form.Get(csrfParam)
-	case http.MethodGet, http.MethodHead:
-		token = req.URL.Query().Get(csrfParam)
-	default:
-		rw.Header().Set("Allow", "GET, POST")
-		errorPage(m, rw, http.StatusMethodNotAllowed, "Sign out with a POST request.")
+	token, ok := actionToken(m, rw, req, true, "Sign out")
+	if !ok {
 		return
 	}
 	now := time.Now()
@@ -82,13 +70,37 @@ func handleLogout(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	}
 	confirmed := req.Method == http.MethodPost && sameOriginPost(req)
 	if !confirmed && req.Method != http.MethodHead && token != "" {
-		confirmed = validLogoutToken(m, rec.ID, token)
+		confirmed = validSessionToken(m, csrfLogout, rec.ID, token)
 	}
 	if !confirmed {
 		logoutConfirmation(m, rw, req, rec)
 		return
 	}
 	signOut(m, rw, req, rec, now)
+}
+
+// actionToken returns the CSRF token a session action's request carries: the csrf
+// field of a POST form, or with fromQuery the csrf query parameter of a GET. A
+// malformed form (400) or another method (405) is answered here, and false returned.
+// what names the action for the error pages ("Sign out").
+func actionToken(m *Middleware, rw http.ResponseWriter, req *http.Request, fromQuery bool, what string) (string, bool) {
+	switch req.Method {
+	case http.MethodPost:
+		form, ok := readForm(rw, req, maxLogoutForm)
+		if !ok {
+			errorPage(m, rw, http.StatusBadRequest, what+": the request is malformed.")
+			return "", false
+		}
+		return form.Get(csrfParam), true
+	case http.MethodGet, http.MethodHead:
+		if fromQuery {
+			return req.URL.Query().Get(csrfParam), true
+		}
+		return "", true
+	}
+	rw.Header().Set("Allow", "GET, POST")
+	errorPage(m, rw, http.StatusMethodNotAllowed, what+": send a POST request.")
+	return "", false
 }
 
 // currentSession returns the request's usable session, or nil (none, unreadable,
@@ -116,12 +128,20 @@ func sameOriginPost(req *http.Request) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, req.Host)
 }
 
-// logoutToken returns the CSRF token of session id: HMAC-SHA256 over the instance
-// name and the session id, keyed with a key derived from the first session key.
-// Only the browser holding the session (and Gatehouse) can know it.
-func logoutToken(m *Middleware, id string, keyMaterial []byte) string {
+// Purposes of the CSRF tokens bound to a session (sessionToken): a token for one
+// action is worthless for the other.
+const (
+	csrfLogout = "gatehouse logout csrf v1"
+	csrfOthers = "gatehouse sign-out-others csrf v1"
+)
+
+// sessionToken returns the CSRF token of session id for purpose: HMAC-SHA256 over
+// the instance name and the session id, keyed with a key derived from the session
+// key material and the purpose. Only the browser holding the session (and
+// Gatehouse) can know it.
+func sessionToken(m *Middleware, purpose, id string, keyMaterial []byte) string {
 	k := hmac.New(sha256.New, keyMaterial)
-	k.Write([]byte("gatehouse logout csrf v1"))
+	k.Write([]byte(purpose))
 	mac := hmac.New(sha256.New, k.Sum(nil))
 	mac.Write([]byte(m.name))
 	mac.Write([]byte{0})
@@ -129,12 +149,12 @@ func logoutToken(m *Middleware, id string, keyMaterial []byte) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// validLogoutToken checks token against session id's token under every configured
-// session key (rotation), in constant time.
-func validLogoutToken(m *Middleware, id, token string) bool {
+// validSessionToken checks token against session id's token for purpose under every
+// configured session key (rotation), in constant time.
+func validSessionToken(m *Middleware, purpose, id, token string) bool {
 	ok := false
 	for _, k := range m.opts.Session.Keys {
-		if subtle.ConstantTimeCompare([]byte(logoutToken(m, id, k)), []byte(token)) == 1 {
+		if subtle.ConstantTimeCompare([]byte(sessionToken(m, purpose, id, k)), []byte(token)) == 1 {
 			ok = true
 		}
 	}
@@ -144,10 +164,25 @@ func validLogoutToken(m *Middleware, id, token string) bool {
 // logoutConfirmation answers a sign-out request that did not prove it came from this
 // site: nothing is signed out; a page asks, with a form that carries the token.
 func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
+	confirmationPage(m, rw, req, rec, &confirmation{title: "Sign out", question: "Sign out?", action: m.logoutPath,
+		purpose: csrfLogout, buttonID: "signout", button: "Sign out"})
+}
+
+// confirmation is what a confirmation page asks: its title and question, a note after
+// who is signed in, and the form (action, CSRF purpose, button).
+type confirmation struct {
+	title, question, note, action, purpose, buttonID, button string
+}
+
+// confirmationPage answers a request for a session action (sign-out, signing out the
+// other devices) that did not prove it came from this site: nothing is done; a page
+// asks, with a form that carries the session's token for the action. 200 for a GET,
+// 403 for a POST.
+func confirmationPage(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, c *confirmation) {
 	h := rw.Header()
 	m.ownHeaders(h)
-	// Never framed, whatever securityHeaders.profile says: a framed sign-out button
-	// could be clicked for the user (clickjacking).
+	// Never framed, whatever securityHeaders.profile says: a framed button could be
+	// clicked for the user (clickjacking).
 	h.Set("X-Frame-Options", "DENY")
 	if h.Get("Content-Security-Policy") == "" {
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
@@ -159,10 +194,10 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	}
 	rw.WriteHeader(status)
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
-		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + logoutToken(m, rec.ID, m.opts.Session.Keys[0]) +
-		"\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n"))
+	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>" + c.title + "</title><h1>" + c.question + "</h1><p>You are signed in as <b>" +
+		html.EscapeString(user) + "</b>." + c.note + "</p><form method=\"post\" action=\"" + html.EscapeString(c.action) +
+		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, c.purpose, rec.ID, m.opts.Session.Keys[0]) +
+		"\"><button type=\"submit\" id=\"" + c.buttonID + "\">" + c.button + "</button></form>\n"))
 }
 
 // signOut ends rec: revoked first (every replica refuses it from now on), its
@@ -474,7 +509,7 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 		dropServerSessionOfSID(m, ctx, tc.Issuer, tc.SID)
 		return nil
 	}
-	if err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
+	if _, _, err := revokeSubjectBefore(m, ctx, tc.Issuer, tc.Subject, tc.IssuedAt.Unix()); err != nil {
 		return err
 	}
 	loggedOut(m, logoutBackchannel, logging.Fields{"user": m.log.ID(tc.Subject)})
@@ -482,19 +517,22 @@ func revokeFromLogoutToken(m *Middleware, ctx context.Context, tc *oidc.TokenCla
 }
 
 // revokeSubjectBefore records that the subject's sessions (and bearer tokens) issued
-// at or before notBefore are revoked. The recorded time never moves backwards: an
-// older logout token arriving late leaves a later one in place. (Two replicas racing
-// with different times can still leave the earlier one, last writer winning in Redis;
-// the next logout of the subject corrects it.)
-func revokeSubjectBefore(m *Middleware, ctx context.Context, iss, sub string, notBefore int64) error {
+// at or before notBefore are revoked, and returns the time recorded and where the
+// write is (cache.SetRevocation). The recorded time never moves backwards: an older
+// logout token arriving late leaves a later one in place (written again, so that the
+// answer says where it is). (Two replicas racing with different times can still leave
+// the earlier one, last writer winning in Redis; the next revocation of the subject
+// corrects it.)
+func revokeSubjectBefore(m *Middleware, ctx context.Context, iss, sub string, notBefore int64) (int64, string, error) {
 	ks := m.ks.revoked
 	id := revokedSub(iss, sub)
 	if v, ok, _ := cache.Lookup(m.store, ctx, ks, id); ok {
-		if cur, err := strconv.ParseInt(string(v), 10, 64); err == nil && cur >= notBefore {
-			return nil
+		if cur, err := strconv.ParseInt(string(v), 10, 64); err == nil && cur > notBefore {
+			notBefore = cur
 		}
 	}
-	return m.store.Set(ctx, ks, id, []byte(itoa64(notBefore)), ks.MaxTTL)
+	state, err := cache.SetRevocation(m.store, ctx, ks, id, []byte(itoa64(notBefore)), ks.MaxTTL)
+	return notBefore, state, err
 }
 
 // backchannelError writes a JSON error body (RFC 6749 section 5.2 style) with the

@@ -24,8 +24,9 @@ func TestSubjectRevocationNeverMovesBackwards(t *testing.T) {
 	ctx := context.Background()
 	id := revokedSub("https://idp.example.com", "usr_alice")
 	for _, step := range []struct{ write, want int64 }{{200, 200}, {100, 200}, {200, 200}, {300, 300}} {
-		if err := revokeSubjectBefore(m, ctx, "https://idp.example.com", "usr_alice", step.write); err != nil {
-			t.Fatal(err)
+		got, state, err := revokeSubjectBefore(m, ctx, "https://idp.example.com", "usr_alice", step.write)
+		if err != nil || got != step.want || state != cache.WriteLocal {
+			t.Fatalf("after writing %d: recorded %d (%s) %v, want %d (local)", step.write, got, state, err, step.want)
 		}
 		v, ok, err := cache.Lookup(m.store, ctx, m.ks.revoked, id)
 		if err != nil || !ok || string(v) != itoa64(step.want) {
@@ -35,28 +36,31 @@ func TestSubjectRevocationNeverMovesBackwards(t *testing.T) {
 }
 
 // TestLogoutTokenIsBoundToTheSessionAndTheKeys: the CSRF token of one session does
-// not sign out another; it survives a key rotation while the old key is listed, and
-// not after the key is removed.
+// not sign out another, nor sign out the session's other devices; it survives a key
+// rotation while the old key is listed, and not after the key is removed.
 func TestLogoutTokenIsBoundToTheSessionAndTheKeys(t *testing.T) {
 	m := newTestMiddleware(t, testConfig(), http.NotFoundHandler())
-	tok := logoutToken(m, "session-a", m.opts.Session.Keys[0])
-	if !validLogoutToken(m, "session-a", tok) {
+	tok := sessionToken(m, csrfLogout, "session-a", m.opts.Session.Keys[0])
+	if !validSessionToken(m, csrfLogout, "session-a", tok) {
 		t.Fatal("own token refused")
 	}
-	for _, bad := range []string{"", tok[:len(tok)-1], tok + "A", strings.ToUpper(tok), logoutToken(m, "session-b", m.opts.Session.Keys[0])} {
-		if validLogoutToken(m, "session-a", bad) {
+	for _, bad := range []string{"", tok[:len(tok)-1], tok + "A", strings.ToUpper(tok), sessionToken(m, csrfLogout, "session-b", m.opts.Session.Keys[0])} {
+		if validSessionToken(m, csrfLogout, "session-a", bad) {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+	if validSessionToken(m, csrfOthers, "session-a", tok) {
+		t.Fatal("the sign-out token signs out the other devices")
 	}
 	rotated := testConfig()
 	rotated.Session.Keys = []string{"a-brand-new-key-of-at-least-32-bytes!!", testConfig().Session.Keys[0]}
 	mr := newTestMiddleware(t, rotated, http.NotFoundHandler())
-	if !validLogoutToken(mr, "session-a", tok) {
+	if !validSessionToken(mr, csrfLogout, "session-a", tok) {
 		t.Fatal("token refused while its key is still listed")
 	}
 	dropped := testConfig()
 	dropped.Session.Keys = []string{"a-brand-new-key-of-at-least-32-bytes!!"}
-	if validLogoutToken(newTestMiddleware(t, dropped, http.NotFoundHandler()), "session-a", tok) {
+	if validSessionToken(newTestMiddleware(t, dropped, http.NotFoundHandler()), csrfLogout, "session-a", tok) {
 		t.Fatal("token accepted after its key was removed")
 	}
 	// Another middleware instance (another name) with the same keys: another token.
@@ -64,7 +68,7 @@ func TestLogoutTokenIsBoundToTheSessionAndTheKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if validLogoutToken(other.(*Middleware), "session-a", tok) {
+	if validSessionToken(other.(*Middleware), csrfLogout, "session-a", tok) {
 		t.Fatal("token accepted by another middleware instance")
 	}
 }

@@ -118,10 +118,11 @@ const (
 	throttleBearer
 	throttleBackchannel
 	throttleEndpoint
+	throttleAdmin
 	nThrottlePurposes
 )
 
-var throttleNames = [nThrottlePurposes]string{"callback", "bearer", "backchannel", "endpoint"}
+var throttleNames = [nThrottlePurposes]string{"callback", "bearer", "backchannel", "endpoint", "admin"}
 
 // Credentials of the authentication-latency histogram.
 const (

@@ -35,6 +35,10 @@ type Middleware struct {
 	// endpoint has no entry, so "" (the path of an absolute-form request line without
 	// one, "GET http://host HTTP/1.1") never routes to one.
 	endpoints map[string]int
+	// othersPath is logout.othersPath (sign out my other devices).
+	othersPath string
+	// admin is the admin API's configuration (nil when admin.path is unset).
+	admin *adminState
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -89,6 +93,8 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		callbackPath:       opts.Provider.CallbackPath,
 		logoutPath:         opts.Logout.Path,
 		signedOutPath:      opts.Logout.SignedOutPath,
+		othersPath:         opts.Logout.OthersPath,
+		admin:              newAdminState(opts),
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -151,6 +157,8 @@ const (
 	epBackchannel
 	epFrontchannel
 	epSignedOut
+	epOthers
+	epAdminRevoke
 	epOps // metrics.path and health.path (serveOps tells them apart)
 )
 
@@ -168,6 +176,8 @@ func endpointPaths(o *config.Options) map[string]int {
 	add(o.Logout.BackchannelPath, epBackchannel)
 	add(o.Logout.FrontchannelPath, epFrontchannel)
 	add(o.Logout.SignedOutPath, epSignedOut)
+	add(o.Logout.OthersPath, epOthers)
+	add(o.Admin.RevokePath, epAdminRevoke)
 	add(o.Metrics.Path, epOps)
 	add(o.Health.Path, epOps)
 	return eps
@@ -186,6 +196,10 @@ func serveEndpoint(m *Middleware, ep int, rw http.ResponseWriter, req *http.Requ
 		handleFrontchannel(m, rw, req)
 	case epSignedOut:
 		signedOutPage(m, rw, req)
+	case epOthers:
+		handleSignOutOthers(m, rw, req)
+	case epAdminRevoke:
+		handleAdminRevoke(m, rw, req)
 	default:
 		serveOps(m, rw, req)
 	}

@@ -114,7 +114,8 @@ func sessionUnusable(m *Middleware, rw http.ResponseWriter, req *http.Request, e
 }
 
 // sessionRevoked consults the revocation keyspace: this session by id, the provider
-// session by sid, and the subject for sessions started before a not-before time; and
+// session by sid, the subject for sessions started before a not-before time, the
+// user's "sign out my other devices" (others.go); and
 // the floor below which the cache had to drop revocations for room (a session that
 // existed then may be one of them). An unverifiable answer (Redis down, no local
 // knowledge) counts as not revoked and is not cached (the generation is 0 then).
@@ -135,6 +136,10 @@ func sessionRevoked(m *Middleware, ctx context.Context, rec *session.Record) boo
 		if notBefore, err := strconv.ParseInt(string(v), 10, 64); err == nil && rec.LoginTime <= notBefore {
 			return true
 		}
+	}
+	// Checked whether or not logout.othersPath is on now: it may have been before.
+	if v, ok, _ := cache.Lookup(m.store, ctx, ks, revokedOthers(rec.Issuer, rec.Subject)); ok && othersRevoked(v, rec) {
+		return true
 	}
 	return false
 }
@@ -166,10 +171,11 @@ func startAfterRevocationFloor(m *Middleware, rec *session.Record) {
 }
 
 // Revocation ids. The issuer is part of provider-scoped ids.
-func revokedSessionID(id string) string { return "session:" + id }
-func revokedSID(iss, sid string) string { return "sid:" + iss + "\x00" + sid }
-func revokedSub(iss, sub string) string { return "sub:" + iss + "\x00" + sub }
-func revokedJTI(iss, jti string) string { return "jti:" + iss + "\x00" + jti }
+func revokedSessionID(id string) string    { return "session:" + id }
+func revokedSID(iss, sid string) string    { return "sid:" + iss + "\x00" + sid }
+func revokedSub(iss, sub string) string    { return "sub:" + iss + "\x00" + sub }
+func revokedJTI(iss, jti string) string    { return "jti:" + iss + "\x00" + jti }
+func revokedOthers(iss, sub string) string { return "others:" + iss + "\x00" + sub }
 
 // sessionPrincipal builds the principal of a session record, applying today's
 // identity rules (identity.go) to what the record holds.

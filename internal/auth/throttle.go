@@ -48,6 +48,9 @@ const (
 	purposeBackchannel = "backchannel "
 	// purposeEndpoint counts tokens refused at the operations endpoints (ops.go).
 	purposeEndpoint = "endpoint "
+	// purposeAdmin counts requests to the admin API refused for their credential
+	// (admin.go); a tripped client is refused without its token being looked at.
+	purposeAdmin = "admin "
 )
 
 func newThrottle(o config.ThrottleOptions) *throttle {

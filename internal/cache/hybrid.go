@@ -503,15 +503,59 @@ func classFlags(c Class) uint8 {
 
 // Set implements Store.
 func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, ttl time.Duration) error {
+	_, err := set(s, ctx, ks, id, value, ttl)
+	return err
+}
+
+// Where a revocation is once SetRevocation returns without error.
+const (
+	// WriteConfirmed: Redis has applied the write; every replica sharing it enforces
+	// the revocation (at once, or when the invalidation reaches it).
+	WriteConfirmed = "confirmed"
+	// WriteQueued: Redis could not confirm the write. This process enforces it (every
+	// store of the middleware), and it waits in the outbox, replayed when Redis
+	// returns, before the store reports healthy again.
+	WriteQueued = "queued"
+	// WriteLocal: memory mode, no Redis: every store of the middleware in this
+	// process enforces it, and nothing else can.
+	WriteLocal = "local"
+)
+
+// SetRevocation is Set for a Revocation keyspace that also says where the write is:
+// WriteConfirmed, WriteQueued or WriteLocal. On error (ErrOutboxFull: enforced by
+// this process only, and kept for no replay) it returns "". An operator asking for a
+// revocation is told which of these happened, never that a write Redis did not take
+// reached every replica.
+func SetRevocation(st Store, ctx context.Context, ks *Keyspace, id string, value []byte, ttl time.Duration) (string, error) {
+	s, ok := st.(*store)
+	if !ok || ks == nil || ks.Class != Revocation {
+		return "", ErrBadKeyspace
+	}
+	queued, err := set(s, ctx, ks, id, value, ttl)
+	if err != nil {
+		return "", err
+	}
+	if s.mode == modeMemory {
+		return WriteLocal, nil
+	}
+	if queued {
+		return WriteQueued, nil
+	}
+	return WriteConfirmed, nil
+}
+
+// set is Set, reporting whether a Revocation or Coordination write went to the
+// outbox instead of Redis.
+func set(s *store, ctx context.Context, ks *Keyspace, id string, value []byte, ttl time.Duration) (bool, error) {
 	if s.closed.Load() {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if !validKeyspace(ks) {
-		return ErrBadKeyspace
+		return false, ErrBadKeyspace
 	}
 	ttl, ok := clampTTL(ks, ttl)
 	if !ok {
-		return ErrBadTTL
+		return false, ErrBadTTL
 	}
 	sum := sha256.Sum256([]byte(id))
 	k := ks.Name + ":" + string(sum[:])
@@ -521,11 +565,11 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 		// middleware writes a newer value.
 		revPut(s.revs, k, value, ttl)
 		bumpGen(s)
-		return nil
+		return false, nil
 	}
 	if s.mode == modeMemory || ks.Class == Local {
 		l1Set(s.l1, k, value, exp, epochPinned, classFlags(ks.Class))
-		return nil
+		return false, nil
 	}
 	noteKeyspace(s, ks)
 	rk := redisKey(s, ks, sum[:])
@@ -542,7 +586,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 			// Confirmed: from now on Redis and the tracking subscription vouch for it.
 			l1Retag(s, k, e, confirmedEpoch(s, live))
 		}
-		return err
+		return queued, err
 	case Coordination:
 		queued, err := writeSync(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp})
 		if err == nil {
@@ -552,7 +596,7 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 			}
 			l1Write(s, k, value, exp, ep, 0)
 		}
-		return err
+		return queued, err
 	}
 	// Shared: L1 now, Redis through the queue.
 	ep := epochPinned
@@ -562,10 +606,10 @@ func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, 
 	l1Write(s, k, value, exp, ep, 0)
 	if ks.WriteThrough {
 		writeThrough(s, ctx, outboxItem{key: rk, op: opSet, value: value, expires: exp})
-		return nil
+		return false, nil
 	}
 	enqueue(s, outboxItem{key: rk, op: opSet, value: value, expires: exp})
-	return nil
+	return false, nil
 }
 
 // confirmedEpoch is the epoch of a revocation Redis confirmed, written while the

@@ -75,6 +75,7 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.log(cfg, o)
 	c.endpoint("metrics", &cfg.Metrics, &o.Metrics, o)
 	c.endpoint("health", &cfg.Health, &o.Health, o)
+	c.admin(&cfg.Admin, &o.Admin, o)
 	c.crossChecks(o)
 	if len(c.problems) > 0 {
 		return nil, &Error{Problems: c.problems}
@@ -429,6 +430,7 @@ func (c *checker) logout(in *LogoutConfig, out *LogoutOptions) {
 	out.FrontchannelPath = c.optionalPath("logout.frontchannelPath", in.FrontchannelPath)
 	out.SignedOutPath = c.optionalPath("logout.signedOutPath", in.SignedOutPath)
 	out.RevokeTokens = in.RevokeTokens
+	out.OthersPath = c.optionalPath("logout.othersPath", in.OthersPath)
 	v := strings.TrimSpace(in.PostLogoutRedirectURL)
 	switch {
 	case v == "" && out.SignedOutPath != "":
@@ -634,6 +636,43 @@ func (c *checker) endpoint(group string, in *EndpointConfig, out *EndpointOption
 	}
 }
 
+// admin compiles the admin revocation API's options. o holds the compiled bearer and
+// provider options it falls back on and is checked against.
+func (c *checker) admin(in *AdminConfig, out *AdminOptions, o *Options) {
+	out.Path = c.optionalPath("admin.path", in.Path)
+	if out.Path == "/" {
+		c.fail("admin.path", `must be a path of its own such as /oauth2/admin, got "/"`)
+		out.Path = ""
+	}
+	if out.Path != "" {
+		out.RevokePath = strings.TrimSuffix(out.Path, "/") + "/revoke"
+	}
+	out.Audience = strings.TrimSpace(in.Audience)
+	if out.Audience != "" && !printable(out.Audience) {
+		c.fail("admin.audience", "must be printable text")
+	}
+	if out.Audience == "" {
+		out.Audience = o.Bearer.Audience
+	}
+	scopes := c.scopes("admin.requiredScope", []string{in.RequiredScope})
+	if len(scopes) == 1 {
+		out.RequiredScope = scopes[0]
+	}
+	out.AllowedIPs = c.prefixes("admin.allowedIPs", in.AllowedIPs)
+	if out.Path == "" {
+		return
+	}
+	if out.RequiredScope == "" && strings.TrimSpace(in.RequiredScope) == "" {
+		c.fail("admin.requiredScope", "is required when admin.path is set: the scope (such as gatehouse:admin) an access token needs to use the admin API")
+	}
+	switch {
+	case out.Audience == "":
+		c.fail("admin.audience", "is required when admin.path is set (it defaults to bearer.audience, which is empty): the audience of the access tokens that may use the admin API")
+	case out.Audience == o.Provider.ClientID:
+		c.fail("admin.audience", "must not be provider.clientID: tokens addressed only to the client id are ID tokens and are refused as access tokens")
+	}
+}
+
 // crossChecks are rules between groups: endpoint paths must be distinct and not
 // excluded from authentication; the hosted-domain check needs domains to check.
 func (c *checker) crossChecks(o *Options) {
@@ -648,6 +687,8 @@ func (c *checker) crossChecks(o *Options) {
 		{"logout.signedOutPath", o.Logout.SignedOutPath},
 		{"metrics.path", o.Metrics.Path},
 		{"health.path", o.Health.Path},
+		{"logout.othersPath", o.Logout.OthersPath},
+		{"admin.path", o.Admin.RevokePath},
 	}
 	for i, a := range paths {
 		if a.path == "" {

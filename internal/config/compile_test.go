@@ -186,6 +186,30 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"logout.path", func(c *Config) { c.Logout.Path = "/oauth2/callback" }},
 		{"logout.postLogoutRedirectURL", func(c *Config) { c.Logout.PostLogoutRedirectURL = "/\\evil.example" }},
 		{"logout.backchannelPath", func(c *Config) { c.Logout.BackchannelPath = "back/channel" }},
+		{"logout.othersPath", func(c *Config) { c.Logout.OthersPath = "/oauth2/logout" }},
+		{"logout.othersPath", func(c *Config) { c.Logout.OthersPath = "others" }},
+		{"admin.path", func(c *Config) { c.Admin.Path = "admin" }},
+		{"admin.path", func(c *Config) {
+			c.Admin.Path = "/oauth2/admin"
+			c.Admin.Audience = "gatehouse-admin"
+			c.Admin.RequiredScope = "gatehouse:admin"
+			c.Logout.Path = "/oauth2/admin/revoke"
+		}},
+		{"admin.requiredScope", func(c *Config) {
+			c.Admin.Path = "/oauth2/admin"
+			c.Admin.Audience = "gatehouse-admin"
+		}},
+		{"admin.requiredScope", func(c *Config) { c.Admin.RequiredScope = "two words" }},
+		{"admin.audience", func(c *Config) {
+			c.Admin.Path = "/oauth2/admin"
+			c.Admin.RequiredScope = "gatehouse:admin"
+		}},
+		{"admin.audience", func(c *Config) {
+			c.Admin.Path = "/oauth2/admin"
+			c.Admin.RequiredScope = "gatehouse:admin"
+			c.Admin.Audience = "gatehouse"
+		}},
+		{"admin.allowedIPs", func(c *Config) { c.Admin.AllowedIPs = []string{"10.0.0.0/40"} }},
 		{"excludedURLs", func(c *Config) { c.ExcludedURLs = []string{"health"} }},
 		{"excludedURLs", func(c *Config) { c.ExcludedURLs = []string{"/"} }},
 		{"excludedURLs", func(c *Config) { c.ExcludedURLs = []string{"/oauth2"} }},
@@ -337,6 +361,42 @@ func TestOperationsEndpointsCompileTheirRules(t *testing.T) {
 	}
 	if d, _ := compile(t, valid()); d.Metrics.Path != "" || d.Health.Path != "" || d.Log.Format != "text" || d.Log.HashClientIP {
 		t.Fatalf("defaults: metrics %+v health %+v log %+v", d.Metrics, d.Health, d.Log)
+	}
+}
+
+// TestAdminAPIIsOffByDefaultAndTakesTheBearerAudience: no admin path unless one is
+// given; given one, the revoke endpoint lies below it, the audience defaults to
+// bearer.audience, and allowedIPs are compiled as prefixes.
+func TestAdminAPIIsOffByDefaultAndTakesTheBearerAudience(t *testing.T) {
+	o, err := compile(t, valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Admin.Path != "" || o.Admin.RevokePath != "" {
+		t.Fatalf("admin API on by default: %+v", o.Admin)
+	}
+	if o.Logout.OthersPath != "/oauth2/logout/others" {
+		t.Fatalf("logout.othersPath = %q", o.Logout.OthersPath)
+	}
+	c := valid()
+	c.Bearer.Enabled = true
+	c.Bearer.Audience = "https://api.example.com"
+	c.Admin.Path = "/oauth2/admin/"
+	c.Admin.RequiredScope = "gatehouse:admin"
+	c.Admin.AllowedIPs = []string{"10.1.2.3/8", "2001:db8::1"}
+	o, err = compile(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Admin.RevokePath != "/oauth2/admin/revoke" || o.Admin.Audience != "https://api.example.com" || o.Admin.RequiredScope != "gatehouse:admin" {
+		t.Fatalf("admin options: %+v", o.Admin)
+	}
+	if len(o.Admin.AllowedIPs) != 2 || o.Admin.AllowedIPs[0].String() != "10.0.0.0/8" || o.Admin.AllowedIPs[1].String() != "2001:db8::1/128" {
+		t.Fatalf("admin.allowedIPs: %v", o.Admin.AllowedIPs)
+	}
+	c.Admin.Audience = "gatehouse-admin"
+	if o, err = compile(t, c); err != nil || o.Admin.Audience != "gatehouse-admin" {
+		t.Fatalf("admin.audience: %v %+v", err, o)
 	}
 }
 

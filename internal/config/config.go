@@ -41,6 +41,8 @@ type Config struct {
 	TrustedProxies []string
 	// SecurityHeaders adds response headers to what Gatehouse answers itself.
 	SecurityHeaders SecurityHeadersConfig
+	// Admin is the operators' revocation API (off unless admin.path is set).
+	Admin AdminConfig
 	// LogLevel is debug, info, warn or error: the older spelling of Log.Level, still
 	// accepted.
 	LogLevel string
@@ -181,7 +183,10 @@ type LogoutConfig struct {
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool
-	Unknown               map[string]any `mapstructure:",remain"` // options that match no field: refused
+	// OthersPath is "sign out my other devices": a signed-in user's POST there
+	// revokes every other session of theirs. Empty disables it.
+	OthersPath string
+	Unknown    map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // CacheConfig describes the hybrid cache.
@@ -281,6 +286,16 @@ type EndpointConfig struct {
 	Unknown       map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
+// AdminConfig describes the admin revocation API: POST <path>/revoke, accepting only
+// access tokens (JWTs) that carry RequiredScope, optionally only from AllowedIPs.
+type AdminConfig struct {
+	Path          string
+	Audience      string
+	RequiredScope string
+	AllowedIPs    []string
+	Unknown       map[string]any `mapstructure:",remain"` // options that match no field: refused
+}
+
 // ListDefaults are the defaults of list options, applied by Compile when the operator
 // gave none. They cannot live in Default: mapstructure (v1.5, as Traefik uses it)
 // decodes a list over a non-empty default element by element, so "openid,groups" over
@@ -352,6 +367,7 @@ func Default() *Config {
 			BackchannelPath:       "/oauth2/backchannel-logout",
 			FrontchannelPath:      "/oauth2/frontchannel-logout",
 			RevokeTokens:          true,
+			OthersPath:            "/oauth2/logout/others",
 		},
 		Cache: CacheConfig{
 			KeyPrefix:      "gatehouse:",

@@ -25,6 +25,7 @@ type Options struct {
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
 	SecurityHeaders SecurityHeadersOptions
+	Admin           AdminOptions
 	// LogLevel is log.level, else logLevel, else info.
 	LogLevel string
 	Log      LogOptions
@@ -163,6 +164,18 @@ type LogoutOptions struct {
 	BackchannelPath       string
 	FrontchannelPath      string
 	RevokeTokens          bool
+	OthersPath            string // "": disabled
+}
+
+// AdminOptions is the compiled AdminConfig.
+type AdminOptions struct {
+	// Path is admin.path ("": the API is off); RevokePath is Path + "/revoke".
+	Path       string
+	RevokePath string
+	// Audience is admin.audience, or bearer.audience when that is empty.
+	Audience      string
+	RequiredScope string
+	AllowedIPs    []netip.Prefix
 }
 
 // CacheOptions is the compiled CacheConfig.
