@@ -102,7 +102,9 @@ func handleAdminRevoke(m *Middleware, rw http.ResponseWriter, req *http.Request)
 	now := time.Now()
 	who, reason := verifyAdmin(m, req.Context(), req, now)
 	if who == nil {
-		countFailure(m, purposeAdmin, throttleAdmin, key)
+		if countFailure(m, purposeAdmin, throttleAdmin, key) {
+			reason += "; client throttled for throttle.penalty"
+		}
 		adminRefused(m, rw, client, reason)
 		return
 	}

@@ -106,12 +106,14 @@ func recordFailure(t *throttle, purpose, client string) bool {
 
 // countFailure records one failure of client at purpose (metric: the same purpose's
 // index in metrics.go) and, when that blocks the client, counts and logs it.
-func countFailure(m *Middleware, purpose string, metric int, client string) {
+func countFailure(m *Middleware, purpose string, metric int, client string) bool {
 	if recordFailure(m.throttle, purpose, client) {
 		m.met.c.throttled[metric].Add(1)
 		m.log.Warn(logging.EventThrottleBlocked, "client blocked after repeated failures", logging.Fields{
 			"client": m.log.Client(client), "purpose": throttleNames[metric], "seconds": int64(m.opts.Throttle.Penalty / time.Second)})
+		return true
 	}
+	return false
 }
 
 // evictThrottle drops expired entries, and if none expired, an arbitrary tenth of
