@@ -105,7 +105,7 @@ func recordFailure(t *throttle, purpose, client string) bool {
 }
 
 // countFailure records one failure of client at purpose (metric: the same purpose's
-// index in metrics.go) and, when that blocks the client, counts and logs it.
+// index in metrics.go) and, when that blocks the client, counts and logs it; it reports whether it did.
 func countFailure(m *Middleware, purpose string, metric int, client string) bool {
 	if recordFailure(m.throttle, purpose, client) {
 		m.met.c.throttled[metric].Add(1)
