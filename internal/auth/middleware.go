@@ -27,7 +27,13 @@ type Middleware struct {
 
 	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
 	// non-empty request paths, so a disabled endpoint matches nothing).
-	callbackPath, logoutPath, backchannelPath, frontchannelPath string
+	callbackPath, loginPath, logoutPath, backchannelPath, frontchannelPath string
+
+	// rules is the compiled policy: the default rule at 0, rules[i] at i+1
+	// (policy.go). hasRules: some rule is configured, and ServeHTTP hands requests to
+	// servePolicy.
+	rules    []*config.Rule
+	hasRules bool
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -74,6 +80,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		log:                logging.NewKeyed(name, opts.LogLevel, nil, session.LogIDKey(opts.Session.Keys, binding)),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
+		loginPath:          opts.Provider.LoginPath,
+		rules:              opts.Policy.Rules,
+		hasRules:           len(opts.Policy.Rules) > 1,
 		logoutPath:         opts.Logout.Path,
 		backchannelPath:    opts.Logout.BackchannelPath,
 		frontchannelPath:   opts.Logout.FrontchannelPath,
@@ -113,6 +122,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		return nil, err
 	}
 	m.gen = cache.GenerationCounter(m.store)
+	for _, label := range opts.Policy.AuthenticateWithoutRequirements {
+		m.log.Warnf("%s lets every signed-in user in on the requests it matches: the authorization options only decide requests no rule matches (docs/POLICIES.md)", label)
+	}
 	if !opts.Authorization.RequireVerifiedEmail {
 		m.log.Warnf("authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains")
 	}
@@ -149,6 +161,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	case m.callbackPath:
 		handleCallback(m, rw, req)
 		return
+	case m.loginPath:
+		handleStart(m, rw, req)
+		return
 	case m.logoutPath:
 		handleLogout(m, rw, req)
 		return
@@ -171,15 +186,23 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	// Rules: servePolicy matches the request against them and authenticates it as
+	// below, for the rule that matched. An instance without rules never goes there:
+	// the default rule is index 0.
+	if m.hasRules {
+		servePolicy(m, rw, req)
+		return
+	}
+
 	// A request without an Authorization header pays nothing for bearer auth;
 	// serveBearer answers false when the request goes the session way (bearerFirst).
-	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req) {
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, 0) {
 		return
 	}
-	if serveSession(m, rw, req) {
+	if serveSession(m, rw, req, 0) {
 		return
 	}
-	unauthenticated(m, rw, req)
+	unauthenticated(m, rw, req, 0)
 }
 
 // recovered answers a request whose handling panicked: 500, logged once, never a
@@ -214,33 +237,66 @@ func securityHeaders(profile string, h http.Header) {
 	}
 }
 
-// forbidden answers an authenticated principal the rules deny: 403 with a page that
-// says who they are signed in as (escaped) and that they may not pass.
-func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+// forbidden answers a request the rules deny: 403 with a page that says who the user
+// is signed in as (escaped; p is nil when a deny rule refused the request before any
+// sign-in) and, so that operators can fix a configuration, which rule and which
+// requirement refused it — never a claim value or a configured value. API clients
+// and bearer tokens get the same as JSON.
+func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, f *config.Failure) {
 	h := rw.Header()
 	m.ownHeaders(h)
-	if wantsJSON(req) || p.Source == "bearer" {
-		h.Set("Content-Type", "application/json")
-		rw.WriteHeader(http.StatusForbidden)
-		_, _ = rw.Write([]byte(`{"error":"access_denied","error_description":"authenticated, but not allowed by this route's rules"}` + "\n"))
+	if !isNavigation(req) || p != nil && p.Source == "bearer" {
+		writeJSONError(rw, http.StatusForbidden, "access_denied", f, "")
 		return
+	}
+	who := "You are not signed in, and this address is closed to everyone."
+	if p != nil {
+		who = "You are signed in as <b>" + html.EscapeString(p.User) +
+			"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else."
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	rw.WriteHeader(http.StatusForbidden)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Access denied</title>" +
-		"<h1>Access denied</h1><p>You are signed in as <b>" + html.EscapeString(p.User) +
-		"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else.</p>\n"))
+		"<h1>Access denied</h1><p>" + who + "</p>" + explanation(f) + "\n"))
 }
 
-// wantsJSON reports whether the client is an API client rather than a browser: it
-// asks for JSON, or says it is an XMLHttpRequest. API clients get 401/403 answers,
-// never redirects to the provider.
-func wantsJSON(req *http.Request) bool {
-	if req.Header.Get("X-Requested-With") != "" {
-		return true
+// explanation is the HTML paragraph naming the rule and the requirement that
+// refused a request (all fixed text from the configuration's structure, escaped).
+func explanation(f *config.Failure) string {
+	if f == nil {
+		return ""
 	}
-	a := req.Header.Get("Accept")
-	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
+	return `<p id="denial">Refused by ` + html.EscapeString(f.Rule) + ": <code>" + html.EscapeString(f.Requirement) +
+		"</code>: " + html.EscapeString(f.Reason) + ".</p>"
+}
+
+// isNavigation reports whether req is a browser navigating to a page, which may be
+// sent to the provider to sign in; every other request (fetch and XMLHttpRequest,
+// WebSocket upgrades, EventSource streams, images and scripts, CORS preflights,
+// anything but GET and HEAD) is answered 401 instead, since a redirect to the
+// provider's login page would only break it. It reads the Fetch Metadata headers
+// browsers send (Sec-Fetch-Mode navigate, Sec-Fetch-Dest document, iframe or frame),
+// and for clients that send none, Accept (JSON without HTML, or text/event-stream),
+// X-Requested-With and Upgrade.
+func isNavigation(req *http.Request) bool {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
+	}
+	h := req.Header
+	if h["Upgrade"] != nil || h.Get("X-Requested-With") != "" {
+		return false
+	}
+	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return false
+	}
+	if dest := h.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" && dest != "iframe" && dest != "frame" {
+		return false
+	}
+	a := h.Get("Accept")
+	if strings.Contains(a, "text/event-stream") {
+		return false
+	}
+	return !strings.Contains(a, "application/json") || strings.Contains(a, "text/html")
 }
 
 // forwardExcluded forwards a request under excludedURLs without authentication.

@@ -100,7 +100,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	if err != nil {
 		return nil, err
 	}
-	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
+	nrec, err := newSessionRecord(m, ctx, meta, tok, nil, rec, now)
 	if err != nil {
 		m.log.Warnf("refreshed tokens for %s rejected: %v", m.log.ID(rec.Subject), err)
 		return nil, errRefreshRejected

@@ -18,16 +18,24 @@ import (
 // request has no usable session: the caller then sends the browser to sign in.
 //
 // The hot path — the same Cookie header seen before, no revocation anywhere since
-// (the store's generation unchanged), nothing due — is one map lookup, one atomic
-// load and a clock read before forwarding. Everything else is in serveSessionSlow.
-func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+// (the store's generation unchanged), nothing due, the rule satisfied — is one map
+// lookup, one atomic load and a clock read before forwarding. Everything else is in
+// serveSessionSlow. rule is the request's rule (forwardAuthorized).
+func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hs := req.Header["Cookie"]
 	if len(hs) == 1 && m.gen != nil {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
 		c.mu.Unlock()
-		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
+		now := time.Now().Unix()
+		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && now < v.until {
+			if !(rule == 0 && v.p.Allowed || rule > 0 && now < v.p.until[rule]) {
+				// A valid session the rule does not let in (or lets in only in
+				// report mode): decided without opening the cookie again.
+				forwardAuthorized(m, rw, req, v.p, rule)
+				return true
+			}
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
 			hdr := req.Header
 			if m.stripAuthorization {
@@ -51,12 +59,12 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 			return true
 		}
 	}
-	return serveSessionSlow(m, rw, req)
+	return serveSessionSlow(m, rw, req, rule)
 }
 
 // serveSessionSlow opens the session cookie, checks revocation, refreshes or
 // re-issues when due, and remembers the verdict for the hot path.
-func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	now := time.Now()
 	gen := cache.GenerationOf(m.store)
 	rec, err := readSession(m, req, now)
@@ -73,7 +81,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		return false
 	}
 	if rec.RefreshToken != "" && session.NeedsRefresh(m.sessions, rec, now) {
-		return serveRefreshing(m, rw, req, rec, now)
+		return serveRefreshing(m, rw, req, rec, now, rule)
 	}
 	if session.ShouldReissue(m.sessions, rec, now) {
 		rec.LastSeen = now.Unix() // rec is this request's own copy
@@ -81,7 +89,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 			m.log.Warnf("cannot re-issue the session cookie: %v", err)
 		}
 		// The browser will send a new cookie: nothing to remember for this one.
-		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
+		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec), rule)
 		return true
 	}
 	v := &verified{p: sessionPrincipal(m, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
@@ -91,7 +99,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		}
 		storeVerified(m.verified, hs[0], v)
 	}
-	forwardAuthorized(m, rw, req, v.p)
+	forwardAuthorized(m, rw, req, v.p, rule)
 	return true
 }
 
@@ -165,11 +173,12 @@ func revokedJTI(iss, jti string) string { return "jti:" + iss + "\x00" + jti }
 func sessionPrincipal(m *Middleware, rec *session.Record) *principal {
 	p := &principal{
 		Source: "session", Subject: rec.Subject, Issuer: rec.Issuer, EmailVerified: rec.EmailVerified,
-		Roles:  forwardableNames(m.log, "role", rec.Roles),
-		Groups: forwardableNames(m.log, "group", rec.Groups),
+		Roles:    forwardableNames(m.log, "role", rec.Roles),
+		Groups:   forwardableNames(m.log, "group", rec.Groups),
+		AuthTime: rec.AuthTime, ACR: rec.ACR,
 	}
 	p.User, p.Email = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	decide(m.opts, p, rec.Claims, rec.AccessToken)
+	decide(m, p, rec.Claims, rec.AccessToken)
 	return p
 }
 
@@ -186,7 +195,7 @@ func writeSession(m *Middleware, ctx context.Context, h http.Header, req *http.R
 // serveRefreshing refreshes a session whose access token is due, then forwards. A
 // refused refresh ends the session; a provider that cannot be reached is tolerated
 // while the access token is still valid.
-func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, now time.Time) bool {
+func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, now time.Time, rule int) bool {
 	nrec, err := refreshOnce(m, req.Context(), rec, now)
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
@@ -195,13 +204,13 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 			return false
 		}
 		m.log.Warnf("refresh failed for %s, serving the current session: %v", m.log.ID(rec.Subject), err)
-		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec))
+		forwardAuthorized(m, rw, req, sessionPrincipal(m, rec), rule)
 		return true
 	}
 	if err := writeSession(m, req.Context(), rw.Header(), req, nrec, now); err != nil {
 		m.log.Errorf("cannot write the refreshed session: %v", err)
 	}
-	forwardAuthorized(m, rw, req, sessionPrincipal(m, nrec))
+	forwardAuthorized(m, rw, req, sessionPrincipal(m, nrec), rule)
 	return true
 }
 

@@ -19,6 +19,7 @@ type Options struct {
 	Headers         HeadersOptions
 	Logout          LogoutOptions
 	ExcludedURLs    []string
+	Policy          PolicyOptions
 	Cache           CacheOptions
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
@@ -35,6 +36,7 @@ type ProviderOptions struct {
 	ClientAuthMethod     string
 	Scopes               []string
 	CallbackPath         string
+	LoginPath            string   // "" when disabled
 	RedirectURL          *url.URL // nil: built from the request's scheme and host
 	PKCE                 bool
 	AuthParams           map[string]string

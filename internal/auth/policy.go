@@ -1,0 +1,464 @@
+package auth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
+)
+
+// Per-route rules (docs/POLICIES.md): config.Compile turns the rules into
+// config.Rule values; here they are matched against requests and evaluated against
+// principals. The runtime list m.rules holds the default rule (the instance-level
+// authorization options) at index 0 and rules[i] at index i+1; a request is decided
+// by one index, or, when its path is ambiguous, by a set of them (ambiguousRules).
+//
+// Everything a principal needs to know about every rule is computed once, when the
+// principal is built (evaluateRules): until[i] is the Unix time until which it
+// satisfies rule i (0: never; forever: always; in between: its sign-in grows too old
+// then), and why[i] the requirement it fails. A request matched by rule i then only
+// compares until[i] with the clock, on the hot path as on every other.
+
+// forever is until[i] for a rule a principal satisfies whatever the time.
+const forever = int64(1) << 62
+
+// handled is what ruleAction returns when it has answered the request itself.
+const handled = -1
+
+// matchRule returns the index in rules of the first rule from index from on that
+// matches req (0 when none does: the default rule), or, when req's path is not
+// canonical (reqsafe.CanonicalPath), what ambiguousRules decides. Rules that let a
+// request through (allow, preflight) match canonical paths only.
+func matchRule(rules []*config.Rule, req *http.Request, from int) int {
+	if _, ok := reqsafe.CanonicalPath(req.URL); !ok {
+		return ambiguousRules(rules, req, from)
+	}
+	path := req.URL.Path
+	method := req.Method
+	if method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
+		// A CORS preflight is matched as the request it announces.
+		method = req.Header.Get("Access-Control-Request-Method")
+	}
+	for i := from; i < len(rules); i++ {
+		r := rules[i]
+		if r.Methods != "" && !strings.Contains(r.Methods, " "+method+" ") {
+			continue
+		}
+		if (r.Hosts != nil || r.HostSuffixes != nil) && !hostMatches(r, req.Host) {
+			continue
+		}
+		if r.Headers != nil && !headersPresent(r, req.Header) {
+			continue
+		}
+		switch r.PathKind {
+		case config.PathAny:
+			return i
+		case config.PathPrefix:
+			// reqsafe.HasPathPrefix, written out: a call per rule costs under Yaegi.
+			p := r.PathPrefix
+			if strings.HasPrefix(path, p) && (len(path) == len(p) || p[len(p)-1] == '/' || path[len(p)] == '/') {
+				return i
+			}
+		case config.PathExact:
+			if path == r.PathExact {
+				return i
+			}
+		case config.PathRegexp:
+			if r.PathRegexp.MatchString(path) {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// ambiguousRules decides a request whose path is not canonical: some backend may
+// read it as another path than Gatehouse does ("/status/..;/admin"), so it may be
+// under any rule's path. No allow rule (nor preflight allowance) applies; the first
+// deny rule in enforce mode whose other conditions match decides (its index is
+// returned); otherwise the request must satisfy every authenticate rule whose other
+// conditions match — up to the first one without a path condition, which would
+// match whatever the path — and the default rule, returned as ^mask of their
+// indices (a negative number).
+func ambiguousRules(rules []*config.Rule, req *http.Request, from int) int {
+	mask := uint64(1)
+	for i := from; i < len(rules); i++ {
+		r := rules[i]
+		if r.Action == config.ActionAllow || r.Methods != "" && !strings.Contains(r.Methods, " "+req.Method+" ") {
+			continue
+		}
+		if (r.Hosts != nil || r.HostSuffixes != nil) && !hostMatches(r, req.Host) || r.Headers != nil && !headersPresent(r, req.Header) {
+			continue
+		}
+		if r.Action == config.ActionDeny {
+			if r.Report {
+				continue
+			}
+			return i
+		}
+		mask |= 1 << uint(i)
+		if r.PathKind == config.PathAny {
+			break
+		}
+	}
+	return int(^mask)
+}
+
+// hostMatches reports whether host (the request's, perhaps with a port) is one of
+// r's hosts or below one of its *. suffixes, ignoring ASCII case.
+func hostMatches(r *config.Rule, host string) bool {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, h := range r.Hosts {
+		if h == host {
+			return true
+		}
+	}
+	for _, s := range r.HostSuffixes {
+		if len(host) > len(s) && strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// headersPresent reports whether every header r names is in h.
+func headersPresent(r *config.Rule, h http.Header) bool {
+	for _, name := range r.Headers {
+		if len(h[name]) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// servePolicy is ServeHTTP's tail on an instance with rules: the matching rule's
+// action, then authentication as on any instance, with the rule's index carried to
+// the decision (forwardAuthorized).
+func servePolicy(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	rules := m.rules
+	i := matchRule(rules, req, 1)
+	if i > 0 && (rules[i].Action != config.ActionAuthenticate || req.Method == http.MethodOptions) {
+		if i = ruleAction(m, rw, req, i); i == handled {
+			return
+		}
+	}
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, i) {
+		return
+	}
+	if serveSession(m, rw, req, i) {
+		return
+	}
+	unauthenticated(m, rw, req, i)
+}
+
+// ruleAction carries out an allow or deny rule, or an authenticate rule's preflight
+// allowance. It returns handled when it answered, else the index the request is
+// decided by: the same rule (an authenticate rule and a request that is not a
+// preflight), or, after a deny rule in report mode, the next rule that matches.
+func ruleAction(m *Middleware, rw http.ResponseWriter, req *http.Request, i int) int {
+	for i > 0 {
+		r := m.rules[i]
+		switch r.Action {
+		case config.ActionAllow:
+			forwardExcluded(m, rw, req)
+			return handled
+		case config.ActionDeny:
+			if !r.Report {
+				m.log.Infof("denied %s %s by %s", req.Method, m.log.ID(req.URL.Path), r.Label)
+				forbidden(m, rw, req, nil, &config.Failure{Rule: r.Label, Requirement: ruleOption(r) + ".action", Reason: "this rule denies every request it matches"})
+				return handled
+			}
+			m.log.Infof("would deny %s %s: %s denies every request it matches (report mode)", req.Method, m.log.ID(req.URL.Path), r.Label)
+			i = matchRule(m.rules, req, i+1)
+		default:
+			if r.Preflight && isPreflight(req) {
+				forwardExcluded(m, rw, req)
+				return handled
+			}
+			return i
+		}
+	}
+	return i
+}
+
+// ruleOption is the option path of a rule: rules[2], or authorization.
+func ruleOption(r *config.Rule) string {
+	if r.Index < 0 {
+		return "authorization"
+	}
+	return "rules[" + strconv.Itoa(r.Index) + "]"
+}
+
+// isPreflight reports whether req is a CORS preflight (Fetch standard, CORS
+// protocol): OPTIONS with Origin and Access-Control-Request-Method. Browsers never
+// send credentials with one.
+func isPreflight(req *http.Request) bool {
+	return req.Method == http.MethodOptions && req.Header.Get("Access-Control-Request-Method") != "" && req.Header.Get("Origin") != ""
+}
+
+// evaluateRules fills p.until and p.why for every rule of m (p.Allowed and
+// DenyReason for the default rule), from the principal's identity and claims.
+func evaluateRules(m *Middleware, p *principal, claims map[string]any) {
+	rules := m.rules
+	p.until = make([]int64, len(rules))
+	p.why = make([]*config.Failure, len(rules))
+	leeway := int64(m.opts.Provider.ClockSkew / time.Second)
+	for i, r := range rules {
+		if p.User == "" {
+			p.why[i] = config.NoIdentifier
+			continue
+		}
+		if r.Action != config.ActionAuthenticate {
+			continue
+		}
+		q := &r.Require
+		if f := unmet(q, p, claims); f != nil {
+			p.why[i] = f
+			continue
+		}
+		if len(q.ACR) > 0 && indexOf(q.ACR, p.ACR) < 0 {
+			p.why[i] = q.ACRFailure
+			continue
+		}
+		if q.MaxAuthAge > 0 {
+			if p.AuthTime > 0 {
+				p.until[i] = p.AuthTime + q.MaxAuthAgeSeconds + leeway
+			} else {
+				p.why[i] = q.AuthAgeFailure
+			}
+			continue
+		}
+		p.until[i] = forever
+	}
+	p.Allowed = p.until[0] == forever
+	if f := p.why[0]; f != nil {
+		p.DenyReason = f.Reason
+	}
+}
+
+// unmet returns the first requirement of q (other than acr and auth age) that p
+// does not satisfy, or nil: users or domains (either matches), then groups (any),
+// roles (any), every allOf condition, one anyOf condition.
+func unmet(q *config.Requirements, p *principal, claims map[string]any) *config.Failure {
+	if len(q.Users) > 0 || len(q.Domains) > 0 {
+		// p.Email is set only when trusted (identity.go); entries are folded by
+		// config.Compile the same way.
+		user, email := matchKey(p.User), config.FoldEmail(p.Email)
+		ok := indexOf(q.Users, user) >= 0 || email != "" && indexOf(q.Users, email) >= 0
+		if !ok && email != "" {
+			ok = indexOf(q.Domains, email[strings.LastIndexByte(email, '@')+1:]) >= 0
+		}
+		if !ok {
+			if email == "" && len(q.Domains) > 0 {
+				return q.NoEmailFailure
+			}
+			return q.UsersFailure
+		}
+	}
+	if len(q.Roles) > 0 && !intersects(q.Roles, p.Roles) {
+		return q.RolesFailure
+	}
+	if len(q.Groups) > 0 && !intersects(q.Groups, p.Groups) {
+		return q.GroupsFailure
+	}
+	for _, c := range q.AllOf {
+		if !conditionHolds(c, claims) {
+			return c.Failure
+		}
+	}
+	if len(q.AnyOf) > 0 {
+		for _, c := range q.AnyOf {
+			if conditionHolds(c, claims) {
+				return nil
+			}
+		}
+		return q.AnyOfFailure
+	}
+	return nil
+}
+
+// conditionHolds evaluates one claim condition. A claim is found by its whole name
+// first, then as a dotted path (claimValue); JSON null counts as absent. Numbers and
+// booleans compare by their JSON text ("1", "true").
+func conditionHolds(c *config.Condition, claims map[string]any) bool {
+	v, ok := claimValue(claims, c.Claim)
+	if !ok || v == nil {
+		return c.Op == config.OpExists && !c.Exists
+	}
+	if c.Op == config.OpExists {
+		return c.Exists
+	}
+	list, isList := v.([]any)
+	if !isList {
+		s, scalar := scalarText(v)
+		if !scalar {
+			return false
+		}
+		switch c.Op {
+		case config.OpEquals, config.OpContains:
+			return s == c.Value
+		case config.OpIn:
+			return indexOf(c.Values, s) >= 0
+		case config.OpMatches:
+			return c.Regexp.MatchString(s)
+		}
+		return false
+	}
+	if c.Op == config.OpEquals {
+		return false // a list is not a single value
+	}
+	for _, e := range list {
+		s, scalar := scalarText(e)
+		if !scalar {
+			continue
+		}
+		if c.Op == config.OpContains && s == c.Value || c.Op == config.OpIn && indexOf(c.Values, s) >= 0 ||
+			c.Op == config.OpMatches && c.Regexp.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scalarText is the text of a single claim value: a string, a number (as sent), a
+// boolean; false for objects, lists and null.
+func scalarText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case bool:
+		if v {
+			return "true", true
+		}
+		return "false", true
+	}
+	return "", false
+}
+
+func indexOf(list []string, v string) int {
+	for i, s := range list {
+		if s == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// refusal returns why p may not pass rule (an index, or ^mask of a set) at now, and
+// the index of the rule that refuses; nil when it may pass.
+func refusal(m *Middleware, p *principal, rule int, now int64) (*config.Failure, int) {
+	if rule >= 0 {
+		return refusalOf(m, p, rule, now), rule
+	}
+	mask := uint64(^rule)
+	for i := 1; i < len(p.until); i++ {
+		if mask&(1<<uint(i)) != 0 {
+			if f := refusalOf(m, p, i, now); f != nil {
+				return f, i
+			}
+		}
+	}
+	return refusalOf(m, p, 0, now), 0
+}
+
+func refusalOf(m *Middleware, p *principal, i int, now int64) *config.Failure {
+	if now < p.until[i] {
+		return nil
+	}
+	if f := p.why[i]; f != nil {
+		return f
+	}
+	return m.rules[i].Require.AuthAgeFailure
+}
+
+// policyAllows decides whether an authenticated principal may pass the rule the
+// request matched (forwardAuthorized asks it when the default verdict does not
+// settle it). It answers the request itself and returns false when not: 403 with
+// the rule and requirement that failed, or, for a sign-in that is too old or at
+// another acr, a step-up. A rule in report mode logs what it would deny and returns
+// true; an unusable identity is refused whatever the mode.
+func policyAllows(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, rule int) bool {
+	f, i := refusal(m, p, rule, time.Now().Unix())
+	if f == nil {
+		return true
+	}
+	r := m.rules[i]
+	if r.Report && f != config.NoIdentifier {
+		m.log.Infof("would deny %s %s: %s: %s: %s (report mode)", p.Source, m.log.ID(p.User), f.Rule, f.Requirement, f.Reason)
+		return true
+	}
+	m.log.Infof("denied %s %s: %s: %s: %s", p.Source, m.log.ID(p.User), f.Rule, f.Requirement, f.Reason)
+	if f.StepUp {
+		stepUp(m, rw, req, p, r, f)
+		return false
+	}
+	forbidden(m, rw, req, p, f)
+	return false
+}
+
+// stepUp answers a principal whose sign-in is too old or at another acr for rule r:
+// a browser navigation goes back to the provider (max_age, acr_values, prompt=login
+// when the sign-in is too old) and returns to the same page; other requests get 401
+// with a login_url that does the same; a bearer token gets RFC 9470's
+// insufficient_user_authentication challenge.
+func stepUp(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, r *config.Rule, f *config.Failure) {
+	q := &r.Require
+	if p.Source == "bearer" {
+		h := rw.Header()
+		m.ownHeaders(h)
+		v := bearerChallenge("insufficient_user_authentication", "a more recent or stronger sign-in is required", "")
+		if len(q.ACR) > 0 {
+			v += `, acr_values="` + strings.Join(q.ACR, " ") + `"`
+		}
+		if q.MaxAuthAge > 0 {
+			v += `, max_age="` + strconv.FormatInt(q.MaxAuthAgeSeconds, 10) + `"`
+		}
+		h.Set("WWW-Authenticate", v)
+		writeJSONError(rw, http.StatusUnauthorized, "insufficient_user_authentication", f, "")
+		return
+	}
+	if !isNavigation(req) {
+		unauthorized(m, rw, req, r, "insufficient_user_authentication", f)
+		return
+	}
+	startLogin(m, rw, req, r, f == q.AuthAgeFailure)
+}
+
+// writeJSONError writes an OAuth-style JSON error body: error, error_description,
+// the rule and requirement that decided (f, when set), and login_url (when set).
+func writeJSONError(rw http.ResponseWriter, status int, code string, f *config.Failure, loginURL string) {
+	body := map[string]string{"error": code, "error_description": errorDescription(code)}
+	if f != nil {
+		body["rule"] = f.Rule
+		body["requirement"] = f.Requirement
+		body["reason"] = f.Reason
+	}
+	if loginURL != "" {
+		body["login_url"] = loginURL
+	}
+	b, _ := json.Marshal(body)
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(status)
+	_, _ = rw.Write(append(b, '\n'))
+}
+
+func errorDescription(code string) string {
+	switch code {
+	case "unauthorized":
+		return "authentication required"
+	case "insufficient_user_authentication":
+		return "a more recent or stronger sign-in is required"
+	}
+	return "authenticated, but not allowed by this route's rules"
+}
