@@ -165,8 +165,7 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule 
 		c.mu.Unlock()
 		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
 		// time.Now().Unix() under Yaegi.)
-		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline &&
-			(rule == 0 && v.p.Allowed || rule > 0 && v.p.until[rule] == forever) {
+		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined.
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")

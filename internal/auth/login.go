@@ -102,7 +102,7 @@ func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		rd = "/"
 	}
 	var r *config.Rule
-	if n, err := strconv.Atoi(q.Get("rule")); err == nil && n >= 0 && n+1 < len(m.rules) {
+	if n, err := strconv.Atoi(q.Get("rule")); err == nil && n >= 0 && n+1 < m.setRule {
 		r = m.rules[n+1]
 	}
 	now := time.Now()
@@ -113,7 +113,7 @@ func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		if r != nil {
 			rule = r.Index + 1
 		}
-		f, _ := refusal(m, p, rule, now.Unix())
+		f, _ := refusal(m, p, req, rule, now.Unix())
 		if f == nil || !f.StepUp {
 			// Signed in, and a new sign-in would not change the verdict.
 			m.ownHeaders(rw.Header())

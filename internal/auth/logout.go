@@ -158,7 +158,7 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	rw.WriteHeader(status)
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
+		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.opts.Logout.Path) +
 		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + logoutToken(m, rec.ID, m.opts.Session.Keys[0]) +
 		"\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n"))
 }

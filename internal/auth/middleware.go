@@ -25,15 +25,19 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of Gatehouse's own endpoints ("" when disabled: ServeHTTP routes only
-	// non-empty request paths, so a disabled endpoint matches nothing).
-	callbackPath, loginPath, logoutPath, backchannelPath, frontchannelPath string
+	// endpoints maps the paths of Gatehouse's own enabled endpoints to them
+	// (serveEndpoint); callbackPath and loginPath are two of them.
+	endpoints               map[string]int
+	callbackPath, loginPath string
 
-	// rules is the compiled policy: the default rule at 0, rules[i] at i+1
-	// (policy.go). hasRules: some rule is configured, and ServeHTTP hands requests to
-	// servePolicy.
+	// rules is the compiled policy: the default rule at 0, rules[i] at i+1, the
+	// placeholder of ambiguous paths at setRule (policy.go). hasRules: some rule is
+	// configured, and ServeHTTP hands requests to servePolicy, which finds their
+	// rule with matcher.
 	rules    []*config.Rule
 	hasRules bool
+	setRule  int
+	matcher  *config.Matcher
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -81,11 +85,10 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
 		loginPath:          opts.Provider.LoginPath,
-		rules:              opts.Policy.Rules,
+		endpoints:          endpointPaths(opts),
+		rules:              withPlaceholder(opts.Policy.Rules),
 		hasRules:           len(opts.Policy.Rules) > 1,
-		logoutPath:         opts.Logout.Path,
-		backchannelPath:    opts.Logout.BackchannelPath,
-		frontchannelPath:   opts.Logout.FrontchannelPath,
+		matcher:            opts.Policy.Matcher,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -95,6 +98,10 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
 		throttle:           newThrottle(opts.Throttle),
 		refresh:            newRefresher(),
+	}
+	m.setRule = len(m.rules)
+	if m.hasRules {
+		m.setRule = len(m.rules) - 1
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}
@@ -152,26 +159,13 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	stripIdentityHeaders(m.identity, req.Header)
 
-	// A disabled endpoint's path is "", and so is the path of an absolute-form
-	// request line without one ("GET http://host HTTP/1.1"): such a request is
-	// authenticated like any other, never routed to an endpoint. Cases are tried in
-	// order, so the empty case, which does nothing, must stay first.
-	switch req.URL.Path {
-	case "":
-	case m.callbackPath:
-		handleCallback(m, rw, req)
-		return
-	case m.loginPath:
-		handleStart(m, rw, req)
-		return
-	case m.logoutPath:
-		handleLogout(m, rw, req)
-		return
-	case m.backchannelPath:
-		handleBackchannel(m, rw, req)
-		return
-	case m.frontchannelPath:
-		handleFrontchannel(m, rw, req)
+	// Gatehouse's own endpoints, by exact path: one map lookup, whatever their
+	// number (a switch over them would cost a comparison, and its temporaries, per
+	// endpoint under Yaegi). A disabled endpoint is not in the map, and neither is
+	// the empty path of an absolute-form request line ("GET http://host HTTP/1.1"):
+	// such a request is authenticated like any other.
+	if e := m.endpoints[req.URL.Path]; e != 0 {
+		serveEndpoint(m, rw, req, e)
 		return
 	}
 
@@ -203,6 +197,45 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	unauthenticated(m, rw, req, 0)
+}
+
+// Gatehouse's own endpoints (Middleware.endpoints).
+const (
+	endpointCallback = 1 + iota
+	endpointLogin
+	endpointLogout
+	endpointBackchannel
+	endpointFrontchannel
+)
+
+// serveEndpoint serves one of Gatehouse's own endpoints.
+func serveEndpoint(m *Middleware, rw http.ResponseWriter, req *http.Request, e int) {
+	switch e {
+	case endpointCallback:
+		handleCallback(m, rw, req)
+	case endpointLogin:
+		handleStart(m, rw, req)
+	case endpointLogout:
+		handleLogout(m, rw, req)
+	case endpointBackchannel:
+		handleBackchannel(m, rw, req)
+	case endpointFrontchannel:
+		handleFrontchannel(m, rw, req)
+	}
+}
+
+// endpointPaths maps the paths of the enabled endpoints to them.
+func endpointPaths(o *config.Options) map[string]int {
+	out := map[string]int{}
+	for e, p := range map[int]string{
+		endpointCallback: o.Provider.CallbackPath, endpointLogin: o.Provider.LoginPath, endpointLogout: o.Logout.Path,
+		endpointBackchannel: o.Logout.BackchannelPath, endpointFrontchannel: o.Logout.FrontchannelPath,
+	} {
+		if p != "" {
+			out[p] = e
+		}
+	}
+	return out
 }
 
 // recovered answers a request whose handling panicked: 500, logged once, never a

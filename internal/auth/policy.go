@@ -14,8 +14,9 @@ import (
 // Per-route rules (docs/POLICIES.md): config.Compile turns the rules into
 // config.Rule values; here they are matched against requests and evaluated against
 // principals. The runtime list m.rules holds the default rule (the instance-level
-// authorization options) at index 0 and rules[i] at index i+1; a request is decided
-// by one index, or, when its path is ambiguous, by a set of them (ambiguousRules).
+// authorization options) at index 0, rules[i] at index i+1, and last, at m.setRule,
+// a placeholder for requests whose path is ambiguous: those are decided by a set of
+// rules (ambiguousRules).
 //
 // Everything a principal needs to know about every rule is computed once, when the
 // principal is built (evaluateRules): until[i] is the Unix time until which it
@@ -29,14 +30,71 @@ const forever = int64(1) << 62
 // handled is what ruleAction returns when it has answered the request itself.
 const handled = -1
 
-// matchRule returns the index in rules of the first rule from index from on that
-// matches req (0 when none does: the default rule), or, when req's path is not
-// canonical (reqsafe.CanonicalPath), what ambiguousRules decides. Rules that let a
-// request through (allow, preflight) match canonical paths only.
-func matchRule(rules []*config.Rule, req *http.Request, from int) int {
-	if _, ok := reqsafe.CanonicalPath(req.URL); !ok {
-		return ambiguousRules(rules, req, from)
+// setRuleIndex is the Index of the placeholder rule of ambiguous paths.
+const setRuleIndex = -2
+
+// withPlaceholder returns the compiled rules with the placeholder of ambiguous
+// paths appended, when there are rules.
+func withPlaceholder(rules []*config.Rule) []*config.Rule {
+	if len(rules) < 2 {
+		return rules
 	}
+	out := append([]*config.Rule(nil), rules...)
+	return append(out, &config.Rule{Label: "every rule an ambiguous path may fall under", Index: setRuleIndex})
+}
+
+// matchRequest returns the index in m.rules of the first rule that matches req (0
+// when none does: the default rule), with one call into the compiled regexp engine
+// whatever the number of rules (config.Matcher). A request whose path is not
+// canonical is decided by ambiguousRules: a deny rule's index, or m.setRule.
+func matchRequest(m *Middleware, req *http.Request) int {
+	mt := m.matcher
+	p := req.URL.Path
+	s := p + "\n" + p + mt.Tail
+	if mt.FirstLine {
+		s = p + "\n" + matchLine(mt, req) + p + mt.Tail
+	}
+	loc := mt.Regexp.FindStringIndex(s)
+	if loc == nil || req.URL.RawPath != "" {
+		return matchUnusual(m, req, loc, s)
+	}
+	return loc[1] - len(s) + mt.TailLen - 1
+}
+
+// matchUnusual finishes matchRequest for a path that is not canonical (no match),
+// or that was sent with escapes, where an encoded slash makes it ambiguous too.
+func matchUnusual(m *Middleware, req *http.Request, loc []int, s string) int {
+	if _, ok := reqsafe.CanonicalPath(req.URL); ok && loc != nil {
+		return loc[1] - len(s) + m.matcher.TailLen - 1
+	}
+	if deny, _ := ambiguousRules(m.rules, req); deny > 0 {
+		return deny
+	}
+	return m.setRule
+}
+
+// matchLine is the subject's first line: method (a CORS preflight's announced
+// method), host, and a flag per header name the rules test.
+func matchLine(mt *config.Matcher, req *http.Request) string {
+	method := req.Method
+	if method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
+		method = req.Header.Get("Access-Control-Request-Method")
+	}
+	flags := make([]byte, len(mt.Headers))
+	for i, h := range mt.Headers {
+		flags[i] = '0'
+		if len(req.Header[h]) > 0 {
+			flags[i] = '1'
+		}
+	}
+	return method + " " + req.Host + " " + string(flags) + "\n"
+}
+
+// matchRule is matchRequest written as a loop, from rule index from on: it decides
+// where a deny rule in report mode hands a request on, and tests check that the two
+// agree. Rules that let a request through (allow, preflight) match canonical paths
+// only, and req's path is canonical here.
+func matchRule(rules []*config.Rule, req *http.Request, from int) int {
 	path := req.URL.Path
 	method := req.Method
 	if method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
@@ -45,22 +103,14 @@ func matchRule(rules []*config.Rule, req *http.Request, from int) int {
 	}
 	for i := from; i < len(rules); i++ {
 		r := rules[i]
-		if r.Methods != "" && !strings.Contains(r.Methods, " "+method+" ") {
-			continue
-		}
-		if (r.Hosts != nil || r.HostSuffixes != nil) && !hostMatches(r, req.Host) {
-			continue
-		}
-		if r.Headers != nil && !headersPresent(r, req.Header) {
+		if r.Index < 0 || !conditionsMatch(r, method, req) {
 			continue
 		}
 		switch r.PathKind {
 		case config.PathAny:
 			return i
 		case config.PathPrefix:
-			// reqsafe.HasPathPrefix, written out: a call per rule costs under Yaegi.
-			p := r.PathPrefix
-			if strings.HasPrefix(path, p) && (len(path) == len(p) || p[len(p)-1] == '/' || path[len(p)] == '/') {
+			if reqsafe.HasPathPrefix(path, r.PathPrefix) {
 				return i
 			}
 		case config.PathExact:
@@ -76,56 +126,84 @@ func matchRule(rules []*config.Rule, req *http.Request, from int) int {
 	return 0
 }
 
+// conditionsMatch reports whether r's methods, hosts and headers match.
+func conditionsMatch(r *config.Rule, method string, req *http.Request) bool {
+	if r.Methods != "" && !strings.Contains(r.Methods, " "+method+" ") {
+		return false
+	}
+	if (r.Hosts != nil || r.HostSuffixes != nil) && !hostMatches(r, req.Host) {
+		return false
+	}
+	return r.Headers == nil || headersPresent(r, req.Header)
+}
+
 // ambiguousRules decides a request whose path is not canonical: some backend may
 // read it as another path than Gatehouse does ("/status/..;/admin"), so it may be
-// under any rule's path. No allow rule (nor preflight allowance) applies; the first
-// deny rule in enforce mode whose other conditions match decides (its index is
-// returned); otherwise the request must satisfy every authenticate rule whose other
-// conditions match — up to the first one without a path condition, which would
-// match whatever the path — and the default rule, returned as ^mask of their
-// indices (a negative number).
-func ambiguousRules(rules []*config.Rule, req *http.Request, from int) int {
+// under any rule's path. No allow rule (nor preflight allowance) applies. It
+// returns the index of the first deny rule in enforce mode whose other conditions
+// match, which decides; otherwise 0 and the set of rules the request must satisfy
+// as bits of mask: every authenticate rule whose other conditions match — up to the
+// first one without a path condition, which would match whatever the path — and the
+// default rule.
+func ambiguousRules(rules []*config.Rule, req *http.Request) (int, uint64) {
 	mask := uint64(1)
-	for i := from; i < len(rules); i++ {
+	for i := 1; i < len(rules); i++ {
 		r := rules[i]
-		if r.Action == config.ActionAllow || r.Methods != "" && !strings.Contains(r.Methods, " "+req.Method+" ") {
-			continue
-		}
-		if (r.Hosts != nil || r.HostSuffixes != nil) && !hostMatches(r, req.Host) || r.Headers != nil && !headersPresent(r, req.Header) {
+		if r.Index < 0 || r.Action == config.ActionAllow || !conditionsMatch(r, req.Method, req) {
 			continue
 		}
 		if r.Action == config.ActionDeny {
 			if r.Report {
 				continue
 			}
-			return i
+			return i, 0
 		}
 		mask |= 1 << uint(i)
 		if r.PathKind == config.PathAny {
 			break
 		}
 	}
-	return int(^mask)
+	return 0, mask
 }
 
-// hostMatches reports whether host (the request's, perhaps with a port) is one of
-// r's hosts or below one of its *. suffixes, ignoring ASCII case.
+// hostMatches reports whether host (the request's) is one of r's hosts or below one
+// of its *. suffixes: a port (":" and digits) and one trailing dot are ignored, and
+// ASCII case (only ASCII: strings.ToLower would turn the Kelvin sign into k); a host
+// with another ":" (an IPv6 literal) matches no name. config.Matcher does the same.
 func hostMatches(r *config.Rule, host string) bool {
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.Trim(host[i+1:], "0123456789") == "" {
 		host = host[:i]
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = strings.TrimSuffix(host, ".")
+	if strings.IndexByte(host, ':') >= 0 {
+		return false
+	}
 	for _, h := range r.Hosts {
-		if h == host {
+		if len(h) == len(host) && asciiEqualFold(h, host) {
 			return true
 		}
 	}
 	for _, s := range r.HostSuffixes {
-		if len(host) > len(s) && strings.HasSuffix(host, s) {
+		if len(host) > len(s) && asciiEqualFold(s, host[len(host)-len(s):]) {
 			return true
 		}
 	}
 	return false
+}
+
+// asciiEqualFold compares a lower-case ASCII name with s of the same length,
+// ignoring ASCII case only.
+func asciiEqualFold(lower, s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // headersPresent reports whether every header r names is in h.
@@ -142,9 +220,8 @@ func headersPresent(r *config.Rule, h http.Header) bool {
 // action, then authentication as on any instance, with the rule's index carried to
 // the decision (forwardAuthorized).
 func servePolicy(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	rules := m.rules
-	i := matchRule(rules, req, 1)
-	if i > 0 && (rules[i].Action != config.ActionAuthenticate || req.Method == http.MethodOptions) {
+	i := matchRequest(m, req)
+	if m.rules[i].Action != config.ActionAuthenticate || req.Method == http.MethodOptions {
 		if i = ruleAction(m, rw, req, i); i == handled {
 			return
 		}
@@ -163,7 +240,7 @@ func servePolicy(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 // decided by: the same rule (an authenticate rule and a request that is not a
 // preflight), or, after a deny rule in report mode, the next rule that matches.
 func ruleAction(m *Middleware, rw http.ResponseWriter, req *http.Request, i int) int {
-	for i > 0 {
+	for i > 0 && i != m.setRule {
 		r := m.rules[i]
 		switch r.Action {
 		case config.ActionAllow:
@@ -215,8 +292,8 @@ func evaluateRules(m *Middleware, p *principal, claims map[string]any) {
 			p.why[i] = config.NoIdentifier
 			continue
 		}
-		if r.Action != config.ActionAuthenticate {
-			continue
+		if r.Action != config.ActionAuthenticate || r.Index == setRuleIndex {
+			continue // the placeholder of ambiguous paths stays unsatisfied: refusal decides
 		}
 		q := &r.Require
 		if f := unmet(q, p, claims); f != nil {
@@ -355,14 +432,15 @@ func indexOf(list []string, v string) int {
 	return -1
 }
 
-// refusal returns why p may not pass rule (an index, or ^mask of a set) at now, and
-// the index of the rule that refuses; nil when it may pass.
-func refusal(m *Middleware, p *principal, rule int, now int64) (*config.Failure, int) {
-	if rule >= 0 {
+// refusal returns why p may not pass the rule of req at index rule (for an
+// ambiguous path, every rule of ambiguousRules' set) at now, and the index of the
+// rule that refuses; nil when it may pass.
+func refusal(m *Middleware, p *principal, req *http.Request, rule int, now int64) (*config.Failure, int) {
+	if rule != m.setRule {
 		return refusalOf(m, p, rule, now), rule
 	}
-	mask := uint64(^rule)
-	for i := 1; i < len(p.until); i++ {
+	_, mask := ambiguousRules(m.rules, req)
+	for i := 1; i < m.setRule; i++ {
 		if mask&(1<<uint(i)) != 0 {
 			if f := refusalOf(m, p, i, now); f != nil {
 				return f, i
@@ -389,7 +467,7 @@ func refusalOf(m *Middleware, p *principal, i int, now int64) *config.Failure {
 // another acr, a step-up. A rule in report mode logs what it would deny and returns
 // true; an unusable identity is refused whatever the mode.
 func policyAllows(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, rule int) bool {
-	f, i := refusal(m, p, rule, time.Now().Unix())
+	f, i := refusal(m, p, req, rule, time.Now().Unix())
 	if f == nil {
 		return true
 	}

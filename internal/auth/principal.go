@@ -252,7 +252,7 @@ func claimStrings(claims map[string]any, name string) []string {
 // rule is the index in m.rules of the rule the request matched (0: the default
 // rule), or a set of them (policy.go).
 func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, rule int) {
-	if !(rule == 0 && p.Allowed) && !policyAllows(m, rw, req, p, rule) {
+	if p.until[rule] != forever && !policyAllows(m, rw, req, p, rule) {
 		return
 	}
 	hdr := req.Header

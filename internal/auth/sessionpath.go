@@ -28,14 +28,7 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule
 		c.mu.Lock()
 		v := c.entries[hs[0]]
 		c.mu.Unlock()
-		now := time.Now().Unix()
-		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && now < v.until {
-			if !(rule == 0 && v.p.Allowed || rule > 0 && now < v.p.until[rule]) {
-				// A valid session the rule does not let in (or lets in only in
-				// report mode): decided without opening the cookie again.
-				forwardAuthorized(m, rw, req, v.p, rule)
-				return true
-			}
+		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
 			hdr := req.Header
 			if m.stripAuthorization {
@@ -65,6 +58,9 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule
 // serveSessionSlow opens the session cookie, checks revocation, refreshes or
 // re-issues when due, and remembers the verdict for the hot path.
 func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
+	if decidedByVerdict(m, rw, req, rule) {
+		return true
+	}
 	now := time.Now()
 	gen := cache.GenerationOf(m.store)
 	rec, err := readSession(m, req, now)
@@ -98,6 +94,22 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 			v.upstreamCookie = []string{up}
 		}
 		storeVerified(m.verified, hs[0], v)
+	}
+	forwardAuthorized(m, rw, req, v.p, rule)
+	return true
+}
+
+// decidedByVerdict answers a request whose session the hot path vouched for but
+// whose rule it does not let in outright (a denial, a step-up, report mode):
+// forwardAuthorized decides, without opening the cookie again.
+func decidedByVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
+	hs := req.Header["Cookie"]
+	if len(hs) != 1 || m.gen == nil {
+		return false
+	}
+	v := lookupVerified(m.verified, hs[0])
+	if v == nil || v.bearer != nil || v.gen == 0 || v.gen != m.gen.Load() || time.Now().Unix() >= v.until {
+		return false
 	}
 	forwardAuthorized(m, rw, req, v.p, rule)
 	return true

@@ -119,6 +119,9 @@ type PolicyOptions struct {
 	// AuthenticateWithoutRequirements names the authenticate rules that require
 	// nothing while the default rule does (logged as a warning at start).
 	AuthenticateWithoutRequirements []string
+	// Matcher finds the first rule that matches a request with one call into the
+	// compiled regexp engine (matchers.go); nil without rules.
+	Matcher *Matcher
 }
 
 // Rule is one compiled rule.
@@ -133,6 +136,7 @@ type Rule struct {
 	PathPrefix string
 	PathExact  string
 	PathRegexp *regexp.Regexp
+	PathSource string // the pathRegexp as written
 	// Methods is " GET POST " (each method between spaces); "" matches every method.
 	Methods string
 	// Hosts are lower-case names; HostSuffixes ".example.com" for *.example.com.
@@ -239,6 +243,9 @@ func (c *checker) policy(cfg *Config, o *Options) {
 			p.StepUp = true
 		}
 		p.Rules = append(p.Rules, r)
+	}
+	if len(p.Rules) > 1 {
+		p.Matcher = newMatcher(p.Rules[1:])
 	}
 	claims := map[string]bool{}
 	for _, r := range p.Rules {
@@ -370,6 +377,7 @@ func (c *checker) rulePath(in *RuleConfig, r *Rule, opt string) {
 		} else {
 			r.PathKind = PathRegexp
 			r.PathRegexp = re
+			r.PathSource = p
 		}
 	}
 	if given > 1 {
