@@ -180,23 +180,24 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	// Rules: servePolicy matches the request against them and authenticates it as
-	// below, for the rule that matched. An instance without rules never goes there:
-	// the default rule is index 0.
+	// Rules: routeByRules finds the request's rule and carries out allow and deny.
+	// Without rules, every request is decided by the default rule, index 0.
+	rule := 0
 	if m.hasRules {
-		servePolicy(m, rw, req)
-		return
+		if rule = routeByRules(m, rw, req); rule == handled {
+			return
+		}
 	}
 
 	// A request without an Authorization header pays nothing for bearer auth;
 	// serveBearer answers false when the request goes the session way (bearerFirst).
-	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, 0) {
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, rule) {
 		return
 	}
-	if serveSession(m, rw, req, 0) {
+	if serveSession(m, rw, req, rule) {
 		return
 	}
-	unauthenticated(m, rw, req, 0)
+	unauthenticated(m, rw, req, rule)
 }
 
 // Gatehouse's own endpoints (Middleware.endpoints).

@@ -216,23 +216,15 @@ func headersPresent(r *config.Rule, h http.Header) bool {
 	return true
 }
 
-// servePolicy is ServeHTTP's tail on an instance with rules: the matching rule's
-// action, then authentication as on any instance, with the rule's index carried to
-// the decision (forwardAuthorized).
-func servePolicy(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+// routeByRules finds the rule of a request on an instance with rules and carries
+// out its action: it returns handled when that answered the request (allow, deny,
+// preflight), else the index of the rule the request is authenticated for.
+func routeByRules(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
 	i := matchRequest(m, req)
 	if m.rules[i].Action != config.ActionAuthenticate || req.Method == http.MethodOptions {
-		if i = ruleAction(m, rw, req, i); i == handled {
-			return
-		}
+		return ruleAction(m, rw, req, i)
 	}
-	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, i) {
-		return
-	}
-	if serveSession(m, rw, req, i) {
-		return
-	}
-	unauthenticated(m, rw, req, i)
+	return i
 }
 
 // ruleAction carries out an allow or deny rule, or an authenticate rule's preflight
