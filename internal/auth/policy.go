@@ -49,24 +49,34 @@ func withPlaceholder(rules []*config.Rule) []*config.Rule {
 // canonical is decided by ambiguousRules: a deny rule's index, or m.setRule.
 func matchRequest(m *Middleware, req *http.Request) int {
 	mt := m.matcher
-	p := req.URL.Path
-	s := p + "\n" + p + mt.Tail
+	s := req.URL.Path + mt.Tail
 	if mt.FirstLine {
-		s = p + "\n" + matchLine(mt, req) + p + mt.Tail
+		s = matchLine(mt, req) + s
 	}
 	loc := mt.Regexp.FindStringIndex(s)
-	if loc == nil || req.URL.RawPath != "" {
-		return matchUnusual(m, req, loc, s)
+	if loc == nil {
+		return matchAmbiguous(m, req)
 	}
-	return loc[1] - len(s) + mt.TailLen - 1
+	i := loc[1] - len(s) + mt.TailLen - 1
+	if req.URL.RawPath != "" || mt.Recheck[i] {
+		return matchUnusual(m, req, i)
+	}
+	return i
 }
 
-// matchUnusual finishes matchRequest for a path that is not canonical (no match),
-// or that was sent with escapes, where an encoded slash makes it ambiguous too.
-func matchUnusual(m *Middleware, req *http.Request, loc []int, s string) int {
-	if _, ok := reqsafe.CanonicalPath(req.URL); ok && loc != nil {
-		return loc[1] - len(s) + m.matcher.TailLen - 1
+// matchUnusual finishes matchRequest for a path sent with escapes (an encoded slash
+// makes it ambiguous), or matched by a pathRegexp rule, which may match paths that
+// are not canonical.
+func matchUnusual(m *Middleware, req *http.Request, i int) int {
+	if _, ok := reqsafe.CanonicalPath(req.URL); ok {
+		return i
 	}
+	return matchAmbiguous(m, req)
+}
+
+// matchAmbiguous decides a request whose path is not canonical: a deny rule's
+// index, or m.setRule (ambiguousRules).
+func matchAmbiguous(m *Middleware, req *http.Request) int {
 	if deny, _ := ambiguousRules(m.rules, req); deny > 0 {
 		return deny
 	}

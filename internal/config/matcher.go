@@ -14,21 +14,26 @@ import (
 // interpreted iteration and a call per rule on every request. The request is written
 // as a subject string
 //
-//	path "\n" [method " " host " " header-flags "\n"] path "\n" tail
+//	[method " " host " " header-flags "\n"] path "\n" tail
 //
-// (the middle line only when some rule has methods, hosts or headers; one flag per
+// (the first line only when some rule has methods, hosts or headers; one flag per
 // header name some rule tests, "1" when present), and Regexp is
 //
-//	\A canonical-path "\n" (?: rule0 "\n" . | rule1 "\n" .. | … | any "\n")
+//	\A (?: rule0 "\n" . | rule1 "\n" .. | … | canonical-path "\n")
 //
-// The first copy of the path must be canonical (reqsafe.CanonicalPathPattern; the
-// caller checks an encoded slash itself): a subject that does not match at all is
-// an ambiguous path. Rule k's alternative matches what rule k matches on the second
-// copy and consumes k+1 characters of the tail, so the match ends k+1 characters
-// into it; the last alternative, no rule, consumes none. Go's regexp prefers the
-// first alternative that matches (leftmost-first, as a backtracking engine would),
-// which is first-match-wins. A canonical path holds no line feed, and the tail holds
-// none, so a rule's path pattern matches exactly the path line.
+// Rule k's alternative matches what rule k matches, on canonical paths only, and
+// consumes k+1 characters of the tail, so the match ends k+1 characters into it;
+// the last alternative, no rule, consumes none. A path that matches no alternative
+// is not canonical: the caller treats it as ambiguous (and checks an encoded slash,
+// which the decoded path does not show, itself). Canonical means
+// reqsafe.CanonicalPathPattern: a prefix rule's prefix is canonical, and the rest of
+// the path must be canonical segments; an exact path is canonical; a pathRegexp
+// cannot be combined so, and the rules that have one are listed in Recheck: when one
+// of them matches, the caller checks the path (a regular expression could match a
+// path that is not canonical). Go's regexp prefers the first alternative that
+// matches (leftmost-first, as a backtracking engine would): first-match-wins. A
+// canonical path holds no line feed, and the tail holds none, so a rule's path
+// pattern matches exactly the path line.
 type Matcher struct {
 	Regexp *regexp.Regexp
 	// Tail is "\n" followed by one character per rule; TailLen its length.
@@ -38,13 +43,16 @@ type Matcher struct {
 	FirstLine bool
 	// Headers are the canonical header names whose presence the flags report.
 	Headers []string
+	// Recheck[i] (by index in the middleware's rules: rule k at k+1): rule k has a
+	// pathRegexp, so the path's canonicality is checked when it matches.
+	Recheck []bool
 }
 
 // newMatcher builds the matcher of rules (the configured rules, in order).
 func newMatcher(rules []*Rule) *Matcher {
-	m := &Matcher{Tail: "\n" + strings.Repeat("x", len(rules))}
+	m := &Matcher{Tail: "\n" + strings.Repeat("x", len(rules)), Recheck: make([]bool, len(rules)+2)}
 	m.TailLen = len(m.Tail)
-	for _, r := range rules {
+	for i, r := range rules {
 		if r.Methods != "" || r.Hosts != nil || r.HostSuffixes != nil || r.Headers != nil {
 			m.FirstLine = true
 		}
@@ -53,6 +61,7 @@ func newMatcher(rules []*Rule) *Matcher {
 				m.Headers = append(m.Headers, h)
 			}
 		}
+		m.Recheck[i+1] = r.PathKind == PathRegexp
 	}
 	alts := make([]string, 0, len(rules)+1)
 	for i, r := range rules {
@@ -72,12 +81,12 @@ func newMatcher(rules []*Rule) *Matcher {
 		b.WriteString(`\n.{` + strconv.Itoa(i+1) + `}`)
 		alts = append(alts, b.String())
 	}
-	none := `[^\n]*\n`
+	none := ""
 	if m.FirstLine {
-		none += `[^\n]*\n`
+		none = `[^\n]*\n`
 	}
-	alts = append(alts, none)
-	m.Regexp = regexp.MustCompile(`\A` + reqsafe.CanonicalPathPattern() + `\n(?:` + strings.Join(alts, "|") + `)`)
+	alts = append(alts, none+"(?:"+reqsafe.CanonicalPathPattern()+`)\n`)
+	m.Regexp = regexp.MustCompile(`\A(?:` + strings.Join(alts, "|") + `)`)
 	return m
 }
 
@@ -123,18 +132,23 @@ func asciiFold(p string) string {
 	return b.String()
 }
 
+// pathPattern matches the canonical paths r's path condition matches.
 func pathPattern(r *Rule) string {
 	switch r.PathKind {
 	case PathPrefix:
+		// Below the prefix: canonical segments (the pattern of a canonical path
+		// without its leading "/"), or for a prefix without a final "/", nothing or
+		// "/" and such segments.
+		rest := "(?:" + strings.TrimPrefix(reqsafe.CanonicalPathPattern(), "/") + ")"
 		if strings.HasSuffix(r.PathPrefix, "/") {
-			return regexp.QuoteMeta(r.PathPrefix) + `[^\n]*`
+			return regexp.QuoteMeta(r.PathPrefix) + rest
 		}
-		return regexp.QuoteMeta(r.PathPrefix) + `(?:/[^\n]*)?`
+		return regexp.QuoteMeta(r.PathPrefix) + "(?:/" + rest + ")?"
 	case PathExact:
 		return regexp.QuoteMeta(r.PathExact)
 	case PathRegexp:
 		// (?m): ^ and $ in the operator's pattern mean the path's start and end.
 		return "(?m:" + r.PathSource + ")"
 	}
-	return `[^\n]*`
+	return "(?:" + reqsafe.CanonicalPathPattern() + ")"
 }
