@@ -168,7 +168,7 @@ func ambiguousRules(rules []*config.Rule, req *http.Request) (int, uint64) {
 			}
 			return i, 0
 		}
-		mask |= 1 << uint(i)
+		mask |= uint64(1) << uint(i)
 		if r.PathKind == config.PathAny {
 			break
 		}
@@ -443,7 +443,7 @@ func refusal(m *Middleware, p *principal, req *http.Request, rule int, now int64
 	}
 	_, mask := ambiguousRules(m.rules, req)
 	for i := 1; i < m.setRule; i++ {
-		if mask&(1<<uint(i)) != 0 {
+		if mask&(uint64(1)<<uint(i)) != 0 {
 			if f := refusalOf(m, p, i, now); f != nil {
 				return f, i
 			}
