@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -322,8 +323,9 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	rw.WriteHeader(http.StatusFound)
 }
 
-// errACR: the ID token of a login that asked for acr_values carries another acr.
-var errACR = errorString("auth: the ID token's acr is not one of the acr_values requested")
+// errACR: the ID token of a login that asked for acr_values carries another acr. (A
+// sentinel made with errors.New: under Yaegi, == on an interpreted error type fails.)
+var errACR = errors.New("auth: the ID token's acr is not one of the acr_values requested")
 
 // keepSessionID gives a new sign-in's record the id of the session the browser
 // already holds, when that session is valid and of the same user (a step-up, or a
