@@ -98,10 +98,7 @@ func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	q := req.URL.Query()
-	rd := q.Get("rd")
-	if rd == "" || len(rd) > 2048 || !reqsafe.IsLocalPath(rd) {
-		rd = "/"
-	}
+	rd := startReturnPath(q.Get("rd"))
 	var r *config.Rule
 	if n, err := strconv.Atoi(q.Get("rule")); err == nil && n >= 0 && n+1 < m.setRule {
 		r = m.rules[n+1]
@@ -125,6 +122,15 @@ func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		promptLogin = f == r.Require.AuthAgeFailure
 	}
 	startLoginTo(m, rw, req, rd, r, promptLogin)
+}
+
+// startReturnPath is where the sign-in endpoint comes back to for its rd parameter:
+// rd when it is a local path no browser reads as another site, else "/".
+func startReturnPath(rd string) string {
+	if rd == "" || len(rd) > 2048 || !reqsafe.IsLocalPath(rd) {
+		return "/"
+	}
+	return rd
 }
 
 // startLogin begins the authorization-code flow for a browser navigating to req,

@@ -57,8 +57,10 @@ func matchRequest(m *Middleware, req *http.Request) int {
 	if loc == nil {
 		return matchAmbiguous(m, req)
 	}
+	// A match that ends before the tail used a line feed of the path itself (a
+	// decoded %0A, which no canonical path holds): i < 0, and the path is ambiguous.
 	i := loc[1] - len(s) + mt.TailLen - 1
-	if req.URL.RawPath != "" || mt.Recheck[i] {
+	if i < 0 || req.URL.RawPath != "" || mt.Recheck[i] {
 		return matchUnusual(m, req, i)
 	}
 	return i
@@ -68,7 +70,7 @@ func matchRequest(m *Middleware, req *http.Request) int {
 // makes it ambiguous), or matched by a pathRegexp rule, which may match paths that
 // are not canonical.
 func matchUnusual(m *Middleware, req *http.Request, i int) int {
-	if _, ok := reqsafe.CanonicalPath(req.URL); ok {
+	if _, ok := reqsafe.CanonicalPath(req.URL); ok && i >= 0 {
 		return i
 	}
 	return matchAmbiguous(m, req)
@@ -86,10 +88,7 @@ func matchAmbiguous(m *Middleware, req *http.Request) int {
 // matchLine is the subject's first line: method (a CORS preflight's announced
 // method), host, and a flag per header name the rules test.
 func matchLine(mt *config.Matcher, req *http.Request) string {
-	method := req.Method
-	if method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
-		method = req.Header.Get("Access-Control-Request-Method")
-	}
+	method := ruleMethod(req)
 	flags := make([]byte, len(mt.Headers))
 	for i, h := range mt.Headers {
 		flags[i] = '0'
@@ -100,17 +99,24 @@ func matchLine(mt *config.Matcher, req *http.Request) string {
 	return method + " " + req.Host + " " + string(flags) + "\n"
 }
 
+// ruleMethod is the method rules match a request by: a CORS preflight's is the one
+// it announces (Access-Control-Request-Method), when that is a token.
+func ruleMethod(req *http.Request) string {
+	if req.Method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
+		if m := req.Header.Get("Access-Control-Request-Method"); m != "" && !strings.ContainsAny(m, " \t\r\n") {
+			return m
+		}
+	}
+	return req.Method
+}
+
 // matchRule is matchRequest written as a loop, from rule index from on: it decides
 // where a deny rule in report mode hands a request on, and tests check that the two
 // agree. Rules that let a request through (allow, preflight) match canonical paths
 // only, and req's path is canonical here.
 func matchRule(rules []*config.Rule, req *http.Request, from int) int {
 	path := req.URL.Path
-	method := req.Method
-	if method == http.MethodOptions && req.Header["Access-Control-Request-Method"] != nil {
-		// A CORS preflight is matched as the request it announces.
-		method = req.Header.Get("Access-Control-Request-Method")
-	}
+	method := ruleMethod(req)
 	for i := from; i < len(rules); i++ {
 		r := rules[i]
 		if r.Index < 0 || !conditionsMatch(r, method, req) {

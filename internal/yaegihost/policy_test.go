@@ -81,7 +81,7 @@ func TestAmbiguousPathsFallUnderEveryRuleTheyCouldMeanUnderYaegi(t *testing.T) {
 		if p := br.get(t, srv.URL+"/status"); p.status != http.StatusOK {
 			t.Fatalf("the lenient rule: %d %s", p.status, p.body)
 		}
-		for _, target := range []string{"/status/..;/admin", "/status/%2e%2e/admin", "/status/..%2Fadmin", "/status//../admin", `/status/..\admin`, "/status/%2561dmin"} {
+		for _, target := range []string{"/status/..;/admin", "/status%0Ax", "/status/a%0Axx", "/status/%2e%2e/admin", "/status/..%2Fadmin", "/status//../admin", `/status/..\admin`, "/status/%2561dmin"} {
 			resp := br.rawOnce(t, srv.URL, target)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%q: %d, want 403 (the deny rule)", target, resp.StatusCode)
