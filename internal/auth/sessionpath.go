@@ -76,6 +76,12 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 		session.ClearSession(m.sessions, rw.Header(), req)
 		return false
 	}
+	if claimsMissing(m, rec) {
+		// Signed in before the rules read claims this session did not keep: sign in
+		// again (at once, for a browser with a provider session) rather than refuse.
+		m.log.Debugf("session of %s lacks the claims the rules read: signing in again", m.log.ID(rec.Subject))
+		return false
+	}
 	if rec.RefreshToken != "" && session.NeedsRefresh(m.sessions, rec, now) {
 		return serveRefreshing(m, rw, req, rec, now, rule)
 	}
@@ -97,6 +103,14 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 	}
 	forwardAuthorized(m, rw, req, v.p, rule)
 	return true
+}
+
+// claimsMissing reports whether rec was signed in before the rules read the claims
+// they read now: the session keeps only the claims the rules of its time named
+// (fillIdentity), recorded in its ClaimSet ("*": every claim, for header templates).
+func claimsMissing(m *Middleware, rec *session.Record) bool {
+	want := m.opts.Policy.ClaimSet
+	return want != "" && rec.ClaimSet != want && rec.ClaimSet != "*"
 }
 
 // decidedByVerdict answers a request whose session the hot path vouched for but

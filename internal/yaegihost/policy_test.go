@@ -298,3 +298,66 @@ func TestMisspelledRuleOptionIsRefusedWithItsPathUnderYaegi(t *testing.T) {
 	})
 }
 
+
+// TestBearerTokensFollowTheRulesUnderYaegi: a machine token is decided by the rule
+// of its request like a session: its roles let it into /orders/ and not /reports/
+// (403 JSON naming the rule), and a rule that needs a recent sign-in answers RFC
+// 9470's insufficient_user_authentication challenge (a token has no sign-in to
+// redo). Allow rules still strip the Authorization header.
+func TestBearerTokensFollowTheRulesUnderYaegi(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		cfg := bearerConfig(op)
+		cfg["rules"] = []any{
+			rule("name", "public", "path", "/public/", "action", "allow"),
+			rule("name", "orders", "path", "/orders/", "require", map[string]any{"roles": "orders-service"}),
+			rule("name", "reports", "path", "/reports/", "require", map[string]any{"roles": "reporter"}),
+			rule("name", "fresh", "path", "/fresh/", "require", map[string]any{"maxAuthAge": "5m", "acr": "urn:mfa"}),
+		}
+		srv := startGatehouse(t, md, cfg, "rule-bearer@file")
+		tok := bearer(ordersToken(t, op))
+		resp, body := getAPI(t, srv.URL+"/orders/1", tok...)
+		wantForwarded(t, "orders", resp, body, "X-Forwarded-User: svc-orders")
+		resp, body = getAPI(t, srv.URL+"/reports/1", tok...)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"requirement":"rules[2].require.roles"`) {
+			t.Fatalf("reports: %d %s", resp.StatusCode, body)
+		}
+		resp, body = getAPI(t, srv.URL+"/fresh/1", tok...)
+		challenge := resp.Header.Get("WWW-Authenticate")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(challenge, `error="insufficient_user_authentication"`) ||
+			!strings.Contains(challenge, `acr_values="urn:mfa"`) || !strings.Contains(challenge, `max_age="300"`) {
+			t.Fatalf("fresh: %d %q %s", resp.StatusCode, challenge, body)
+		}
+		resp, body = getAPI(t, srv.URL+"/public/x", tok...)
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, "Authorization:") {
+			t.Fatalf("public: %d %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// TestSessionSignedInBeforeAClaimRuleSignsInAgainUnderYaegi: a session kept only the
+// claims the rules of its time read. When a new configuration (a reload: same name,
+// same keys) adds a rule on a claim the session lacks, the browser signs in again,
+// silently through the provider session, instead of being refused for a claim it
+// has.
+func TestSessionSignedInBeforeAClaimRuleSignsInAgainUnderYaegi(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		before := startGatehouse(t, md, rpConfig(op), "reload@file")
+		cfg := rpConfig(op)
+		cfg["rules"] = []any{rule("path", "/admin/", "require", map[string]any{
+			"allOf": []any{map[string]any{"claim": "realm_access.roles", "contains": "admin"}}})}
+		after := startGatehouse(t, md, cfg, "reload@file")
+		br := newBrowser()
+		mustContain(t, "before the rule", br.get(t, before.URL+"/app"), "backend /app")
+		n := op.Count(testop.EPAuthorize)
+		mustContain(t, "after the rule", br.get(t, after.URL+"/admin/x"), "backend /admin/x")
+		if op.Count(testop.EPAuthorize) != n+1 {
+			t.Fatalf("%d sign-ins, want one more", op.Count(testop.EPAuthorize)-n)
+		}
+		mustContain(t, "the renewed session", br.get(t, after.URL+"/admin/y"), "backend /admin/y")
+		if op.Count(testop.EPAuthorize) != n+1 {
+			t.Fatal("the renewed session signed in again")
+		}
+	})
+}
