@@ -37,27 +37,7 @@ func TestAllowRulesNeverMatchAmbiguousPathsUnderYaegi(t *testing.T) {
 		rules = append(rules, rule("pathRegexp", "/admin/.*", "require", map[string]any{"groups": "admins"}))
 		cfg["rules"] = rules
 		srv := startGatehouse(t, md, cfg, "rule-paths@file")
-		for _, c := range reqsafetest.PathCases {
-			c := c
-			t.Run(c.Name, func(t *testing.T) {
-				resp, body := rawExchange(t, srv.URL, c.Target, "Accept", "application/json")
-				reached := strings.HasPrefix(body, "backend ")
-				switch {
-				case c.Excluded:
-					if resp.StatusCode != http.StatusOK || !reached {
-						t.Fatalf("%q: %d, want the backend without authentication:\n%s", c.Target, resp.StatusCode, body)
-					}
-				case c.Rejected:
-					if resp.StatusCode != http.StatusBadRequest || reached {
-						t.Fatalf("%q: %d, want 400 from the HTTP server:\n%s", c.Target, resp.StatusCode, body)
-					}
-				default:
-					if resp.StatusCode != http.StatusUnauthorized || reached {
-						t.Fatalf("%q: %d, want 401 (authentication required):\n%s", c.Target, resp.StatusCode, body)
-					}
-				}
-			})
-		}
+		playPathMatrix(t, srv.URL)
 	})
 }
 
@@ -297,7 +277,6 @@ func TestMisspelledRuleOptionIsRefusedWithItsPathUnderYaegi(t *testing.T) {
 		}
 	})
 }
-
 
 // TestBearerTokensFollowTheRulesUnderYaegi: a machine token is decided by the rule
 // of its request like a session: its roles let it into /orders/ and not /reports/

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gatehouse-oidc/gatehouse/internal/yaegihost"
 )
 
 // chromiumPath finds Debian's Chromium (make test installs it when missing).
@@ -31,27 +30,15 @@ func chromiumPath(t *testing.T) string {
 // stack (the plugin under Yaegi, the test provider's login form, the demo backend):
 // sign in as alice with her password, see the identity the backend received, sign out.
 func TestRealBrowserSignsInThroughTheDemoStack(t *testing.T) {
-	chrome := chromiumPath(t)
-	root, err := yaegihost.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
+	ctx := headlessChromium(t, chromiumPath(t))
+	s := demoStack(t)
+	err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"app"))
+	if err == nil {
+		err = signInWithPassword(ctx)
 	}
-	s, err := Start(root, Options{Host: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("who")))
 	}
-	defer s.Close()
-
-	ctx := headlessChromium(t, chrome)
-
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"app"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "alice-password"),
-		chromedp.Click(chromedp.CSS(`#login`)),
-		chromedp.WaitVisible(chromedp.ID("who")),
-	)
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}

@@ -35,6 +35,21 @@ func headlessChromium(t *testing.T, chrome string) context.Context {
 	return ctx
 }
 
+// demoStack starts the demo stack (the plugin under Yaegi) for the test.
+func demoStack(t *testing.T) *Stack {
+	t.Helper()
+	root, err := yaegihost.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(root, Options{Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // signInWithPassword fills the test provider's login form as alice.
 func signInWithPassword(ctx context.Context) error {
 	return chromedp.Do(ctx,
@@ -71,18 +86,9 @@ func textAndLocation(t *testing.T, ctx context.Context) (string, string) {
 //     form (prompt=login); she signs in again and lands on the page she asked for,
 //     with the same provider session.
 func TestRealBrowserFetch401LeadsToSignInAndStepUpComesBack(t *testing.T) {
-	chrome := chromiumPath(t)
-	root, err := yaegihost.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(root, Options{Host: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := demoStack(t)
 	s.Provider.SetInitialAuthAge(time.Hour)
-	ctx := headlessChromium(t, chrome)
+	ctx := headlessChromium(t, chromiumPath(t))
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"spa")); err != nil {
 		t.Fatal(err)
