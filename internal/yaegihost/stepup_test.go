@@ -52,6 +52,7 @@ func TestStepUpRoundTripComesBackToThePageWithoutSigningOutUnderYaegi(t *testing
 		if len(sids) != 1 {
 			t.Fatalf("provider sessions %v", sids)
 		}
+		before := cookieHeader(t, br, srv.URL)
 
 		p := br.get(t, srv.URL+"/admin/users?page=2")
 		mustContain(t, "step-up for maxAuthAge", p, "backend /admin/users", "X-Forwarded-User: alice@example.com")
@@ -82,6 +83,17 @@ func TestStepUpRoundTripComesBackToThePageWithoutSigningOutUnderYaegi(t *testing
 		}
 		mustContain(t, "the other application after the step-ups", br.get(t, other.URL+"/home"), "backend /home")
 		mustContain(t, "the first page after the step-ups", br.get(t, srv.URL+"/app"), "backend /app")
+
+		// The step-ups upgraded the session rather than start another: signing out
+		// of the upgraded one also ends the cookie it had before (a copy of it).
+		resp, _ := br.post(t, srv.URL+"/oauth2/logout", url.Values{}, "Origin", srv.URL, "Sec-Fetch-Site", "same-origin")
+		if resp.StatusCode >= 400 {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+		resp, body := getAPI(t, srv.URL+"/app", "Accept", "application/json", "Cookie", before)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("the pre-step-up cookie after logout: %d %s", resp.StatusCode, body)
+		}
 	})
 }
 
