@@ -21,8 +21,9 @@ import (
 // Everything a principal needs to know about every rule is computed once, when the
 // principal is built (evaluateRules): until[i] is the Unix time until which it
 // satisfies rule i (0: never; forever: always; in between: its sign-in grows too old
-// then), and why[i] the requirement it fails. A request matched by rule i then only
-// compares until[i] with the clock, on the hot path as on every other.
+// then), and why[i] the requirement it fails. On the hot path a request matched by
+// rule i only checks until[i] == forever; anything else (a time, for a rule with
+// maxAuthAge; a refusal) is decided by forwardAuthorized with the clock.
 
 // forever is until[i] for a rule a principal satisfies whatever the time.
 const forever = int64(1) << 62
