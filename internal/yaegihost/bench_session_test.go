@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
@@ -40,7 +41,8 @@ func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[str
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	var reached, sent atomic.Int64
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) })
 	h := md.build(b, ctx, next, cfg, "bench@file")
 	srv := httptest.NewServer(md.build(b, ctx, echoBackend(), cfg, "bench@file"))
 	b.Cleanup(srv.Close)
@@ -62,6 +64,7 @@ func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[str
 	h.ServeHTTP(rw, req.Clone(ctx))
 	req.URL.Path = path
 	serve := func() {
+		sent.Add(1)
 		r := req.Clone(ctx)
 		for k := range rw.h {
 			delete(rw.h, k)
@@ -71,6 +74,9 @@ func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[str
 	check := func() {
 		if rw.h.Get("Location") != "" {
 			b.Fatal("the benchmarked request was redirected: the session is not valid")
+		}
+		if reached.Load() != sent.Load()+1 {
+			b.Fatalf("%d of %d benchmarked requests reached the backend", reached.Load()-1, sent.Load())
 		}
 	}
 	return serve, check
