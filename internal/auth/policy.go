@@ -235,8 +235,25 @@ func headersPresent(r *config.Rule, h http.Header) bool {
 
 // routeByRules finds the rule of a request on an instance with rules and carries
 // out its action: it returns handled when that answered the request (allow, deny,
-// preflight), else the index of the rule the request is authenticated for.
+// preflight), else the index of the rule the request is authenticated for. The
+// common case — a canonical path, rules on paths only, an authenticate rule — is
+// written out here with as few temporaries as possible (under Yaegi a function's
+// every temporary is allocated on every call); everything else is routeByRulesSlow.
 func routeByRules(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
+	s := req.URL.Path + m.matcher.Tail
+	loc := m.matcher.Regexp.FindStringIndex(s)
+	if loc == nil || m.matcher.FirstLine || req.URL.RawPath != "" || req.Method == http.MethodOptions {
+		return routeByRulesSlow(m, rw, req)
+	}
+	i := loc[1] - len(s) + m.matcher.TailLen - 1
+	if i < 0 || m.matcher.Recheck[i] || m.rules[i].Action != config.ActionAuthenticate {
+		return routeByRulesSlow(m, rw, req)
+	}
+	return i
+}
+
+// routeByRulesSlow is routeByRules for every request.
+func routeByRulesSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
 	i := matchRequest(m, req)
 	if m.rules[i].Action != config.ActionAuthenticate || req.Method == http.MethodOptions {
 		return ruleAction(m, rw, req, i)
