@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 
@@ -38,6 +39,10 @@ type Middleware struct {
 	hasRules bool
 	setRule  int
 	matcher  *config.Matcher
+	// fastRE, fastTail and fastRule serve routeByRules' common case (fastMatcher).
+	fastRE   *regexp.Regexp
+	fastTail string
+	fastRule []bool
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -102,6 +107,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	m.setRule = len(m.rules)
 	if m.hasRules {
 		m.setRule = len(m.rules) - 1
+		fastMatcher(m)
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}

@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -240,16 +241,35 @@ func headersPresent(r *config.Rule, h http.Header) bool {
 // written out here with as few temporaries as possible (under Yaegi a function's
 // every temporary is allocated on every call); everything else is routeByRulesSlow.
 func routeByRules(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
-	s := req.URL.Path + m.matcher.Tail
-	loc := m.matcher.Regexp.FindStringIndex(s)
-	if loc == nil || m.matcher.FirstLine || req.URL.RawPath != "" || req.Method == http.MethodOptions {
-		return routeByRulesSlow(m, rw, req)
+	s := req.URL.Path + m.fastTail
+	loc := m.fastRE.FindStringIndex(s)
+	if loc != nil && req.URL.RawPath == "" && req.Method != http.MethodOptions {
+		// j is the rule's index plus one (matchRequest); 0 or less for a match that
+		// ended in the path itself.
+		if j := loc[1] - len(s) + len(m.fastTail); j > 0 && m.fastRule[j] {
+			return j - 1
+		}
 	}
-	i := loc[1] - len(s) + m.matcher.TailLen - 1
-	if i < 0 || m.matcher.Recheck[i] || m.rules[i].Action != config.ActionAuthenticate {
-		return routeByRulesSlow(m, rw, req)
+	return routeByRulesSlow(m, rw, req)
+}
+
+// fastMatcher sets up routeByRules' common case: the matcher's regexp and tail, and
+// fastRule[i+1] for the rules it may return at once (authenticate rules without a
+// pathRegexp, and the default rule). With rules on methods, hosts or headers the
+// subject has another shape: a regexp that matches nothing sends every request to
+// routeByRulesSlow.
+func fastMatcher(m *Middleware) {
+	mt := m.matcher
+	m.fastRE = mt.Regexp
+	m.fastTail = mt.Tail
+	m.fastRule = make([]bool, len(m.rules)+1)
+	if mt.FirstLine {
+		m.fastRE = regexp.MustCompile(`\A\z`)
+		return
 	}
-	return i
+	for i, r := range m.rules {
+		m.fastRule[i+1] = r.Index != setRuleIndex && r.Action == config.ActionAuthenticate && !mt.Recheck[i]
+	}
 }
 
 // routeByRulesSlow is routeByRules for every request.

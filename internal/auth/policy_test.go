@@ -2,6 +2,7 @@ package auth
 
 import (
 	"math/rand"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -41,10 +42,17 @@ func ruleMiddleware(t *testing.T, rules []config.RuleConfig) *Middleware {
 // reqsafe.CanonicalPath refuses it.
 func TestMatcherAgreesWithTheRuleLoop(t *testing.T) {
 	m := ruleMiddleware(t, ruleSet())
-	var paths []string
+	var pathRules []config.RuleConfig
+	for _, r := range ruleSet() {
+		if r.Methods == nil && r.Hosts == nil && r.Headers == nil {
+			pathRules = append(pathRules, r)
+		}
+	}
+	paths := ruleMiddleware(t, pathRules)
+	var list []string
 	for _, c := range reqsafetest.PathCases {
 		if u, err := url.ParseRequestURI(c.Target); err == nil {
-			paths = append(paths, u.Path)
+			list = append(list, u.Path)
 		}
 	}
 	pieces := []string{"/health", "/healthz", "/public", "/public/", "/login", "/api/v2/", "/api/vx/", "/files/", "/admin",
@@ -55,11 +63,11 @@ func TestMatcherAgreesWithTheRuleLoop(t *testing.T) {
 		for n := rng.Intn(4) + 1; n > 0; n-- {
 			p += pieces[rng.Intn(len(pieces))]
 		}
-		paths = append(paths, p)
+		list = append(list, p)
 	}
 	methods := []string{"GET", "HEAD", "POST", "DELETE", "PATCH", "OPTIONS"}
 	hosts := []string{"api.example.com", "API.example.com:443", "a.svc.example", "svc.example", "example.com", "api.example.com."}
-	for i, p := range paths {
+	for i, p := range list {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.URL = &url.URL{Path: p}
 		req.Method = methods[i%len(methods)]
@@ -67,17 +75,35 @@ func TestMatcherAgreesWithTheRuleLoop(t *testing.T) {
 		if i%3 == 0 {
 			req.Header.Set("X-Client", "1")
 		}
-		got := matchRequest(m, req)
 		want := 0
 		if _, ok := reqsafe.CanonicalPath(req.URL); ok {
 			want = matchRule(m.rules, req, 1)
 		} else {
 			want = matchAmbiguous(m, req)
 		}
-		if got != want {
+		if got := matchRequest(m, req); got != want {
 			t.Fatalf("%s %s %q (X-Client %q): matcher %d, loop %d", req.Method, req.Host, p, req.Header.Get("X-Client"), got, want)
 		}
+		// routeByRules' common case (rules on paths only) agrees too: the rule, or
+		// handled for the allow and deny rules it carries out.
+		if got, want := routeByRules(paths, httptest.NewRecorder(), req), loopRoute(paths, req); got != want {
+			t.Fatalf("%s %q: routeByRules %d, loop %d", req.Method, p, got, want)
+		}
 	}
+}
+
+// loopRoute is routeByRules written with the rule loop.
+func loopRoute(m *Middleware, req *http.Request) int {
+	i := m.setRule
+	if _, ok := reqsafe.CanonicalPath(req.URL); ok {
+		i = matchRule(m.rules, req, 1)
+	} else if deny, _ := ambiguousRules(m.rules, req); deny > 0 {
+		i = deny
+	}
+	if a := m.rules[i].Action; a == config.ActionAllow || a == config.ActionDeny && !m.rules[i].Report {
+		return handled
+	}
+	return i
 }
 
 // TestBrowserNavigationsAreTellFromAPIRequests: only a GET or HEAD that a browser
