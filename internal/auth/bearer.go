@@ -155,7 +155,7 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 // like serveSession's. A verdict is only ever stored for a Bearer credential that
 // passed bearerFirst, so a hit needs no second look at the header. Everything else
 // is in serveBearerSlow.
-func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hdr := req.Header
 	hs := hdr["Authorization"]
 	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || m.bearer.preferOverCookie) {
@@ -166,7 +166,7 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool 
 		c.mu.Unlock()
 		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
 		// time.Now().Unix() under Yaegi.)
-		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.Allowed {
+		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined.
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")
@@ -185,12 +185,12 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request) bool 
 			return true
 		}
 	}
-	return serveBearerSlow(m, rw, req)
+	return serveBearerSlow(m, rw, req, rule)
 }
 
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
-func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || m.bearer.preferOverCookie) {
 		// serveBearer looked this Authorization header up and counted it as served.
 		m.verified.bearerMisses.Add(1)
@@ -198,7 +198,7 @@ func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) b
 	if !bearerFirst(m, req) {
 		return false
 	}
-	serveBearerChecked(m, rw, req)
+	serveBearerChecked(m, rw, req, rule)
 	return true
 }
 
@@ -207,7 +207,7 @@ func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) b
 // revocation status checked again (the generation moved, or a Cookie header kept the
 // request off the hot path); it keeps working for a client that is throttled. Any
 // other credential from a throttled client gets 429 before any work is done for it.
-func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) {
 	hs := req.Header["Authorization"]
 	tok, problem := parseBearerHeader(hs)
 	// The generation is read before any revocation lookup whose answer is cached.
@@ -216,7 +216,7 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 	ctx := req.Context()
 	if problem == "" {
 		if v := lookupVerified(m.verified, hs[0]); v != nil && v.bearer != nil && now.Unix() < v.until {
-			reuseBearerVerdict(m, rw, req, v, gen, now)
+			reuseBearerVerdict(m, rw, req, v, gen, now, rule)
 			return
 		}
 	}
@@ -242,12 +242,12 @@ func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request
 		v.gen = gen
 		storeVerified(m.verified, hs[0], v)
 	}
-	forwardAuthorized(m, rw, req, v.p)
+	forwardAuthorized(m, rw, req, v.p, rule)
 }
 
 // reuseBearerVerdict serves a token verified before: its revocation status is
 // checked again and the verdict remembered at generation gen.
-func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, v *verified, gen uint64, start time.Time) {
+func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, v *verified, gen uint64, start time.Time, rule int) {
 	hs := req.Header["Authorization"]
 	if f := bearerRevoked(m, req.Context(), v.bearer); f != nil {
 		forgetVerified(m.verified, hs[0])
@@ -260,7 +260,7 @@ func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request
 		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
 	}
 	observeAuth(m, credBearer, start)
-	forwardAuthorized(m, rw, req, v.p)
+	forwardAuthorized(m, rw, req, v.p, rule)
 }
 
 // b64tokenChars are the characters of an RFC 6750 section 2.1 b64token (before its

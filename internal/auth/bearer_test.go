@@ -106,7 +106,7 @@ func TestBearerVerdictsAndSessionVerdictsDoNotMix(t *testing.T) {
 	c.Bearer.Audience = "api"
 	called := false
 	m := newTestMiddleware(t, c, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
-	p := &principal{Source: "bearer", Allowed: true}
+	p := &principal{Source: "bearer", Allowed: true, until: []int64{forever}}
 	storeVerified(m.verified, "Bearer abc", &verified{p: p, until: 1 << 40, gen: m.gen.Load(), bearer: &tokenFacts{}})
 	// A session verdict whose Cookie header happens to read like a bearer credential.
 	storeVerified(m.verified, "Bearer zzz", &verified{p: p, until: 1 << 40, gen: m.gen.Load()})

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,28 +18,137 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
-// unauthenticated answers a request with no acceptable credentials: API clients get
-// 401, browsers are sent to the provider to sign in.
-func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	if wantsJSON(req) {
-		m.met.c.requests[outcome401].Add(1)
-		h := rw.Header()
-		m.ownHeaders(h)
-		if m.opts.Bearer.Enabled && m.opts.Bearer.WWWAuthenticate {
-			h.Set("WWW-Authenticate", bearerChallenge("", "", ""))
-		}
-		h.Set("Content-Type", "application/json")
-		rw.WriteHeader(http.StatusUnauthorized)
-		_, _ = rw.Write([]byte(`{"error":"unauthorized","error_description":"authentication required"}` + "\n"))
+// unauthenticated answers a request with no acceptable credentials: a browser
+// navigating to a page is sent to the provider to sign in (asking at once for what
+// the request's rule requires of a sign-in: max_age, acr_values); every other
+// request (isNavigation) gets 401 with a login_url it can navigate to.
+func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) {
+	var r *config.Rule
+	if rule > 0 {
+		r = m.rules[rule]
+	}
+	if !isNavigation(req) {
+		unauthorized(m, rw, req, r, "unauthorized", nil)
 		return
 	}
-	startLogin(m, rw, req)
+	startLogin(m, rw, req, r, false)
 }
 
-// startLogin begins the authorization-code flow (OIDC Core 3.1.2.1): a login
-// transaction of its own (state, nonce, PKCE verifier, return path) in a short-lived
-// sealed cookie, and a redirect to the provider's authorization endpoint.
-func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+// unauthorized answers 401 to a request that is not a navigation: WWW-Authenticate
+// (Bearer when bearer auth is on, and the Cookie scheme that names the sign-in
+// address), and a JSON body with the error, the rule and requirement when a step-up
+// is what is missing (f), and login_url: an absolute URL of the sign-in endpoint
+// (provider.loginPath) that signs in, as r requires, and comes back to the page
+// (loginReturnPath).
+func unauthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, r *config.Rule, code string, f *config.Failure) {
+	m.met.c.requests[outcome401].Add(1)
+	h := rw.Header()
+	m.ownHeaders(h)
+	login := loginURL(m, req, r)
+	if m.opts.Bearer.Enabled && m.opts.Bearer.WWWAuthenticate {
+		h.Add("WWW-Authenticate", bearerChallenge("", "", ""))
+	}
+	challenge := `Cookie realm="gatehouse", cookie-name="` + m.opts.Session.CookieName + `"`
+	if login != "" {
+		challenge += `, form-action="` + login + `"`
+	}
+	h.Add("WWW-Authenticate", challenge)
+	writeJSONError(rw, http.StatusUnauthorized, code, f, login)
+}
+
+// loginURL is the absolute address of the sign-in endpoint for this request (""
+// when provider.loginPath is off): rd is where to come back (loginReturnPath), rule
+// the index of a rule whose sign-in requirements (maxAuthAge, acr) to ask for. The
+// scheme and host are the request's, as for the redirect URI.
+func loginURL(m *Middleware, req *http.Request, r *config.Rule) string {
+	if m.loginPath == "" {
+		return ""
+	}
+	u := m.loginPath + "?rd=" + url.QueryEscape(loginReturnPath(req))
+	if r != nil && (r.Require.MaxAuthAge > 0 || len(r.Require.ACR) > 0) {
+		u += "&rule=" + strconv.Itoa(r.Index)
+	}
+	if origin, ok := requestOrigin(req); ok {
+		return origin + u
+	}
+	return u
+}
+
+// loginReturnPath is where a client sent to loginURL comes back: for a request made
+// by a page (fetch, XMLHttpRequest, EventSource), that page when its Referer is on
+// this host; else the request's own path and query (safeReturnPath).
+func loginReturnPath(req *http.Request) string {
+	if ref := req.Header.Get("Referer"); ref != "" && !isNavigation(req) {
+		if u, err := url.Parse(ref); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host == req.Host && u.User == nil {
+			if p := u.RequestURI(); len(p) <= 2048 && reqsafe.IsLocalPath(p) {
+				return p
+			}
+		}
+	}
+	return safeReturnPath(req)
+}
+
+// handleStart is the sign-in endpoint (provider.loginPath, GET or HEAD) that 401
+// answers point to: ?rd=/path is where to come back (a local path; anything else
+// comes back to /), ?rule=N a rule whose sign-in requirements (maxAuthAge, acr) to
+// ask the provider for. A browser whose session already satisfies them goes straight
+// back to rd; any other is sent to the provider, with prompt=login when its sign-in
+// is too old for the rule.
+func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		errorPage(m, rw, http.StatusMethodNotAllowed, "The sign-in address only accepts GET.")
+		return
+	}
+	q := req.URL.Query()
+	rd := startReturnPath(q.Get("rd"))
+	var r *config.Rule
+	if n, err := strconv.Atoi(q.Get("rule")); err == nil && n >= 0 && n+1 < m.setRule {
+		r = m.rules[n+1]
+	}
+	now := time.Now()
+	promptLogin := false
+	if rec, err := readSession(m, req, now); err == nil && !sessionRevoked(m, req.Context(), rec) {
+		p := sessionPrincipal(m, rec)
+		rule := 0
+		if r != nil {
+			rule = r.Index + 1
+		}
+		f, _ := refusal(m, p, req, rule, now.Unix())
+		if f == nil || !f.StepUp {
+			// Signed in, and a new sign-in would not change the verdict.
+			m.ownHeaders(rw.Header())
+			rw.Header().Set("Location", rd)
+			rw.WriteHeader(http.StatusFound)
+			return
+		}
+		promptLogin = f == r.Require.AuthAgeFailure
+	}
+	startLoginTo(m, rw, req, rd, r, promptLogin)
+}
+
+// startReturnPath is where the sign-in endpoint comes back to for its rd parameter:
+// rd when it is a local path no browser reads as another site, else "/".
+func startReturnPath(rd string) string {
+	if rd == "" || len(rd) > 2048 || !reqsafe.IsLocalPath(rd) {
+		return "/"
+	}
+	return rd
+}
+
+// startLogin begins the authorization-code flow for a browser navigating to req,
+// which comes back to the same page.
+func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request, r *config.Rule, promptLogin bool) {
+	startLoginTo(m, rw, req, safeReturnPath(req), r, promptLogin)
+}
+
+// startLoginTo begins the authorization-code flow (OIDC Core 3.1.2.1): a login
+// transaction of its own (state, nonce, PKCE verifier, return path, and what the
+// rule r requires of the sign-in) in a short-lived sealed cookie, and a redirect to
+// the provider's authorization endpoint. With r requiring maxAuthAge the request
+// carries max_age (and prompt=login when promptLogin: some providers ignore
+// max_age), with r requiring acr, acr_values; the callback checks the answer
+// against both.
+func startLoginTo(m *Middleware, rw http.ResponseWriter, req *http.Request, returnTo string, r *config.Rule, promptLogin bool) {
 	meta, err := m.provider.discovery.Metadata(req.Context())
 	if err != nil {
 		m.met.c.requests[outcome503].Add(1)
@@ -51,15 +161,26 @@ func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		errorPage(m, rw, http.StatusBadRequest, "The request's Host header is not valid.")
 		return
 	}
+	p := &m.opts.Provider
+	var maxAge int64
+	var acr []string
+	if p.MaxAgeSet {
+		maxAge = int64(p.MaxAge / time.Second)
+	}
+	if r != nil {
+		if a := r.Require.MaxAuthAgeSeconds; a > 0 && (maxAge == 0 || a < maxAge) {
+			maxAge = a
+		}
+		acr = r.Require.ACR
+	}
 	h := rw.Header()
-	l, err := session.StartLogin(m.sessions, h, req, safeReturnPath(req), m.opts.Provider.PKCE, time.Now())
+	l, err := session.StartStepUpLogin(m.sessions, h, req, returnTo, p.PKCE, maxAge, acr, time.Now())
 	if err != nil {
 		m.met.c.requests[outcomeError].Add(1)
 		m.log.Error(logging.EventLoginStartFailed, "cannot start a login", logging.Fields{"error": err})
 		errorPage(m, rw, http.StatusInternalServerError, "Sign-in could not be started.")
 		return
 	}
-	p := &m.opts.Provider
 	q := url.Values{}
 	for k, v := range p.AuthParams {
 		q.Set(k, v)
@@ -74,8 +195,14 @@ func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		q.Set("code_challenge", session.PKCEChallenge(l.Verifier))
 		q.Set("code_challenge_method", "S256")
 	}
-	if p.MaxAgeSet {
-		q.Set("max_age", itoa64(int64(p.MaxAge/time.Second)))
+	if maxAge > 0 || p.MaxAgeSet {
+		q.Set("max_age", itoa64(maxAge))
+	}
+	if len(acr) > 0 {
+		q.Set("acr_values", strings.Join(acr, " "))
+	}
+	if promptLogin {
+		q.Set("prompt", "login")
 	}
 	target := meta.AuthorizationEndpoint
 	if strings.Contains(target, "?") {
@@ -96,18 +223,11 @@ func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 	if u := m.opts.Provider.RedirectURL; u != nil {
 		return u.String(), true
 	}
-	host := req.Host
-	if host == "" || len(host) > 255 || strings.ContainsAny(host, "/\\@?#%\"'<> \t\r\n") {
+	origin, ok := requestOrigin(req)
+	if !ok {
 		return "", false
 	}
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
-	}
-	if fp := req.Header.Get("X-Forwarded-Proto"); fp == "https" || fp == "http" {
-		scheme = fp
-	}
-	return scheme + "://" + host + m.callbackPath, true
+	return origin + m.callbackPath, true
 }
 
 // handleCallback finishes the authorization-code flow: the login transaction named by
@@ -188,11 +308,18 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		callbackFailed(m, rw, ip, loginExchange, "code exchange: "+err.Error(), "The identity provider did not accept the sign-in.")
 		return
 	}
-	rec, err := newSessionRecord(m, ctx, meta, tok, l.Nonce, nil, now)
+	// The ID token was issued during the exchange: its iat is checked against a clock
+	// read after it, not before (with clockSkew 0 it could be "in the future").
+	now = time.Now()
+	rec, err := newSessionRecord(m, ctx, meta, tok, l, nil, now)
 	if err == errHostedDomain {
 		m.met.c.loginFailures[loginHostedDomain].Add(1)
 		m.log.Info(logging.EventLoginFailed, "sign-in refused: hosted domain not allowed", logging.Fields{"client": m.log.Client(ip), "kind": loginFailureNames[loginHostedDomain], "reason": err.Error()})
 		errorPage(m, rw, http.StatusForbidden, "This application only accepts accounts of its organisation. Sign in with your organisation's account.")
+		return
+	}
+	if err == errACR {
+		callbackFailed(m, rw, ip, loginACR, "ID token acr is not one of the acr_values requested", "The identity provider did not sign you in at the level this page requires.")
 		return
 	}
 	if err != nil {
@@ -203,6 +330,7 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		callbackFailed(m, rw, ip, loginIssuer, "authorization response iss names another issuer than the ID token", "The sign-in response came from the wrong identity provider.")
 		return
 	}
+	keepSessionID(m, req, rec, now)
 	if err := writeSession(m, ctx, h, req, rec, now); err != nil {
 		c.loginFailures[loginSessionStore].Add(1)
 		m.log.Error(logging.EventSessionWriteFailed, "cannot write the session", logging.Fields{"error": err, "during": "login"})
@@ -232,12 +360,31 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	rw.WriteHeader(http.StatusFound)
 }
 
+// errACR: the ID token of a login that asked for acr_values carries another acr. (A
+// sentinel made with errors.New: under Yaegi, == on an interpreted error type fails.)
+var errACR = errors.New("auth: the ID token's acr is not one of the acr_values requested")
+
+// keepSessionID gives a new sign-in's record the id of the session the browser
+// already holds, when that session is valid and of the same user (a step-up, or a
+// sign-in started again in another tab): the session is upgraded, not replaced, so a
+// logout or revocation of it still reaches the upgraded one, and nothing of the old
+// one — its provider session (sid) included — is revoked.
+func keepSessionID(m *Middleware, req *http.Request, rec *session.Record, now time.Time) {
+	old, err := readSession(m, req, now)
+	if err != nil || old.Subject != rec.Subject || old.Issuer != rec.Issuer || sessionRevoked(m, req.Context(), old) {
+		return
+	}
+	rec.ID = old.ID
+}
+
 // newSessionRecord verifies the ID token of a token response and builds the session
-// record from it. previous is the record being refreshed (nil at login): a refreshed
-// ID token must keep iss, sub and aud (OIDC Core 12.2), and a refresh without one keeps
+// record from it. l is the login transaction (nil for a refresh): its nonce, and the
+// max_age and acr_values it asked for (a step-up), which auth_time and acr must
+// satisfy. previous is the record being refreshed (nil at login): a refreshed ID
+// token must keep iss, sub and aud (OIDC Core 12.2), and a refresh without one keeps
 // the previous identity. With provider.userinfo merge, the userinfo answer joins the
 // ID token's claims (userinfoIdentity).
-func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, nonce string, previous *session.Record, now time.Time) (*session.Record, error) {
+func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, l *session.Login, previous *session.Record, now time.Time) (*session.Record, error) {
 	var rec *session.Record
 	if previous == nil {
 		r, err := session.NewRecord(now)
@@ -256,7 +403,7 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 	var tc *oidc.TokenClaims
 	var claims jose.Claims
 	if tok.IDToken != "" {
-		t, c, err := checkedIDToken(m, ctx, meta, tok, nonce, previous, now)
+		t, c, err := checkedIDToken(m, ctx, meta, tok, l, previous, now)
 		if err != nil {
 			return nil, err
 		}
@@ -271,6 +418,9 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 		fillIdentity(m, rec, tc, claims)
 	}
 	if tc != nil {
+		if l != nil && len(l.ACR) > 0 && indexOf(l.ACR, rec.ACR) < 0 {
+			return nil, errACR
+		}
 		if rec.User == "" {
 			return nil, errorString("the ID token's sub " + config.IdentifierProblem(tc.Subject) + ": no usable user identifier")
 		}
@@ -296,18 +446,27 @@ func newSessionRecord(m *Middleware, ctx context.Context, meta *oidc.Metadata, t
 }
 
 // checkedIDToken verifies a token response's ID token: signature, the claim rules of
-// OIDC Core 3.1.3.7 (and 12.2 against previous, at a refresh), and Google's hd when
+// OIDC Core 3.1.3.7 (with the nonce and max_age of the login transaction l, nil at a
+// refresh; and 12.2 against previous, at a refresh), and Google's hd when
 // provider.checkHostedDomain is on.
-func checkedIDToken(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, nonce string, previous *session.Record, now time.Time) (*oidc.TokenClaims, jose.Claims, error) {
+func checkedIDToken(m *Middleware, ctx context.Context, meta *oidc.Metadata, tok *oidc.TokenResponse, l *session.Login, previous *session.Record, now time.Time) (*oidc.TokenClaims, jose.Claims, error) {
 	p := &m.opts.Provider
 	jws, claims, err := verifyJWS(m, ctx, meta, tok.IDToken, jose.DefaultMaxTokenLength, p.SigningAlgorithms)
 	if err != nil {
 		return nil, nil, err
 	}
 	check := oidc.IDTokenCheck{
-		Issuer: p.Issuer, Tenants: p.AllowedTenants, ClientID: p.ClientID, Nonce: nonce,
+		Issuer: p.Issuer, Tenants: p.AllowedTenants, ClientID: p.ClientID,
 		AccessToken: tok.AccessToken, MaxAge: p.MaxAge, MaxAgeSet: p.MaxAgeSet && previous == nil,
 		Now: now, Leeway: p.ClockSkew,
+	}
+	if l != nil {
+		check.Nonce = l.Nonce
+		if l.MaxAge > 0 {
+			// OIDC Core 3.1.3.7 step 13, for the max_age this login sent.
+			check.MaxAge = time.Duration(l.MaxAge) * time.Second
+			check.MaxAgeSet = true
+		}
 	}
 	if previous != nil {
 		check.Previous = previousIDClaims(previous)
@@ -366,12 +525,29 @@ func fillIdentity(m *Middleware, rec *session.Record, tc *oidc.TokenClaims, clai
 	rec.User, _ = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, claimString(all, m.opts.Provider.UserClaim), tc.Subject, rec.Email, rec.EmailVerified)
 	rec.Roles = claimStrings(all, m.opts.Authorization.RolesClaim)
 	rec.Groups = claimStrings(all, m.opts.Authorization.GroupsClaim)
+	rec.AuthTime = 0
+	if !tc.AuthTime.IsZero() {
+		rec.AuthTime = tc.AuthTime.Unix()
+	}
+	rec.ACR = claimString(all, "acr")
 	rec.Claims = nil
+	rec.ClaimSet = ""
 	if len(m.opts.Headers.TemplateNames) > 0 {
 		for _, k := range []string{"aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "auth_time", "jti", "azp"} {
 			delete(all, k)
 		}
 		rec.Claims = all
+		rec.ClaimSet = "*"
+	} else if names := m.opts.Policy.ClaimNames; len(names) > 0 {
+		// Only the claims the rules read: every byte is sent with every request.
+		kept := make(map[string]any, len(names))
+		for _, n := range names {
+			if v, ok := all[n]; ok {
+				kept[n] = v
+			}
+		}
+		rec.Claims = kept
+		rec.ClaimSet = m.opts.Policy.ClaimSet
 	}
 }
 

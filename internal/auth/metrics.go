@@ -62,11 +62,12 @@ const (
 	loginSessionStore
 	loginBadRequest
 	loginHostedDomain
+	loginACR
 	nLoginFailures
 )
 
 var loginFailureNames = [nLoginFailures]string{"no_transaction", "transaction", "throttled", "provider_error", "issuer",
-	"no_code", "provider_unavailable", "code_exchange", "id_token", "session_store", "bad_request", "hosted_domain"}
+	"no_code", "provider_unavailable", "code_exchange", "id_token", "session_store", "bad_request", "hosted_domain", "acr"}
 
 // Refresh results (gatehouse_refreshes_total{result}).
 const (

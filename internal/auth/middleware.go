@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 
@@ -26,9 +27,9 @@ type Middleware struct {
 	identity *identityHeaders
 	panics   atomic.Int64
 
-	// Paths of the sign-in callback and the sign-out endpoint, for the pages and
-	// redirects that name them.
-	callbackPath, logoutPath, signedOutPath string
+	// Paths of the sign-in callback, the sign-in start and the sign-out endpoint, for
+	// the pages and redirects that name them.
+	callbackPath, loginPath, logoutPath, signedOutPath string
 	// endpoints maps the path of every enabled endpoint to what serves it
 	// (serveEndpoint): one map lookup per request, where a switch over the paths
 	// cost every request about three allocations per endpoint under Yaegi. A disabled
@@ -39,6 +40,19 @@ type Middleware struct {
 	othersPath string
 	// admin is the admin API's configuration (nil when admin.path is unset).
 	admin *adminState
+
+	// rules is the compiled policy: the default rule at 0, rules[i] at i+1, the
+	// placeholder of ambiguous paths at setRule (policy.go). hasRules: some rule is
+	// configured, and ServeHTTP hands requests to servePolicy, which finds their
+	// rule with matcher.
+	rules    []*config.Rule
+	hasRules bool
+	setRule  int
+	matcher  *config.Matcher
+	// fastRE, fastTail and fastRule serve routeByRules' common case (fastMatcher).
+	fastRE   *regexp.Regexp
+	fastTail string
+	fastRule []bool
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
@@ -91,10 +105,14 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 			HashClientIP: opts.Log.HashClientIP, IDKey: session.LogIDKey(opts.Session.Keys, binding)}),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
+		loginPath:          opts.Provider.LoginPath,
 		logoutPath:         opts.Logout.Path,
 		signedOutPath:      opts.Logout.SignedOutPath,
 		othersPath:         opts.Logout.OthersPath,
 		admin:              newAdminState(opts),
+		rules:              withPlaceholder(opts.Policy.Rules),
+		hasRules:           len(opts.Policy.Rules) > 1,
+		matcher:            opts.Policy.Matcher,
 		hasExcluded:        len(opts.ExcludedURLs) > 0,
 		excluded:           opts.ExcludedURLs,
 		bearerOn:           opts.Bearer.Enabled,
@@ -104,6 +122,11 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
 		throttle:           newThrottle(opts.Throttle),
 		refresh:            newRefresher(),
+	}
+	m.setRule = len(m.rules)
+	if m.hasRules {
+		m.setRule = len(m.rules) - 1
+		fastMatcher(m)
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}
@@ -139,6 +162,9 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	context.AfterFunc(ctx, func() {
 		detachMetrics(m.met, m.src)
 	})
+	for _, label := range opts.Policy.AuthenticateWithoutRequirements {
+		m.log.Warn(logging.EventConfigWarning, label+" lets every signed-in user in on the requests it matches: the authorization options only decide requests no rule matches (docs/POLICIES.md)", nil)
+	}
 	if !opts.Authorization.RequireVerifiedEmail {
 		m.log.Warn(logging.EventConfigWarning, "authorization.requireVerifiedEmail is false: email addresses the provider has not verified are trusted as identities, in headers and by allowedUsers and allowedDomains", nil)
 	}
@@ -153,6 +179,7 @@ func (m *Middleware) Cache() cache.Store { return m.store }
 // Gatehouse's own endpoints (Middleware.endpoints).
 const (
 	epCallback = 1 + iota
+	epLogin
 	epLogout
 	epBackchannel
 	epFrontchannel
@@ -172,6 +199,7 @@ func endpointPaths(o *config.Options) map[string]int {
 		}
 	}
 	add(o.Provider.CallbackPath, epCallback)
+	add(o.Provider.LoginPath, epLogin)
 	add(o.Logout.Path, epLogout)
 	add(o.Logout.BackchannelPath, epBackchannel)
 	add(o.Logout.FrontchannelPath, epFrontchannel)
@@ -188,6 +216,8 @@ func serveEndpoint(m *Middleware, ep int, rw http.ResponseWriter, req *http.Requ
 	switch ep {
 	case epCallback:
 		handleCallback(m, rw, req)
+	case epLogin:
+		handleStart(m, rw, req)
 	case epLogout:
 		handleLogout(m, rw, req)
 	case epBackchannel:
@@ -240,15 +270,24 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	// Rules: routeByRules finds the request's rule and carries out allow and deny.
+	// Without rules, every request is decided by the default rule, index 0.
+	rule := 0
+	if m.hasRules {
+		if rule = routeByRules(m, rw, req); rule == handled {
+			return
+		}
+	}
+
 	// A request without an Authorization header pays nothing for bearer auth;
 	// serveBearer answers false when the request goes the session way (bearerFirst).
-	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req) {
+	if m.bearerOn && req.Header["Authorization"] != nil && serveBearer(m, rw, req, rule) {
 		return
 	}
-	if serveSession(m, rw, req) {
+	if serveSession(m, rw, req, rule) {
 		return
 	}
-	unauthenticated(m, rw, req)
+	unauthenticated(m, rw, req, rule)
 }
 
 // recovered answers a request whose handling panicked: 500, logged once, never a
@@ -284,34 +323,74 @@ func securityHeaders(profile string, h http.Header) {
 	}
 }
 
-// forbidden answers an authenticated principal the rules deny: 403 with a page that
-// says who they are signed in as (escaped) and that they may not pass.
-func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
+// forbidden answers a request the rules deny: 403 with a page that says who the user
+// is signed in as (escaped; p is nil when a deny rule refused the request before any
+// sign-in) and, so that operators can fix a configuration, which rule and which
+// requirement refused it — never a claim value or a configured value. API clients
+// and bearer tokens get the same as JSON.
+func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, f *config.Failure) {
 	m.met.c.requests[outcome403].Add(1)
 	h := rw.Header()
 	m.ownHeaders(h)
-	if wantsJSON(req) || p.Source == "bearer" {
-		h.Set("Content-Type", "application/json")
-		rw.WriteHeader(http.StatusForbidden)
-		_, _ = rw.Write([]byte(`{"error":"access_denied","error_description":"authenticated, but not allowed by this route's rules"}` + "\n"))
+	if !isNavigation(req) || p != nil && p.Source == "bearer" {
+		writeJSONError(rw, http.StatusForbidden, "access_denied", f, "")
 		return
+	}
+	who := "You are not signed in, and this address is closed to everyone."
+	if p != nil {
+		who = "You are signed in as <b>" + html.EscapeString(p.User) +
+			"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else."
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	rw.WriteHeader(http.StatusForbidden)
 	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Access denied</title>" +
-		"<h1>Access denied</h1><p>You are signed in as <b>" + html.EscapeString(p.User) +
-		"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else.</p>\n"))
+		"<h1>Access denied</h1><p>" + who + "</p>" + explanation(f) + "\n"))
 }
 
-// wantsJSON reports whether the client is an API client rather than a browser: it
-// asks for JSON, or says it is an XMLHttpRequest. API clients get 401/403 answers,
-// never redirects to the provider.
-func wantsJSON(req *http.Request) bool {
-	if req.Header.Get("X-Requested-With") != "" {
-		return true
+// explanation is the HTML paragraph naming the rule and the requirement that
+// refused a request (all fixed text from the configuration's structure, escaped).
+func explanation(f *config.Failure) string {
+	if f == nil {
+		return ""
 	}
-	a := req.Header.Get("Accept")
-	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
+	return `<p id="denial">Refused by ` + html.EscapeString(f.Rule) + ": <code>" + html.EscapeString(f.Requirement) +
+		"</code>: " + html.EscapeString(f.Reason) + ".</p>"
+}
+
+// isNavigation reports whether req is a browser navigating to a page, which may be
+// sent to the provider to sign in; every other request (fetch and XMLHttpRequest,
+// WebSocket upgrades, EventSource streams, images and scripts, CORS preflights,
+// anything but GET and HEAD) is answered 401 instead, since a redirect to the
+// provider's login page would only break it. It reads the Fetch Metadata headers
+// browsers send (Sec-Fetch-Mode navigate, Sec-Fetch-Dest document, iframe or frame),
+// and for clients that send none, Accept (JSON without HTML, or text/event-stream),
+// X-Requested-With and Upgrade.
+func isNavigation(req *http.Request) bool {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return false
+	}
+	return fromPage(req)
+}
+
+// fromPage is isNavigation without the method: the request comes from a browser
+// loading a page (a form's POST included), not from a script or an API client, which
+// are answered in JSON.
+func fromPage(req *http.Request) bool {
+	h := req.Header
+	if h["Upgrade"] != nil || h.Get("X-Requested-With") != "" {
+		return false
+	}
+	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return false
+	}
+	if dest := h.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" && dest != "iframe" && dest != "frame" {
+		return false
+	}
+	a := h.Get("Accept")
+	if strings.Contains(a, "text/event-stream") {
+		return false
+	}
+	return !strings.Contains(a, "application/json") || strings.Contains(a, "text/html")
 }
 
 // forwardExcluded forwards a request under excludedURLs without authentication.

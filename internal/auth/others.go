@@ -138,7 +138,7 @@ func othersConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 // "state":…} when status is 200, else {"error": what, "error_description": msg}), a
 // short page for browsers. what is the state on success, the error code otherwise.
 func othersAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, status int, what, msg string) {
-	if wantsJSON(req) {
+	if !fromPage(req) {
 		v := map[string]any{"revoked": "other_sessions", "state": what}
 		if status != http.StatusOK {
 			v = map[string]any{"error": what, "error_description": msg}

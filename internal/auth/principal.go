@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
-	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -36,9 +35,19 @@ type principal struct {
 	Groups        []string
 	Scopes        []string
 
-	// Allowed is the authorization decision; DenyReason says why not (for logs).
+	// AuthTime is when the user signed in at the provider (auth_time, Unix seconds;
+	// 0 when unknown) and ACR the authentication context class: what maxAuthAge and
+	// acr requirements compare.
+	AuthTime int64
+	ACR      string
+
+	// Allowed is the default rule's decision; DenyReason says why not (for logs).
 	Allowed    bool
 	DenyReason string
+	// until[i] and why[i] are the decision for rule i of m.rules (policy.go):
+	// satisfied until that Unix time (0: never, forever: always), and what fails.
+	until []int64
+	why   []*config.Failure
 
 	// headerNames[i] is set to headerValues[i] on the upstream request.
 	headerNames  []string
@@ -66,58 +75,21 @@ func newPrincipal(m *Middleware, source string, claims map[string]any, user, acc
 	if len(p.Scopes) == 0 {
 		p.Scopes = claimStrings(claims, "scp")
 	}
-	decide(o, p, claims, accessToken)
+	p.AuthTime = claimInt(claims, "auth_time")
+	p.ACR = claimString(claims, "acr")
+	decide(m, p, claims, accessToken)
 	return p
 }
 
-// decide takes the authorization decision for a filled-in principal and, when it is
-// allowed, computes its headers.
-func decide(o *config.Options, p *principal, claims map[string]any, accessToken string) {
-	p.Allowed, p.DenyReason = authorize(&o.Authorization, p)
-	if p.Allowed {
-		buildHeaders(o, p, claims, accessToken)
+// decide takes the authorization decisions for a filled-in principal, for the
+// default rule and every rule (evaluateRules), and computes its headers when it has
+// a usable identity. A principal without a usable user identifier (identity.go) is
+// refused whatever the rules.
+func decide(m *Middleware, p *principal, claims map[string]any, accessToken string) {
+	evaluateRules(m, p, claims)
+	if p.User != "" {
+		buildHeaders(m.opts, p, claims, accessToken)
 	}
-}
-
-// authorize applies the authorization rules: users or domains (either matches), then
-// roles (any), then groups (any). Every configured rule must pass. A principal without
-// a usable user identifier (identity.go) is refused whatever the rules.
-func authorize(a *config.AuthorizationOptions, p *principal) (bool, string) {
-	if p.User == "" {
-		return false, "no usable user identifier"
-	}
-	if len(a.AllowedUsers) > 0 || len(a.AllowedDomains) > 0 {
-		ok := false
-		// p.Email is set only when trusted (identity.go); entries are folded by
-		// config.Compile the same way.
-		user, email := matchKey(p.User), config.FoldEmail(p.Email)
-		for _, u := range a.AllowedUsers {
-			if u == user || (email != "" && u == email) {
-				ok = true
-			}
-		}
-		if !ok && email != "" {
-			domain := email[strings.LastIndexByte(email, '@')+1:]
-			for _, d := range a.AllowedDomains {
-				if d == domain {
-					ok = true
-				}
-			}
-		}
-		if !ok {
-			if email == "" && len(a.AllowedDomains) > 0 {
-				return false, "no verified email"
-			}
-			return false, "user or email domain not allowed"
-		}
-	}
-	if len(a.AllowedRoles) > 0 && !intersects(a.AllowedRoles, p.Roles) {
-		return false, "no allowed role"
-	}
-	if len(a.AllowedGroups) > 0 && !intersects(a.AllowedGroups, p.Groups) {
-		return false, "no allowed group"
-	}
-	return true, ""
 }
 
 func intersects(allowed, have []string) bool {
@@ -222,6 +194,20 @@ func claimString(claims map[string]any, name string) string {
 	return ""
 }
 
+// claimInt reads a numeric claim (NumericDate and the like) as an integer; 0 when
+// absent or not an integer.
+func claimInt(claims map[string]any, name string) int64 {
+	v, _ := claimValue(claims, name)
+	switch v := v.(type) {
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	case float64:
+		return int64(v)
+	}
+	return 0
+}
+
 // claimBool accepts true and "true" (some providers, e.g. Cognito, send strings).
 func claimBool(claims map[string]any, name string) bool {
 	v, _ := claimValue(claims, name)
@@ -262,11 +248,11 @@ func claimStrings(claims map[string]any, name string) []string {
 // authenticated: refuse the principal if the rules deny it, otherwise put its identity
 // on the request and call the backend. The writer is never wrapped, so streaming,
 // WebSockets and HTTP/2 push keep working.
-func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
-	if !p.Allowed {
-		m.log.Info(logging.EventAccessDenied, "authenticated, but denied by the authorization rules",
-			logging.Fields{"source": p.Source, "user": m.log.ID(p.User), "reason": p.DenyReason})
-		forbidden(m, rw, req, p)
+//
+// rule is the index in m.rules of the rule the request matched (0: the default
+// rule), or a set of them (policy.go).
+func forwardAuthorized(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal, rule int) {
+	if p.until[rule] != forever && !policyAllows(m, rw, req, p, rule) {
 		return
 	}
 	hdr := req.Header

@@ -125,7 +125,7 @@ func TestForwardAuthorizedSetsIdentityAndStripsAuthorization(t *testing.T) {
 	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	req := httptest.NewRequest("GET", "/app", nil)
 	req.Header.Set("Authorization", "Bearer abc")
-	forwardAuthorized(m, httptest.NewRecorder(), req, p)
+	forwardAuthorized(m, httptest.NewRecorder(), req, p, 0)
 	if seen.Get("Authorization") != "" || seen.Get("X-Forwarded-User") != "alice@example.com" {
 		t.Fatalf("upstream headers %v", seen)
 	}
@@ -138,7 +138,7 @@ func TestDeniedPrincipalGets403WithEscapedName(t *testing.T) {
 	m := newTestMiddleware(t, c, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 	p := newPrincipal(m, "session", claimsJSON(t, `{"sub":"x","email":"<script>@example.com","email_verified":true}`), "<script>@example.com", "")
 	rec := httptest.NewRecorder()
-	forwardAuthorized(m, rec, httptest.NewRequest("GET", "/", nil), p)
+	forwardAuthorized(m, rec, httptest.NewRequest("GET", "/", nil), p, 0)
 	if called || rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "<script>") {
 		t.Fatalf("called=%v code=%d body=%s", called, rec.Code, rec.Body)
 	}
@@ -166,7 +166,7 @@ func TestAuthorizationIsLeftAloneWhenBearerIsOff(t *testing.T) {
 	p := newPrincipal(m, "session", claimsJSON(t, aliceClaims), "alice@example.com", "")
 	req := httptest.NewRequest("GET", "/app", nil)
 	req.Header.Set("Authorization", "Basic YXBwOmFwcA==")
-	forwardAuthorized(m, httptest.NewRecorder(), req, p)
+	forwardAuthorized(m, httptest.NewRecorder(), req, p, 0)
 	if seen.Get("Authorization") != "Basic YXBwOmFwcA==" {
 		t.Fatalf("Authorization changed with bearer auth off: %v", seen)
 	}

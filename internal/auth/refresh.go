@@ -107,7 +107,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	if err != nil {
 		return nil, err
 	}
-	nrec, err := newSessionRecord(m, ctx, meta, tok, "", rec, now)
+	nrec, err := newSessionRecord(m, ctx, meta, tok, nil, rec, now)
 	if err != nil {
 		m.log.Warn(logging.EventRefreshRejected, "refreshed tokens rejected", logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
 		return nil, errRefreshRejected

@@ -19,9 +19,10 @@ import (
 // request has no usable session: the caller then sends the browser to sign in.
 //
 // The hot path — the same Cookie header seen before, no revocation anywhere since
-// (the store's generation unchanged), nothing due — is one map lookup, one atomic
-// load and a clock read before forwarding. Everything else is in serveSessionSlow.
-func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+// (the store's generation unchanged), nothing due, the rule satisfied — is one map
+// lookup, one atomic load and a clock read before forwarding. Everything else is in
+// serveSessionSlow. rule is the request's rule (forwardAuthorized).
+func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hs := req.Header["Cookie"]
 	if len(hs) == 1 && m.gen != nil {
 		c := m.verified
@@ -29,7 +30,7 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 		v := c.entries[hs[0]]
 		c.sessionLookups++
 		c.mu.Unlock()
-		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.Allowed {
+		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
 			hdr := req.Header
 			if m.stripAuthorization {
@@ -53,12 +54,15 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 			return true
 		}
 	}
-	return serveSessionSlow(m, rw, req)
+	return serveSessionSlow(m, rw, req, rule)
 }
 
 // serveSessionSlow opens the session cookie, checks revocation, refreshes or
 // re-issues when due, and remembers the verdict for the hot path.
-func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
+	if decidedByVerdict(m, rw, req, rule) {
+		return true
+	}
 	now := time.Now()
 	if len(req.Header["Cookie"]) == 1 && m.gen != nil {
 		// serveSession looked this Cookie header up and counted it as served.
@@ -80,8 +84,14 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		observeAuth(m, credSession, now)
 		return false
 	}
+	if claimsMissing(m, rec) {
+		// Signed in before the rules read claims this session did not keep: sign in
+		// again (at once, for a browser with a provider session) rather than refuse.
+		m.log.Debug(logging.EventSessionRefused, "session lacks the claims the rules read: signing in again", logging.Fields{"user": m.log.ID(rec.Subject)})
+		return false
+	}
 	if rec.RefreshToken != "" && session.NeedsRefresh(m.sessions, rec, now) {
-		return serveRefreshing(m, rw, req, rec, now)
+		return serveRefreshing(m, rw, req, rec, now, rule)
 	}
 	if session.ShouldReissue(m.sessions, rec, now) {
 		rec.LastSeen = now.Unix() // rec is this request's own copy
@@ -91,7 +101,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		// The browser will send a new cookie: nothing to remember for this one.
 		p := sessionPrincipal(m, rec)
 		observeAuth(m, credSession, now)
-		forwardAuthorized(m, rw, req, p)
+		forwardAuthorized(m, rw, req, p, rule)
 		return true
 	}
 	v := &verified{p: sessionPrincipal(m, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
@@ -102,7 +112,31 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request) 
 		storeVerified(m.verified, hs[0], v)
 	}
 	observeAuth(m, credSession, now)
-	forwardAuthorized(m, rw, req, v.p)
+	forwardAuthorized(m, rw, req, v.p, rule)
+	return true
+}
+
+// claimsMissing reports whether rec was signed in before the rules read the claims
+// they read now: the session keeps only the claims the rules of its time named
+// (fillIdentity), recorded in its ClaimSet ("*": every claim, for header templates).
+func claimsMissing(m *Middleware, rec *session.Record) bool {
+	want := m.opts.Policy.ClaimSet
+	return want != "" && rec.ClaimSet != want && rec.ClaimSet != "*"
+}
+
+// decidedByVerdict answers a request whose session the hot path vouched for but
+// whose rule it does not let in outright (a denial, a step-up, report mode):
+// forwardAuthorized decides, without opening the cookie again.
+func decidedByVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
+	hs := req.Header["Cookie"]
+	if len(hs) != 1 || m.gen == nil {
+		return false
+	}
+	v := lookupVerified(m.verified, hs[0])
+	if v == nil || v.bearer != nil || v.gen == 0 || v.gen != m.gen.Load() || time.Now().Unix() >= v.until {
+		return false
+	}
+	forwardAuthorized(m, rw, req, v.p, rule)
 	return true
 }
 
@@ -182,11 +216,12 @@ func revokedOthers(iss, sub string) string { return "others:" + iss + "\x00" + s
 func sessionPrincipal(m *Middleware, rec *session.Record) *principal {
 	p := &principal{
 		Source: "session", Subject: rec.Subject, Issuer: rec.Issuer, EmailVerified: rec.EmailVerified,
-		Roles:  forwardableNames(m.log, "role", rec.Roles),
-		Groups: forwardableNames(m.log, "group", rec.Groups),
+		Roles:    forwardableNames(m.log, "role", rec.Roles),
+		Groups:   forwardableNames(m.log, "group", rec.Groups),
+		AuthTime: rec.AuthTime, ACR: rec.ACR,
 	}
 	p.User, p.Email = trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	decide(m.opts, p, rec.Claims, rec.AccessToken)
+	decide(m, p, rec.Claims, rec.AccessToken)
 	return p
 }
 
@@ -203,7 +238,7 @@ func writeSession(m *Middleware, ctx context.Context, h http.Header, req *http.R
 // serveRefreshing refreshes a session whose access token is due, then forwards. A
 // refused refresh ends the session; a provider that cannot be reached is tolerated
 // while the access token is still valid.
-func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, now time.Time) bool {
+func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record, now time.Time, rule int) bool {
 	nrec, err := refreshOnce(m, req.Context(), rec, now)
 	if err != nil {
 		if isRefusedGrant(err) || now.Unix() >= rec.TokenExpiry+int64(m.opts.Provider.ClockSkew/time.Second)+300 {
@@ -217,7 +252,7 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 		m.log.Warn(logging.EventRefreshFailed, "refresh failed, serving the current session", logging.Fields{"user": m.log.ID(rec.Subject), "error": err})
 		p := sessionPrincipal(m, rec)
 		observeAuth(m, credSession, now)
-		forwardAuthorized(m, rw, req, p)
+		forwardAuthorized(m, rw, req, p, rule)
 		return true
 	}
 	if err := writeSession(m, req.Context(), rw.Header(), req, nrec, now); err != nil {
@@ -225,7 +260,7 @@ func serveRefreshing(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 	}
 	p := sessionPrincipal(m, nrec)
 	observeAuth(m, credSession, now)
-	forwardAuthorized(m, rw, req, p)
+	forwardAuthorized(m, rw, req, p, rule)
 	return true
 }
 

@@ -68,6 +68,7 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.headers(&cfg.Headers, &o.Headers)
 	c.logout(&cfg.Logout, &o.Logout)
 	o.ExcludedURLs = c.excluded(cfg.ExcludedURLs)
+	c.policy(cfg, o)
 	c.cache(&cfg.Cache, &o.Cache)
 	c.throttle(&cfg.Throttle, &o.Throttle)
 	o.TrustedProxies = c.prefixes("trustedProxies", cfg.TrustedProxies)
@@ -114,6 +115,7 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 		c.fail("provider.scopes", `must include "openid"`)
 	}
 	out.CallbackPath = c.path("provider.callbackPath", in.CallbackPath, true)
+	out.LoginPath = c.optionalPath("provider.loginPath", in.LoginPath)
 	if strings.TrimSpace(in.RedirectURL) != "" {
 		if u := c.httpURL("provider.redirectURL", in.RedirectURL, true, true); u != nil {
 			if u.RawQuery != "" || u.Fragment != "" {
@@ -296,28 +298,8 @@ func (c *checker) authorization(in *AuthorizationConfig, out *AuthorizationOptio
 	// Users compare exactly, email addresses ignoring ASCII case, domains in ASCII
 	// (identity.go): never through strings.ToLower, which turns the Kelvin sign into
 	// "k" here as it did on the request path.
-	for _, u := range c.plainList("authorization.allowedUsers", in.AllowedUsers) {
-		if problem := IdentifierProblem(u); problem != "" {
-			c.fail("authorization.allowedUsers", "entries must be user identifiers or email addresses; "+strconv.Quote(u)+" "+problem)
-			continue
-		}
-		if strings.IndexByte(u, '@') >= 0 {
-			if !IsEmail(u) {
-				c.fail("authorization.allowedUsers", "an entry with @ must be an email address such as alice@example.com, got "+strconv.Quote(u))
-				continue
-			}
-			u = FoldEmail(u)
-		}
-		out.AllowedUsers = append(out.AllowedUsers, u)
-	}
-	for _, d := range c.plainList("authorization.allowedDomains", in.AllowedDomains) {
-		d = strings.TrimPrefix(d, "@")
-		if !isHostname(d) {
-			c.fail("authorization.allowedDomains", "must be ASCII domain names such as example.com (internationalised domains in their xn-- form), got "+strconv.Quote(d))
-			continue
-		}
-		out.AllowedDomains = append(out.AllowedDomains, FoldEmail(d))
-	}
+	out.AllowedUsers = c.users("authorization.allowedUsers", in.AllowedUsers)
+	out.AllowedDomains = c.domains("authorization.allowedDomains", in.AllowedDomains)
 	out.AllowedRoles = c.names("authorization.allowedRoles", "role", in.AllowedRoles)
 	out.AllowedGroups = c.names("authorization.allowedGroups", "group", in.AllowedGroups)
 	out.RolesClaim = c.claimName("authorization.rolesClaim", in.RolesClaim)
@@ -681,6 +663,7 @@ func (c *checker) crossChecks(o *Options) {
 	}
 	paths := []struct{ option, path string }{
 		{"provider.callbackPath", o.Provider.CallbackPath},
+		{"provider.loginPath", o.Provider.LoginPath},
 		{"logout.path", o.Logout.Path},
 		{"logout.backchannelPath", o.Logout.BackchannelPath},
 		{"logout.frontchannelPath", o.Logout.FrontchannelPath},

@@ -33,6 +33,10 @@ type Config struct {
 	Logout LogoutConfig
 	// ExcludedURLs are path prefixes served without authentication.
 	ExcludedURLs []string
+	// Rules are per-route policies, tried in order; the first that matches a request
+	// decides it (docs/POLICIES.md). A request no rule matches is decided by
+	// Authorization (the default rule).
+	Rules []RuleConfig
 	// Cache holds state shared by replicas: memory, Redis, or both.
 	Cache CacheConfig
 	// Throttle limits authentication failures per client IP.
@@ -83,6 +87,7 @@ type ProviderConfig struct {
 	CheckHostedDomain    bool
 	Scopes               []string
 	CallbackPath         string
+	LoginPath            string
 	RedirectURL          string
 	PKCE                 bool
 	AuthParams           map[string]string
@@ -155,7 +160,10 @@ type AuthorizationConfig struct {
 	RolesClaim           string
 	GroupsClaim          string
 	RequireVerifiedEmail bool
-	Unknown              map[string]any `mapstructure:",remain"` // options that match no field: refused
+	// Mode is enforce, or report: every rule's denials (and the default rule's) are
+	// logged as "would deny" and the request is let through.
+	Mode    string
+	Unknown map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
 // HeadersConfig names the headers that carry the identity to the backend.
@@ -316,6 +324,7 @@ func Default() *Config {
 			ClientAssertionAudience: "endpoint",
 			Userinfo:                "off",
 			CallbackPath:            "/oauth2/callback",
+			LoginPath:               "/oauth2/start",
 			PKCE:                    true,
 			ClockSkew:               "30s",
 			HTTPTimeout:             "10s",
@@ -352,6 +361,7 @@ func Default() *Config {
 			RolesClaim:           "roles",
 			GroupsClaim:          "groups",
 			RequireVerifiedEmail: true,
+			Mode:                 "enforce",
 		},
 		Headers: HeadersConfig{
 			User:         "X-Forwarded-User",

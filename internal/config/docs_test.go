@@ -26,6 +26,10 @@ func leafOptions() map[string]string {
 				walk(f, name+".")
 			case reflect.Slice:
 				out[name] = strings.Join(ListDefaults[name], ",")
+				if f.Type().Elem().Kind() == reflect.Struct {
+					// A list of option groups (rules): its fields as rules[].path.
+					walk(reflect.New(f.Type().Elem()).Elem(), name+"[].")
+				}
 			case reflect.Map:
 				out[name] = ""
 			case reflect.Bool:

@@ -21,6 +21,7 @@ type Options struct {
 	Headers         HeadersOptions
 	Logout          LogoutOptions
 	ExcludedURLs    []string
+	Policy          PolicyOptions
 	Cache           CacheOptions
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
@@ -62,6 +63,7 @@ type ProviderOptions struct {
 	CheckHostedDomain    bool
 	Scopes               []string
 	CallbackPath         string
+	LoginPath            string   // "" when disabled
 	RedirectURL          *url.URL // nil: built from the request's scheme and host
 	PKCE                 bool
 	AuthParams           map[string]string

@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -50,6 +51,9 @@ func collectOptions(t reflect.Type, prefix string, out *[]string) {
 		if f.Type.Kind() == reflect.Struct {
 			collectOptions(f.Type, name+".", out)
 		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			collectOptions(f.Type.Elem(), name+"[].", out)
+		}
 	}
 }
 
@@ -78,6 +82,11 @@ func unknownIn(v reflect.Value, prefix string, known []string, out *[]Problem) {
 			}
 		case f.Type.Kind() == reflect.Struct:
 			unknownIn(fv, prefix+OptionName(f.Name)+".", known, out)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			// A list of option groups (rules, conditions): each element by its index.
+			for j := 0; j < fv.Len(); j++ {
+				unknownIn(fv.Index(j), prefix+OptionName(f.Name)+"["+strconv.Itoa(j)+"].", known, out)
+			}
 		}
 	}
 }

@@ -34,6 +34,7 @@ const (
 	EventBearerRefused     = "bearer.refused"
 	EventBearerUnavailable = "bearer.unavailable"
 	EventAccessDenied      = "access.denied"
+	EventAccessWouldDeny   = "access.would_deny"
 	EventIdentityNameDrop  = "identity.name_dropped"
 	EventTokenRevoked      = "token.revoked"
 

@@ -136,3 +136,35 @@ func IsLocalPath(p string) bool {
 	}
 	return true
 }
+
+// CanonicalPathPattern is CanonicalPath as an RE2 expression over a decoded path,
+// for a request whose URL has no RawPath (no encoded slash then): it matches exactly
+// the paths CanonicalPath accepts (TestCanonicalPathPatternAgreesWithCanonicalPath).
+// It lets a caller check canonicality and more in one call into the compiled regexp
+// engine. A path is "/", or segments each behind a "/" with an optional trailing
+// "/"; a segment is made of pathChars but "/", and starts with a character that is
+// neither "." nor " ", or with "." and then such a character, or with "." and
+// spaces followed, after more dots and spaces, by such a character.
+func CanonicalPathPattern() string {
+	seg := pathClass("/")
+	first := pathClass("/. ")
+	dotOrSpace := `[ .]`
+	segment := `(?:` + first + seg + `*|\.` + first + seg + `*|\. ` + dotOrSpace + `*` + first + seg + `*)`
+	return `/(?:` + segment + `(?:/` + segment + `)*/?)?`
+}
+
+// pathClass is an RE2 class of pathChars without the bytes of except.
+func pathClass(except string) string {
+	b := []byte("[")
+	for i := 0; i < len(pathChars); i++ {
+		c := pathChars[i]
+		if strings.IndexByte(except, c) >= 0 {
+			continue
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ') {
+			b = append(b, '\\')
+		}
+		b = append(b, c)
+	}
+	return string(append(b, ']'))
+}

@@ -41,6 +41,11 @@ type Login struct {
 	Verifier  string `json:"v,omitempty"` // PKCE code_verifier; empty when PKCE is off
 	ReturnURL string `json:"r,omitempty"`
 	CreatedAt int64  `json:"c"`
+	// MaxAge (seconds, 0: none) and ACR are what a step-up login asked the provider
+	// for (max_age, acr_values): the callback checks the ID token's auth_time and acr
+	// against them.
+	MaxAge int64    `json:"ma,omitempty"`
+	ACR    []string `json:"acr,omitempty"`
 }
 
 // StartLogin creates a login transaction with a fresh random state, nonce and (when
@@ -50,7 +55,14 @@ type Login struct {
 // repeated logins cannot grow the Cookie header without bound. The caller validates
 // returnURL; one too long for a cookie gives ErrTooLarge.
 func StartLogin(m *Manager, h http.Header, req *http.Request, returnURL string, pkce bool, now time.Time) (*Login, error) {
-	l := &Login{ReturnURL: returnURL, CreatedAt: now.Unix()}
+	return StartStepUpLogin(m, h, req, returnURL, pkce, 0, nil, now)
+}
+
+// StartStepUpLogin is StartLogin for a login that asks the provider for a recent
+// sign-in (maxAge seconds, 0 for none) or an authentication context class (acr,
+// nil for none), which the transaction remembers for the callback to check.
+func StartStepUpLogin(m *Manager, h http.Header, req *http.Request, returnURL string, pkce bool, maxAge int64, acr []string, now time.Time) (*Login, error) {
+	l := &Login{ReturnURL: returnURL, CreatedAt: now.Unix(), MaxAge: maxAge, ACR: acr}
 	var err error
 	if l.State, err = RandomString(stateBytes); err != nil {
 		return nil, err

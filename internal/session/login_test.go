@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestCallbackFindsItsTransactionAndUsesItOnce(t *testing.T) {
 	tampered := cookies[:i] + swapped + cookies[i+1:]
 	out := http.Header{}
 	got, err := FinishLogin(m, out, requestWithCookies(cookies), l.State, testNow.Add(time.Minute))
-	if err != nil || *got != *l {
+	if err != nil || !reflect.DeepEqual(got, l) {
 		t.Fatalf("%+v %v", got, err)
 	}
 	if c := parseSetCookies(t, out); len(c) != 1 || c[0].Name != "_gatehouse_login_"+l.State[:12] || c[0].MaxAge >= 0 {

@@ -24,7 +24,7 @@ var (
 //
 // Keep only what is used: the ID token only when it is sent as id_token_hint at
 // logout, the access token only when it is forwarded or needed for refresh, and in
-// Claims only the claims header templates read. Records returned by ReadSession may
+// Claims only the claims header templates and rules read. Records returned by ReadSession may
 // be shared with other requests: replace fields, never modify a slice or map in
 // place.
 type Record struct {
@@ -41,10 +41,16 @@ type Record struct {
 	AccessToken   string         `json:"at,omitempty"`
 	RefreshToken  string         `json:"rt,omitempty"`
 	IDToken       string         `json:"it,omitempty"`
-	TokenExpiry   int64          `json:"te,omitempty"` // access token expiry
-	CreatedAt     int64          `json:"ca"`           // start of the absolute lifetime
-	LastSeen      int64          `json:"ls"`           // start of the idle timeout
-	LoginTime     int64          `json:"lt"`           // when the user signed in (revocation by sub before T)
+	TokenExpiry   int64          `json:"te,omitempty"`  // access token expiry
+	CreatedAt     int64          `json:"ca"`            // start of the absolute lifetime
+	LastSeen      int64          `json:"ls"`            // start of the idle timeout
+	LoginTime     int64          `json:"lt"`            // when the user signed in (revocation by sub before T)
+	AuthTime      int64          `json:"au,omitempty"`  // the ID token's auth_time (0: not sent)
+	ACR           string         `json:"acr,omitempty"` // the ID token's acr
+	// ClaimSet names the claims kept in Claims for the rules (config.PolicyOptions'
+	// ClaimSet, or "*" when every claim is kept): a session whose set differs from
+	// what today's rules read is signed in again.
+	ClaimSet string `json:"cs,omitempty"`
 }
 
 // NewRecord returns a record with a fresh random id and every time set to now.

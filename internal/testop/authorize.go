@@ -31,7 +31,8 @@ type authRequest struct {
 	nonce       string
 	challenge   string
 	method      string
-	maxAge      int // -1 when absent
+	maxAge      int    // -1 when absent
+	acr         string // the acr this request signs in at (acr_values, Options.ACRValues)
 	loginHint   string
 	forceLogin  bool
 	created     time.Time
@@ -47,6 +48,7 @@ type authCode struct {
 	method      string
 	username    string
 	sid         string
+	acr         string
 	family      string
 	authTime    time.Time
 	expires     time.Time
@@ -59,6 +61,7 @@ type opSession struct {
 	sid      string
 	username string
 	authTime time.Time
+	acr      string
 	expires  time.Time
 	clients  map[string]bool
 }
@@ -81,6 +84,21 @@ func (p *Provider) sessionLocked(r *http.Request) *opSession {
 	return s
 }
 
+// loginLocked signs username in for ar: the browser's provider session (r's) when
+// it is that user's, re-authenticated (same sid, auth_time now, ar's acr) as
+// Keycloak and Entra ID do, so that a step-up signs the user out nowhere; else a new
+// session.
+func (p *Provider) loginLocked(w http.ResponseWriter, r *http.Request, username string, ar *authRequest) *opSession {
+	if s := p.sessionLocked(r); s != nil && s.username == username {
+		s.authTime = p.now()
+		s.acr = ar.acr
+		return s
+	}
+	s := p.newSessionLocked(w, username)
+	s.acr = ar.acr
+	return s
+}
+
 // newSessionLocked starts a provider session for username and sets its cookie.
 func (p *Provider) newSessionLocked(w http.ResponseWriter, username string) *opSession {
 	now := p.now()
@@ -88,7 +106,7 @@ func (p *Provider) newSessionLocked(w http.ResponseWriter, username string) *opS
 		cookie:   randomToken(32),
 		sid:      randomToken(16),
 		username: username,
-		authTime: now,
+		authTime: now.Add(-p.authAge),
 		expires:  now.Add(p.lifetimes.Session),
 		clients:  map[string]bool{},
 	}
@@ -192,10 +210,17 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ar.forceLogin = hasString(prompts, "login") || ar.maxAge == 0
+	ar.acr = p.opts.DefaultACR
+	for _, v := range strings.Fields(q.Get("acr_values")) {
+		if hasString(p.opts.ACRValues, v) {
+			ar.acr = v
+			break
+		}
+	}
 
 	s := p.sessionLocked(r)
 	now := p.now()
-	if s != nil && !ar.forceLogin {
+	if s != nil && !ar.forceLogin && (q.Get("acr_values") == "" || s.acr == ar.acr) {
 		stale := ar.maxAge >= 0 && now.Sub(s.authTime) > time.Duration(ar.maxAge)*time.Second
 		_, hinted := p.users[ar.loginHint]
 		otherUser := hinted && ar.loginHint != s.username
@@ -217,7 +242,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			errorPage(w, http.StatusInternalServerError, "auto-login user "+strconv.Quote(name)+" does not exist")
 			return
 		}
-		s = p.newSessionLocked(w, name)
+		s = p.loginLocked(w, r, name, ar)
 		p.completeLocked(w, r, ar, s)
 		return
 	}
@@ -256,7 +281,7 @@ func (p *Provider) completeLocked(w http.ResponseWriter, r *http.Request, ar *au
 	code := randomToken(32)
 	p.codes[code] = &authCode{
 		clientID: ar.clientID, redirectURI: ar.redirectURI, scope: ar.scope, nonce: ar.nonce,
-		challenge: ar.challenge, method: ar.method, username: s.username, sid: s.sid,
+		challenge: ar.challenge, method: ar.method, username: s.username, sid: s.sid, acr: s.acr,
 		family: randomToken(12), authTime: s.authTime, expires: now.Add(p.lifetimes.Code),
 	}
 	s.clients[ar.clientID] = true
@@ -324,7 +349,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(p.pending, ar.id)
-	s := p.newSessionLocked(w, name)
+	s := p.loginLocked(w, r, name, ar)
 	p.completeLocked(w, r, ar, s)
 }
 

@@ -89,11 +89,17 @@
 // checked first and a failure is an error page, never a redirect; then
 // response_type=code, scope containing openid, PKCE (S256; plain only with
 // Options.AllowPlainPKCE; mandatory for public clients and with Options.RequirePKCE),
-// max_age and prompt (none, login). A browser with a live provider session is answered
-// at once (same sid and auth_time); otherwise the login form is shown, or with
-// AutoLogin the login_hint user (when it exists) or AutoLoginUser ("alice") is logged
-// in without a form. login_hint naming another user than the session's re-logs in. The
-// answer is 302 to redirect_uri with code, state and iss (RFC 9207).
+// max_age, prompt (none, login) and acr_values. A browser with a live provider session
+// is answered at once (same sid and auth_time); otherwise the login form is shown, or
+// with AutoLogin the login_hint user (when it exists) or AutoLoginUser ("alice") is
+// logged in without a form. login_hint naming another user than the session's re-logs
+// in. A forced re-authentication of the session's own user (prompt=login, max_age
+// exceeded, acr_values the session is not at) keeps the provider session and its sid
+// and moves auth_time to now, as Keycloak and Entra ID do. Options.ACRValues lists the
+// acr values supported (acr_values_supported): a request naming one signs in at the
+// first it names, and the ID token carries acr; Options.DefaultACR is the acr of other
+// sign-ins. Options.InitialAuthAge (SetInitialAuthAge) dates a new session's
+// auth_time back. The answer is 302 to redirect_uri with code, state and iss (RFC 9207).
 //
 // Login form fields: request (hidden), username, password; the submit button has id
 // "login".

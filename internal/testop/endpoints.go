@@ -20,6 +20,7 @@ type refreshGrant struct {
 	sid      string
 	family   string
 	authTime time.Time
+	acr      string
 	issuedAt time.Time
 	expires  time.Time
 	nonce    string // of the authentication request (RefreshRepeatsNonce)
@@ -89,7 +90,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_methods_supported":    withoutNone(methods),
 		"userinfo_signing_alg_values_supported":            algs,
 		"code_challenge_methods_supported":                 []string{"S256"},
-		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash",
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "nonce", "sid", "at_hash",
 			"email", "email_verified", "name", "preferred_username", "groups", "roles", "realm_access"},
 		"prompt_values_supported":                        []string{"none", "login", "consent", "select_account"},
 		"claims_parameter_supported":                     false,
@@ -103,6 +104,9 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.opts.AllowPlainPKCE {
 		doc["code_challenge_methods_supported"] = []string{"S256", "plain"}
+	}
+	if len(p.opts.ACRValues) > 0 {
+		doc["acr_values_supported"] = p.opts.ACRValues
 	}
 	if m.Has(NoEndSessionEndpoint) {
 		delete(doc, "end_session_endpoint")
@@ -303,7 +307,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, c *Client) 
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", problem)
 		return
 	}
-	p.respondTokens(w, c, u, ac.scope, ac.family, ac.sid, ac.nonce, ac.authTime, lt, false)
+	p.respondTokens(w, c, u, ac.scope, ac.family, ac.sid, ac.nonce, ac.authTime, ac.acr, lt, false)
 }
 
 // checkPKCE verifies code_verifier against the stored challenge (RFC 7636 section
@@ -333,7 +337,7 @@ func checkPKCE(challenge, method, verifier string) string {
 }
 
 // respondTokens issues access, refresh and ID tokens and answers the token request.
-func (p *Provider) respondTokens(w http.ResponseWriter, c *Client, u *User, scope, family, sid, nonce string, authTime time.Time, lt Lifetimes, refreshed bool) {
+func (p *Provider) respondTokens(w http.ResponseWriter, c *Client, u *User, scope, family, sid, nonce string, authTime time.Time, acr string, lt Lifetimes, refreshed bool) {
 	m := p.mis()
 	access, err := p.issueAccess(c, u, defaultAudience(c), scope, family, sid, lt.AccessToken, nil, nil)
 	if err != nil {
@@ -354,7 +358,7 @@ func (p *Provider) respondTokens(w http.ResponseWriter, c *Client, u *User, scop
 		now := p.now()
 		p.mu.Lock()
 		p.refresh[tokenKey(rt)] = &refreshGrant{clientID: c.ID, username: u.Username, scope: scope, sid: sid,
-			family: family, authTime: authTime, issuedAt: now, expires: now.Add(lt.RefreshToken), nonce: nonce}
+			family: family, authTime: authTime, acr: acr, issuedAt: now, expires: now.Add(lt.RefreshToken), nonce: nonce}
 		p.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
@@ -364,6 +368,9 @@ func (p *Provider) respondTokens(w http.ResponseWriter, c *Client, u *User, scop
 			idNonce = "" // OIDC Core 12.2: a refreshed ID token should carry none
 		}
 		claims := p.idTokenClaims(u, c, idNonce, sid, authTime, access, lt.IDToken)
+		if acr != "" {
+			claims["acr"] = acr
+		}
 		if refreshed && m.Has(RefreshChangesSubject) {
 			claims["sub"] = "changed-" + u.Subject
 		}
@@ -431,7 +438,7 @@ func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, c *Clien
 		writeOAuthError(w, http.StatusBadRequest, code, problem)
 		return
 	}
-	p.respondTokens(w, c, u, scope, g.family, g.sid, g.nonce, g.authTime, lt, true)
+	p.respondTokens(w, c, u, scope, g.family, g.sid, g.nonce, g.authTime, g.acr, lt, true)
 }
 
 func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request, c *Client) {

@@ -446,3 +446,41 @@ func TestMatchRegisteredRefusesHostChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestStepUpReauthenticatesTheSameProviderSession: a forced re-authentication of the
+// same user (prompt=login, or acr_values the session is not at) keeps the provider
+// session and its sid, moves auth_time to now and sets the acr; InitialAuthAge dates
+// a new session's sign-in back.
+func TestStepUpReauthenticatesTheSameProviderSession(t *testing.T) {
+	p := newProvider(t, Options{AutoLogin: true, ACRValues: []string{"urn:pwd", "urn:mfa"}, DefaultACR: "urn:pwd", InitialAuthAge: time.Hour})
+	rp := newRP(t, p)
+	f := rp.login()
+	_, c1, _ := ParseUnverified(str(f.tokens, "id_token"))
+	if age := time.Now().Unix() - int64(c1["auth_time"].(float64)); age < 3590 || c1["acr"] != "urn:pwd" {
+		t.Fatalf("first sign-in: auth_time %v s ago, acr %v", age, c1["acr"])
+	}
+	ar := rp.newAuthReq()
+	ar.params.Set("acr_values", "urn:mfa")
+	_, tok := rp.exchange(rp.callback(rp.authorize(ar.params)).Get("code"), ar.verifier)
+	_, c2, _ := ParseUnverified(str(tok, "id_token"))
+	if c2["acr"] != "urn:mfa" || c2["sid"] != c1["sid"] || time.Now().Unix()-int64(c2["auth_time"].(float64)) > 60 {
+		t.Fatalf("acr step-up: acr %v sid %v (was %v) auth_time %v", c2["acr"], c2["sid"], c1["sid"], c2["auth_time"])
+	}
+	ar = rp.newAuthReq()
+	ar.params.Set("prompt", "login")
+	_, tok = rp.exchange(rp.callback(rp.authorize(ar.params)).Get("code"), ar.verifier)
+	_, c3, _ := ParseUnverified(str(tok, "id_token"))
+	if c3["sid"] != c1["sid"] || c3["acr"] != "urn:pwd" {
+		t.Fatalf("prompt=login: sid %v (was %v), acr %v", c3["sid"], c1["sid"], c3["acr"])
+	}
+	if n := len(p.SessionIDs("alice")); n != 1 {
+		t.Fatalf("alice has %d provider sessions, expected 1", n)
+	}
+	// Unsupported acr_values: signed in at the default, as OIDC Core 3.1.2.1 allows.
+	ar = rp.newAuthReq()
+	ar.params.Set("acr_values", "urn:unknown")
+	_, tok = rp.exchange(rp.callback(rp.authorize(ar.params)).Get("code"), ar.verifier)
+	if _, c4, _ := ParseUnverified(str(tok, "id_token")); c4["acr"] != "urn:pwd" {
+		t.Fatalf("unsupported acr_values: acr %v", c4["acr"])
+	}
+}

@@ -98,6 +98,19 @@ type Options struct {
 	// nil advertises every method the provider accepts, an empty non-nil list
 	// leaves the member out. SetTokenEndpointAuthMethods changes it.
 	TokenEndpointAuthMethods []string
+	// ACRValues are the authentication context classes the provider supports
+	// (advertised as acr_values_supported). An authorization request with
+	// acr_values naming one of them is signed in at the first such value — the
+	// browser's provider session re-authenticates when it is at another — and the
+	// ID token carries it as acr. DefaultACR is the acr of a sign-in that asked for
+	// none the provider supports ("": no acr claim).
+	ACRValues  []string
+	DefaultACR string
+	// InitialAuthAge makes every new provider session report an auth_time that long
+	// ago, as if the user had signed in earlier (a step-up test's old sign-in); a
+	// forced re-authentication (prompt=login, max_age exceeded, another acr) sets
+	// it to now. SetInitialAuthAge changes it at runtime.
+	InitialAuthAge time.Duration
 
 	// Misbehaviour is the initial set of switches (see SetMisbehaviour).
 	Misbehaviour Misbehaviour
@@ -219,6 +232,7 @@ type Provider struct {
 	lifetimes     Lifetimes
 	autoLogin     bool
 	autoLoginUser string
+	authAge       time.Duration
 	rotate        bool
 	detectReuse   bool
 	jwksMaxAge    time.Duration
@@ -253,6 +267,7 @@ func New(opts Options) (*Provider, error) {
 		lifetimes:     opts.Lifetimes.withDefaults(),
 		autoLogin:     opts.AutoLogin,
 		autoLoginUser: opts.AutoLoginUser,
+		authAge:       opts.InitialAuthAge,
 		rotate:        !opts.DisableRefreshRotation,
 		detectReuse:   !opts.DisableReuseDetection,
 		jwksMaxAge:    opts.JWKSMaxAge,
@@ -543,6 +558,14 @@ func (p *Provider) SetAutoLogin(username string) {
 	if username != "" {
 		p.autoLoginUser = username
 	}
+}
+
+// SetInitialAuthAge sets Options.InitialAuthAge for provider sessions started from
+// now on.
+func (p *Provider) SetInitialAuthAge(d time.Duration) {
+	p.mu.Lock()
+	p.authAge = d
+	p.mu.Unlock()
 }
 
 // SetSigningAlg changes the alg of tokens minted from now on (RS256, PS256, ES256 or

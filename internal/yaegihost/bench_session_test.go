@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/testop"
@@ -19,17 +20,32 @@ func benchSession(b *testing.B, md mode, mutate ...func(map[string]any)) {
 // benchSessionAt is benchSession for requests to path (after a first request to /app
 // with the same Cookie header).
 func benchSessionAt(b *testing.B, md mode, path string, mutate ...func(map[string]any)) {
+	serve, check := sessionRequester(b, md, path, mutate...)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		serve()
+	}
+	b.StopTimer()
+	check()
+}
+
+// sessionRequester signs in through a real server and returns a function that sends
+// one signed-in request to path straight to the handler, and one that fails the
+// benchmark if the last request was redirected.
+func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[string]any)) (func(), func()) {
 	op := newOP(b, testop.Options{})
 	cfg := rpConfig(op)
 	for _, f := range mutate {
 		f(cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	b.Cleanup(cancel)
+	var reached, sent atomic.Int64
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) })
 	h := md.build(b, ctx, next, cfg, "bench@file")
 	srv := httptest.NewServer(md.build(b, ctx, echoBackend(), cfg, "bench@file"))
-	defer srv.Close()
+	b.Cleanup(srv.Close)
 	br := newBrowser()
 	if p := br.get(b, srv.URL+"/"); p.status != 200 {
 		b.Fatalf("login: %d", p.status)
@@ -47,19 +63,23 @@ func benchSessionAt(b *testing.B, md mode, path string, mutate ...func(map[strin
 	// One request first: it opens the cookie and checks revocation once.
 	h.ServeHTTP(rw, req.Clone(ctx))
 	req.URL.Path = path
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	serve := func() {
+		sent.Add(1)
 		r := req.Clone(ctx)
 		for k := range rw.h {
 			delete(rw.h, k)
 		}
 		h.ServeHTTP(rw, r)
 	}
-	b.StopTimer()
-	if rw.h.Get("Location") != "" {
-		b.Fatal("the benchmarked request was redirected: the session is not valid")
+	check := func() {
+		if rw.h.Get("Location") != "" {
+			b.Fatal("the benchmarked request was redirected: the session is not valid")
+		}
+		if reached.Load() != sent.Load()+1 {
+			b.Fatalf("%d of %d benchmarked requests reached the backend", reached.Load()-1, sent.Load())
+		}
 	}
+	return serve, check
 }
 
 func BenchmarkYaegiValidSession(b *testing.B)    { benchSession(b, modes[0]) }

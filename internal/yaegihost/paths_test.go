@@ -24,28 +24,36 @@ func TestAmbiguousPathsNeverMatchAnExclusionUnderYaegi(t *testing.T) {
 		cfg := baseConfig()
 		cfg["excludedURLs"] = strings.Join(reqsafetest.Exclusions, ",")
 		srv := startGatehouse(t, md, cfg, "paths@file")
-		for _, c := range reqsafetest.PathCases {
-			c := c
-			t.Run(c.Name, func(t *testing.T) {
-				resp, body := rawExchange(t, srv.URL, c.Target, "Accept", "application/json")
-				reached := strings.HasPrefix(body, "backend ")
-				switch {
-				case c.Excluded:
-					if resp.StatusCode != http.StatusOK || !reached {
-						t.Fatalf("%q: %d, want the backend without authentication:\n%s", c.Target, resp.StatusCode, body)
-					}
-				case c.Rejected:
-					if resp.StatusCode != http.StatusBadRequest || reached {
-						t.Fatalf("%q: %d, want 400 from the HTTP server:\n%s", c.Target, resp.StatusCode, body)
-					}
-				default:
-					if resp.StatusCode != http.StatusUnauthorized || reached {
-						t.Fatalf("%q: %d, want 401 (authentication required):\n%s", c.Target, resp.StatusCode, body)
-					}
-				}
-			})
-		}
+		playPathMatrix(t, srv.URL)
 	})
+}
+
+// playPathMatrix sends every row of the path matrix to base as an API client: the
+// rows marked Excluded must reach the backend without authentication, the Rejected
+// ones be refused by the HTTP server, every other one be answered 401 and never reach
+// the backend.
+func playPathMatrix(t *testing.T, base string) {
+	for _, c := range reqsafetest.PathCases {
+		c := c
+		t.Run(c.Name, func(t *testing.T) {
+			resp, body := rawExchange(t, base, c.Target, "Accept", "application/json")
+			reached := strings.HasPrefix(body, "backend ")
+			switch {
+			case c.Excluded:
+				if resp.StatusCode != http.StatusOK || !reached {
+					t.Fatalf("%q: %d, want the backend without authentication:\n%s", c.Target, resp.StatusCode, body)
+				}
+			case c.Rejected:
+				if resp.StatusCode != http.StatusBadRequest || reached {
+					t.Fatalf("%q: %d, want 400 from the HTTP server:\n%s", c.Target, resp.StatusCode, body)
+				}
+			default:
+				if resp.StatusCode != http.StatusUnauthorized || reached {
+					t.Fatalf("%q: %d, want 401 (authentication required):\n%s", c.Target, resp.StatusCode, body)
+				}
+			}
+		})
+	}
 }
 
 // wantNoGatehouseCookie checks that the backend saw the other cookies of the request

@@ -1,15 +1,12 @@
 package demo
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gatehouse-oidc/gatehouse/internal/yaegihost"
 )
 
 // chromiumPath finds Debian's Chromium (make test installs it when missing).
@@ -33,43 +30,15 @@ func chromiumPath(t *testing.T) string {
 // stack (the plugin under Yaegi, the test provider's login form, the demo backend):
 // sign in as alice with her password, see the identity the backend received, sign out.
 func TestRealBrowserSignsInThroughTheDemoStack(t *testing.T) {
-	chrome := chromiumPath(t)
-	root, err := yaegihost.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
+	ctx := headlessChromium(t, chromiumPath(t))
+	s := demoStack(t)
+	err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"app"))
+	if err == nil {
+		err = signInWithPassword(ctx)
 	}
-	s, err := Start(root, Options{Host: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("who")))
 	}
-	defer s.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"app"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "alice-password"),
-		chromedp.Click(chromedp.CSS(`#login`)),
-		chromedp.WaitVisible(chromedp.ID("who")),
-	)
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}

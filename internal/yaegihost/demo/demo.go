@@ -37,6 +37,8 @@ type Options struct {
 	AutoLogin bool
 	// Output receives the plugin's own log lines (nil: discarded).
 	Output io.Writer
+	// Configure, when set, changes the plugin's configuration before it is built.
+	Configure func(cfg map[string]any)
 }
 
 // Stack is a running demo.
@@ -91,7 +93,16 @@ func Start(root string, o Options) (*Stack, error) {
 			"templates": map[string]any{"X-Forwarded-Name": "{{ .claims.name }}"},
 		},
 		"excludedURLs": "/health",
-		"logLevel":     "info",
+		// A page anyone may load whose script calls an API that needs a sign-in
+		// (/spa), and an area that needs a sign-in no older than 10 minutes.
+		"rules": []any{
+			map[string]any{"name": "spa", "pathExact": "/spa", "action": "allow"},
+			map[string]any{"name": "admin", "path": "/admin/", "require": map[string]any{"groups": "admins", "maxAuthAge": "10m"}},
+		},
+		"logLevel": "info",
+	}
+	if o.Configure != nil {
+		o.Configure(cfg)
 	}
 	s := &Stack{ProviderURL: op.URL(), Provider: op, Cache: "memory (in-process)"}
 	if o.RedisURL != "" {
@@ -151,8 +162,17 @@ func (s *Stack) Close() {
 // forwarded, and a sign-out button. It knows nothing about OIDC.
 func Backend() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/health" {
+		switch r.URL.Path {
+		case "/health":
 			_, _ = io.WriteString(w, "ok\n")
+			return
+		case "/spa":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, spaPage)
+			return
+		case "/api/whoami":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, r.Header.Get("X-Forwarded-User"))
 			return
 		}
 		var names []string
@@ -173,6 +193,26 @@ func Backend() http.Handler {
 		_, _ = io.WriteString(w, b.String())
 	})
 }
+
+// spaPage is a single-page application's page: public, its script calls an API that
+// needs a sign-in and, answered 401, goes to the login_url Gatehouse gives it, which
+// signs in and comes back here (the request's Referer).
+const spaPage = `<!doctype html><meta charset=utf-8><title>Gatehouse demo SPA</title>
+<h1>Single-page app</h1><p id=state>calling /api/whoami…</p>
+<script>
+fetch('/api/whoami').then(async (r) => {
+  const state = document.getElementById('state');
+  if (r.status === 401) {
+    const body = await r.json();
+    state.textContent = 'not signed in: going to ' + body.login_url;
+    location.href = body.login_url;
+    return;
+  }
+  state.textContent = 'signed in as ' + await r.text();
+  state.id = 'who';
+});
+</script>
+`
 
 // ErrNoRoot is returned when the repository root cannot be found.
 var ErrNoRoot = errors.New("demo: run it from inside the Gatehouse repository")

@@ -1,0 +1,45 @@
+package reqsafe
+
+import (
+	"math/rand"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe/reqsafetest"
+)
+
+// TestCanonicalPathPatternAgreesWithCanonicalPath: the pattern accepts exactly the
+// decoded paths CanonicalPath accepts: every row of the attack matrix, and a
+// million paths drawn from the characters that matter (dots, spaces, slashes,
+// semicolons, a letter, a percent sign, a byte outside pathChars).
+func TestCanonicalPathPatternAgreesWithCanonicalPath(t *testing.T) {
+	re := regexp.MustCompile(`\A(?:` + CanonicalPathPattern() + `)\z`)
+	check := func(p string) {
+		_, want := CanonicalPath(&url.URL{Path: p})
+		if got := re.MatchString(p); got != want {
+			t.Fatalf("%q: pattern %v, CanonicalPath %v", p, got, want)
+		}
+	}
+	for _, c := range reqsafetest.PathCases {
+		if u, err := url.ParseRequestURI(c.Target); err == nil {
+			check(u.Path)
+		}
+	}
+	for _, p := range []string{"", "/", "//", "/a", "/a/", "/a//b", "/.", "/..", "/...", "/. ", "/. a", "/.a", "/. .a", "/ a", "/a ", "/a b", "/a/.b/", "/a/..b", "/a.", "/a..", "/\x00", "/é", "/a;b", "/%", "a", "/.well-known/x"} {
+		check(p)
+	}
+	alphabet := []string{"/", ".", " ", "a", ";", "%", "\\", "~", "é", "\n"}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 1000000; i++ {
+		n := rng.Intn(9)
+		p := ""
+		if rng.Intn(8) != 0 {
+			p = "/"
+		}
+		for j := 0; j < n; j++ {
+			p += alphabet[rng.Intn(len(alphabet))]
+		}
+		check(p)
+	}
+}
