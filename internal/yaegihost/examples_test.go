@@ -557,16 +557,53 @@ func pluginMaps(v any, parent string) []map[string]any {
 
 // collectLabels turns Docker labels traefik.http.middlewares.<name>.plugin.gatehouse.
 // <a.b.c>=<value> found anywhere in a document into one configuration map per
-// middleware name, values as strings, as Traefik's label parser hands them over.
+// middleware name, values as strings, as Traefik's label parser hands them over:
+// segments written name[i] (rules[00].path) make a list, ordered as Traefik orders
+// it, by the text of the index.
 func collectLabels(v any, into map[string]map[string]any) {
+	collectLabelTree(v, into)
+	for name, m := range into {
+		into[name] = indexedLists(m).(map[string]any)
+	}
+}
+
+// indexedLists replaces, in a label tree, every run of keys name[i] by a list under
+// name, its elements sorted by the text of their keys (Traefik sorts labels as
+// strings: rules[10] comes before rules[2]).
+func indexedLists(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	lists := map[string][]string{}
+	out := map[string]any{}
+	for k, child := range m {
+		if i := strings.IndexByte(k, '['); i > 0 && strings.HasSuffix(k, "]") {
+			lists[k[:i]] = append(lists[k[:i]], k)
+			continue
+		}
+		out[k] = indexedLists(child)
+	}
+	for name, keys := range lists {
+		sort.Strings(keys)
+		var list []any
+		for _, k := range keys {
+			list = append(list, indexedLists(m[k]))
+		}
+		out[name] = list
+	}
+	return out
+}
+
+func collectLabelTree(v any, into map[string]map[string]any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for _, child := range v {
-			collectLabels(child, into)
+			collectLabelTree(child, into)
 		}
 	case []any:
 		for _, child := range v {
-			collectLabels(child, into)
+			collectLabelTree(child, into)
 		}
 	case string:
 		const marker = ".plugin.gatehouse."
