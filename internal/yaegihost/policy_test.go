@@ -195,10 +195,11 @@ func TestReportModeLogsWouldDenyAndLetsTheRequestThroughUnderYaegi(t *testing.T)
 			out += host(t).Output()[before:]
 		}
 		for _, want := range []string{
-			`would deny session h:`, `rules[0] \"staff\": rules[0].require.groups: no allowed group (report mode)`,
-			`rules[1] \"closed\" denies every request it matches (report mode)`,
-			`the default rule: authorization.allowedGroups: no allowed group (report mode)`,
-			`rules[0] \"enforced\": rules[0].require.groups: no allowed group (report mode)`,
+			`event=access.would_deny msg="would deny (report mode)" reason="no allowed group" requirement=rules[0].require.groups rule="rules[0] \"staff\"" source=session user=h:`,
+			`event=access.would_deny msg="would deny: the rule denies every request it matches (report mode)" method=GET path=h:`,
+			`rule="rules[1] \"closed\""`,
+			`reason="no allowed group" requirement=authorization.allowedGroups rule="the default rule" source=session user=h:`,
+			`reason="no allowed group" requirement=rules[0].require.groups rule="rules[0] \"enforced\"" source=session user=h:`,
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the log lacks %q:\n%s", want, out)
