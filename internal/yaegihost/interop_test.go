@@ -74,8 +74,9 @@ type opCaps struct {
 	scopes             string // provider.scopes: what the provider needs to issue a refresh token
 	noEndSession       string
 	noBackchannel      string
-	userinfoOnlyClaims bool   // the provider's default client leaves email out of the ID token
-	subject            string // the user's sub, where userinfoOnlyClaims names the user by it
+	userinfoOnlyClaims bool   // the provider's default client leaves email and profile out of the ID token
+	subject            string // the user's sub, which names the user when userinfo is not merged
+	name               string // the user's name claim, where userinfoOnlyClaims has it only at userinfo
 }
 
 type opClient struct{ id, secret string }
@@ -272,18 +273,41 @@ func interopCodeFlow(t *testing.T, e *interopEnv) {
 			tokens, n, authorizations, e.op.served("authorize"))
 	}
 	if e.op.caps().userinfoOnlyClaims {
-		t.Run("claims only at userinfo", func(t *testing.T) {
-			// The provider's default client: email is left out of the ID token when
-			// an access token is issued (OIDC Core 5.4), and only userinfo has it.
-			base := e.startGatehouse(t, false, nil)
-			p := e.signIn(t, newBrowser(), base, "/")
-			if strings.Contains(p.body, "X-Forwarded-Email: ") {
-				t.Fatalf("the ID token carried the email after all:\n%s", p.body)
-			}
-			mustContain(t, "signed in by subject", p, "backend /", "X-Forwarded-User: "+e.op.caps().subject)
-			t.Skip("pending provider.userinfo (merge the userinfo claims into the session): " +
-				"with this client the email reaches Gatehouse only through userinfo, so users are named by sub")
-		})
+		t.Run("claims only at userinfo", func(t *testing.T) { interopUserinfoOnlyClaims(t, e) })
+	}
+}
+
+// interopUserinfoOnlyClaims: with the provider's default client the email, its
+// email_verified and the profile are left out of the ID token when an access token is
+// issued (OIDC Core 5.4), and only userinfo has them. Without provider.userinfo the
+// user is named by sub; with provider.userinfo: merge, userinfo is called once at
+// sign-in (not per request) and the user is named by the verified email it carries,
+// with the profile claims it alone carries reaching the templates.
+func interopUserinfoOnlyClaims(t *testing.T, e *interopEnv) {
+	name := func(cfg map[string]any) {
+		group(cfg, "headers")["templates"] = map[string]any{"X-Name": "{{ .claims.name }}"}
+	}
+	p := e.signIn(t, newBrowser(), e.startGatehouse(t, false, name), "/")
+	if strings.Contains(p.body, "X-Forwarded-Email: ") || strings.Contains(p.body, "X-Name: "+e.op.caps().name) {
+		t.Fatalf("the ID token carried the email or the name after all:\n%s", p.body)
+	}
+	mustContain(t, "signed in by subject", p, "backend /", "X-Forwarded-User: "+e.op.caps().subject)
+
+	base := e.startGatehouse(t, false, func(cfg map[string]any) {
+		name(cfg)
+		group(cfg, "provider")["userinfo"] = "merge"
+	})
+	calls := e.op.served("userinfo")
+	b := newBrowser()
+	user := e.op.caps().user
+	mustContain(t, "signed in with userinfo", e.signIn(t, b, base, "/"),
+		"backend /", "X-Forwarded-User: "+user, "X-Forwarded-Email: "+user, "X-Name: "+e.op.caps().name)
+	if n := e.op.served("userinfo") - calls; n != 1 {
+		t.Fatalf("%d userinfo calls at sign-in, want 1", n)
+	}
+	mustContain(t, "second request", b.get(t, base+"/second"), "backend /second", "X-Forwarded-User: "+user, "X-Name: "+e.op.caps().name)
+	if n := e.op.served("userinfo") - calls; n != 1 {
+		t.Fatalf("a signed-in request called userinfo: %d calls", n)
 	}
 }
 

@@ -67,6 +67,7 @@ func (z *zitadelOP) caps() opCaps {
 			"backchannel_logout_supported in discovery, for an application that sends them itself (the Zitadel server does)",
 		userinfoOnlyClaims: true,
 		subject:            zitadelSubject,
+		name:               "Test User", // storage.NewUserStore's FirstName and LastName
 	}
 }
 
