@@ -48,7 +48,7 @@ func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	h := rw.Header()
-	l, err := session.StartLogin(m.sessions, h, req, safeReturnPath(req), m.opts.Provider.PKCE, time.Now())
+	l, err := session.StartLogin(m.sessions, h, req, returnTarget(m, req), m.opts.Provider.PKCE, time.Now())
 	if err != nil {
 		m.log.Errorf("cannot start a login: %v", err)
 		errorPage(m, rw, http.StatusInternalServerError, "Sign-in could not be started.")
@@ -84,24 +84,48 @@ func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 }
 
 // redirectURIFor returns the redirect URI for this request: the configured one, or
-// the request's scheme and host with the callback path. The scheme is https when the
-// connection or X-Forwarded-Proto (set by Traefik's entry point) says so.
+// the request's scheme and host (requestOrigin) with the callback path.
 func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 	if u := m.opts.Provider.RedirectURL; u != nil {
 		return u.String(), true
 	}
-	host := req.Host
-	if host == "" || len(host) > 255 || strings.ContainsAny(host, "/\\@?#%\"'<> \t\r\n") {
+	origin, ok := requestOrigin(req)
+	if !ok {
 		return "", false
 	}
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
+	return origin + m.callbackPath, true
+}
+
+// returnTarget is where the browser goes back to after signing in, remembered in the
+// login transaction: the request's path (safeReturnPath) on the callback's host, or,
+// with a central callback, scheme://host/path when the request's host is one of
+// provider.allowedReturnHosts (reqsafe.ReturnHost).
+func returnTarget(m *Middleware, req *http.Request) string {
+	path := safeReturnPath(req)
+	hosts := m.opts.Provider.AllowedReturnHosts
+	if len(hosts) == 0 {
+		return path
 	}
-	if fp := req.Header.Get("X-Forwarded-Proto"); fp == "https" || fp == "http" {
-		scheme = fp
+	scheme := requestScheme(req)
+	host, ok := reqsafe.ReturnHost(req.Host, scheme, hosts)
+	if !ok {
+		m.log.Debugf("sign-in from a host not in provider.allowedReturnHosts: returning to a local path")
+		return path
 	}
-	return scheme + "://" + host + m.callbackPath, true
+	return scheme + "://" + host + path
+}
+
+// checkedReturn checks the return target of a finished login transaction again
+// (defence in depth: it was checked when the login started and travelled sealed): a
+// local path, or an absolute URL on an allowed return host; "/" otherwise.
+func checkedReturn(m *Middleware, target string) string {
+	if reqsafe.IsLocalPath(target) {
+		return target
+	}
+	if hosts := m.opts.Provider.AllowedReturnHosts; len(hosts) > 0 && reqsafe.AllowedReturnURL(target, hosts) {
+		return target
+	}
+	return "/"
 }
 
 // handleCallback finishes the authorization-code flow: the login transaction named by
@@ -194,11 +218,7 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	m.log.Infof("signed in %s", m.log.ID(rec.Subject))
-	// Checked when the login started; checked again (defence in depth).
-	returnTo := l.ReturnURL
-	if !reqsafe.IsLocalPath(returnTo) {
-		returnTo = "/"
-	}
+	returnTo := checkedReturn(m, l.ReturnURL)
 	m.ownHeaders(h)
 	if m.opts.Session.SameSite == http.SameSiteStrictMode {
 		// A navigation that began at the provider is cross-site all the way through its

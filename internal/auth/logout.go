@@ -277,21 +277,26 @@ func postLogoutURL(m *Middleware, req *http.Request) (string, bool) {
 	return origin + p, true
 }
 
-// requestOrigin returns the request's scheme and host, https when the connection or
-// X-Forwarded-Proto says so; false for a Host header that is not a plain host.
+// requestOrigin returns the request's scheme (requestScheme) and host; false for a
+// Host header that is not a plain host.
 func requestOrigin(req *http.Request) (string, bool) {
 	host := req.Host
 	if host == "" || len(host) > 255 || strings.ContainsAny(host, "/\\@?#%\"'<> \t\r\n") {
 		return "", false
 	}
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
-	}
+	return requestScheme(req) + "://" + host, true
+}
+
+// requestScheme is https when the connection or X-Forwarded-Proto (set by Traefik's
+// entry point) says so, else http.
+func requestScheme(req *http.Request) string {
 	if fp := req.Header.Get("X-Forwarded-Proto"); fp == "https" || fp == "http" {
-		scheme = fp
+		return fp
 	}
-	return scheme + "://" + host, true
+	if req.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // signedOutPage ends a sign-out locally: a page saying so, with a link to the

@@ -124,6 +124,17 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 			}
 		}
 	}
+	for _, h := range in.AllowedReturnHosts {
+		if strings.TrimSpace(h) == "" {
+			continue
+		}
+		p, problem := reqsafe.HostPattern(h)
+		if problem != "" {
+			c.fail("provider.allowedReturnHosts", problem+", got "+strconv.Quote(h))
+			continue
+		}
+		out.AllowedReturnHosts = append(out.AllowedReturnHosts, p)
+	}
 	out.AuthParams = map[string]string{}
 	reserved := []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "request", "request_uri", "response_mode"}
 	for k, v := range in.AuthParams {
@@ -587,6 +598,7 @@ func (c *checker) crossChecks(o *Options) {
 	if o.Provider.CheckHostedDomain && len(o.Authorization.AllowedDomains) == 0 {
 		c.fail("provider.checkHostedDomain", "needs authorization.allowedDomains: the Google Workspace domains (hd) whose accounts may sign in")
 	}
+	c.returnHosts(o)
 	paths := []struct{ option, path string }{
 		{"provider.callbackPath", o.Provider.CallbackPath},
 		{"logout.path", o.Logout.Path},
@@ -606,6 +618,41 @@ func (c *checker) crossChecks(o *Options) {
 			if reqsafe.HasPathPrefix(a.path, ex) {
 				c.fail("excludedURLs", strconv.Quote(ex)+" covers "+a.option+" "+a.path+"; Gatehouse's own endpoints cannot be excluded")
 			}
+		}
+	}
+}
+
+// returnHosts checks that a central callback can work: the login-transaction cookie
+// set on a host of provider.allowedReturnHosts must reach the callback's host, and
+// the session cookie set there must reach the host the browser returns to, or the
+// browser loops between them. Both are Domain cookies of session.cookieDomain.
+func (c *checker) returnHosts(o *Options) {
+	hosts := o.Provider.AllowedReturnHosts
+	if len(hosts) == 0 {
+		return
+	}
+	redirect := o.Provider.RedirectURL
+	if redirect == nil {
+		c.fail("provider.allowedReturnHosts", "needs provider.redirectURL, the central callback: without it every host has its own callback and the browser returns to a local path")
+		return
+	}
+	domain := o.Session.CookieDomain
+	if domain == "" {
+		c.fail("provider.allowedReturnHosts", "needs session.cookieDomain covering them and "+redirect.Hostname()+
+			" (e.g. .example.com): the session cookie written at the callback would not reach the other hosts, and the browser would loop back to sign-in")
+		return
+	}
+	if !reqsafe.DomainCovers(domain, strings.ToLower(redirect.Hostname())) {
+		c.fail("provider.redirectURL", "host "+redirect.Hostname()+" is not under session.cookieDomain "+domain+
+			": the login cookie set on the hosts of provider.allowedReturnHosts would not reach the callback")
+	}
+	for _, h := range hosts {
+		if !reqsafe.DomainCovers(domain, h) {
+			if h[0] == '.' {
+				h = "*" + h
+			}
+			c.fail("provider.allowedReturnHosts", strconv.Quote(h)+" is not under session.cookieDomain "+domain+
+				": the session cookie written at the callback would not reach it, and the browser would loop back to sign-in")
 		}
 	}
 }

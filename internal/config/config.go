@@ -71,10 +71,14 @@ type ProviderConfig struct {
 	Userinfo string
 	// CheckHostedDomain requires Google's hd claim to be one of
 	// authorization.allowedDomains.
-	CheckHostedDomain    bool
-	Scopes               []string
-	CallbackPath         string
-	RedirectURL          string
+	CheckHostedDomain bool
+	Scopes            []string
+	CallbackPath      string
+	RedirectURL       string
+	// AllowedReturnHosts are the hosts (app.example.com, *.example.com, with an
+	// optional :port) a central callback (RedirectURL on one host) returns the
+	// browser to after sign-in.
+	AllowedReturnHosts   []string
 	PKCE                 bool
 	AuthParams           map[string]string
 	MaxAge               string

@@ -32,19 +32,22 @@ type Options struct {
 type ProviderOptions struct {
 	// Issuer is the issuer, or a multi-tenant template when AllowedTenants is not
 	// nil (oidc.IsIssuerTemplate).
-	Issuer               string
-	AllowedTenants       []string
-	DiscoveryURL         string
-	ClientID             string
-	ClientSecret         string
-	ClientAuthMethod     string             // auto, client_secret_basic, _post, _jwt, private_key_jwt or none
-	ClientKey            *oidc.AssertionKey // nil without provider.clientPrivateKey
-	AssertionAudience    string             // oidc.AssertionAudienceEndpoint or oidc.AssertionAudienceIssuer
-	UserinfoMerge        bool
-	CheckHostedDomain    bool
-	Scopes               []string
-	CallbackPath         string
-	RedirectURL          *url.URL // nil: built from the request's scheme and host
+	Issuer            string
+	AllowedTenants    []string
+	DiscoveryURL      string
+	ClientID          string
+	ClientSecret      string
+	ClientAuthMethod  string             // auto, client_secret_basic, _post, _jwt, private_key_jwt or none
+	ClientKey         *oidc.AssertionKey // nil without provider.clientPrivateKey
+	AssertionAudience string             // oidc.AssertionAudienceEndpoint or oidc.AssertionAudienceIssuer
+	UserinfoMerge     bool
+	CheckHostedDomain bool
+	Scopes            []string
+	CallbackPath      string
+	RedirectURL       *url.URL // nil: built from the request's scheme and host
+	// AllowedReturnHosts are provider.allowedReturnHosts compiled by
+	// reqsafe.HostPattern ("app.example.com", ".example.com" for a wildcard).
+	AllowedReturnHosts   []string
 	PKCE                 bool
 	AuthParams           map[string]string
 	MaxAge               time.Duration
