@@ -10,9 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
@@ -364,16 +364,17 @@ func (c *checker) headers(in *HeadersConfig, out *HeadersOptions) {
 	out.Groups = name("headers.groups", in.Groups, true)
 	out.Roles = name("headers.roles", in.Roles, true)
 	out.AccessToken = name("headers.accessToken", in.AccessToken, true)
-	out.Templates = map[string]*template.Template{}
+	out.Templates = map[string]*headertpl.Template{}
 	for k, text := range in.Templates {
 		opt := "headers.templates." + k
 		h := name(opt, k, false)
 		if h == "" {
 			continue
 		}
-		t, err := template.New(h).Option("missingkey=zero").Parse(text)
+		t, err := headertpl.Parse(h, text)
 		if err != nil {
-			c.fail(opt, "must be a text/template over .claims, e.g. {{.claims.email}}: "+err.Error())
+			c.fail(opt, "must be text with ${claims.NAME}, ${user}, ${email}, ... optionally filtered by |join, |join:SEPARATOR, |first or |lower "+
+				"(e.g. ${claims.realm_access.roles|join}), or a Go template such as {{ .claims.tenant }}: "+err.Error())
 			continue
 		}
 		out.Templates[h] = t

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"text/template"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 )
 
@@ -131,7 +131,7 @@ type HeadersOptions struct {
 	Roles             string
 	AccessToken       string
 	TemplateNames     []string // sorted
-	Templates         map[string]*template.Template
+	Templates         map[string]*headertpl.Template
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool

@@ -88,7 +88,7 @@ func Start(root string, o Options) (*Stack, error) {
 			"secure": false, // plain http on localhost
 		},
 		"headers": map[string]any{
-			"templates": map[string]any{"X-Forwarded-Name": "{{ .claims.name }}"},
+			"templates": map[string]any{"X-Forwarded-Name": "${claims.name}"},
 		},
 		"excludedURLs": "/health",
 		"logLevel":     "info",
