@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -224,11 +224,10 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		// A navigation that began at the provider is cross-site all the way through its
 		// redirects, so a Strict cookie would not be sent to returnTo and the browser
 		// would loop back to sign-in. A page that navigates itself is same-site.
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		rw.WriteHeader(http.StatusOK)
-		esc := html.EscapeString(returnTo)
-		_, _ = rw.Write([]byte(`<!doctype html><meta charset=utf-8><meta http-equiv="refresh" content="0;url=` + esc +
-			`"><title>Signed in</title><p>Signed in. <a href="` + esc + `">Continue</a>.</p>` + "\n"))
+		writePage(m, rw, http.StatusOK, &pages.Page{
+			Kind: pages.KindSignedIn, Status: http.StatusOK, Heading: "Signed in", Paragraphs: []string{"You are signed in."},
+			LinkHref: returnTo, LinkText: "Continue", Refresh: returnTo,
+		})
 		return
 	}
 	h.Set("Location", returnTo)
@@ -396,14 +395,4 @@ func providerUnavailable(m *Middleware, rw http.ResponseWriter, err error) {
 	m.log.Warnf("identity provider unavailable: %v", err)
 	rw.Header().Set("Retry-After", "5")
 	errorPage(m, rw, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Try again in a moment.")
-}
-
-// errorPage writes a small HTML page with an escaped message.
-func errorPage(m *Middleware, rw http.ResponseWriter, status int, message string) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(status)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign-in</title><h1>" + itoa64(int64(status)) + " " +
-		html.EscapeString(http.StatusText(status)) + "</h1><p>" + html.EscapeString(message) + "</p>\n"))
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"html"
 	"io"
 	"mime"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -150,17 +150,16 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	if h.Get("Content-Security-Policy") == "" {
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
 		status = http.StatusForbidden
 	}
-	rw.WriteHeader(status)
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign out</title><h1>Sign out?</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>.</p><form method=\"post\" action=\"" + html.EscapeString(m.logoutPath) +
-		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + logoutToken(m, rec.ID, m.opts.Session.Keys[0]) +
-		"\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n"))
+	writePage(m, rw, status, &pages.Page{
+		Kind: pages.KindSignOut, Status: status, Heading: "Sign out?", User: user,
+		Paragraphs: []string{"Signing out ends your session in this application."},
+		FormAction: m.logoutPath, FormField: csrfParam, FormToken: logoutToken(m, rec.ID, m.opts.Session.Keys[0]), FormButton: "Sign out",
+	})
 }
 
 // signOut ends rec: revoked first (every replica refuses it from now on), its
@@ -303,16 +302,14 @@ func requestScheme(req *http.Request) string {
 // post-logout URL (a page that requires sign-in would otherwise start a new login at
 // once when the provider's session is still alive).
 func signedOutPage(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusOK)
 	next := m.opts.Logout.PostLogoutRedirectURL
 	if strings.HasPrefix(next, "/") && !reqsafe.IsLocalPath(next) {
 		next = "/"
 	}
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><h1>Signed out</h1>" +
-		"<p>You are signed out of this application.</p><p><a id=\"continue\" href=\"" + html.EscapeString(next) + "\">Continue</a></p>\n"))
+	showPage(m, rw, http.StatusOK, &pages.Page{
+		Kind: pages.KindSignedOut, Status: http.StatusOK, Heading: "Signed out",
+		Paragraphs: []string{"You are signed out of this application."}, LinkHref: next, LinkText: "Continue",
+	})
 }
 
 // readForm reads an application/x-www-form-urlencoded body of at most max bytes

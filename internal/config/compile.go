@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
@@ -72,6 +73,7 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.throttle(&cfg.Throttle, &o.Throttle)
 	o.TrustedProxies = c.prefixes("trustedProxies", cfg.TrustedProxies)
 	c.securityHeaders(&cfg.SecurityHeaders, &o.SecurityHeaders)
+	o.Pages = c.pages(&cfg.Pages)
 	o.LogLevel = c.oneOf("logLevel", strings.ToLower(strings.TrimSpace(cfg.LogLevel)), "info", "debug", "info", "warn", "error")
 	c.crossChecks(o)
 	if len(c.problems) > 0 {
@@ -591,6 +593,59 @@ func (c *checker) throttle(in *ThrottleConfig, out *ThrottleOptions) {
 func (c *checker) securityHeaders(in *SecurityHeadersConfig, out *SecurityHeadersOptions) {
 	out.Profile = c.oneOf("securityHeaders.profile", strings.ToLower(strings.TrimSpace(in.Profile)), "basic", "off", "basic", "strict")
 	out.ApplyToUpstream = in.ApplyToUpstream
+}
+
+// pages compiles the pages' style and, with pages.templateFile, the operator's
+// template: a template that does not parse or fails on any page stops the start.
+func (c *checker) pages(in *PagesConfig) *pages.Set {
+	style := pages.Style{Title: strings.TrimSpace(in.Title), LogoURL: strings.TrimSpace(in.LogoURL)}
+	ok := true
+	if p := pages.CheckTitle(style.Title); p != "" {
+		c.fail("pages.title", p)
+		ok = false
+	}
+	if style.LogoURL != "" {
+		if p := pages.CheckLogo(style.LogoURL); p != "" {
+			c.fail("pages.logoURL", p)
+			ok = false
+		}
+	}
+	accent := strings.TrimSpace(in.AccentColor)
+	if accent == "" {
+		accent = pages.DefaultAccent
+	}
+	normalised, problem := pages.CheckAccent(accent)
+	if problem != "" {
+		c.fail("pages.accentColor", problem+", got "+strconv.Quote(in.AccentColor))
+		ok = false
+	}
+	style.Accent = normalised
+	text := ""
+	if path := strings.TrimSpace(in.TemplateFile); path != "" {
+		if !strings.HasPrefix(path, "/") {
+			c.fail("pages.templateFile", "must be an absolute path to an html/template file, got "+strconv.Quote(path))
+			return nil
+		}
+		b, err := c.env.ReadFile(path)
+		if err != nil {
+			c.fail("pages.templateFile", "cannot read "+path+": "+err.Error())
+			return nil
+		}
+		if len(b) == 0 {
+			c.fail("pages.templateFile", path+" is empty")
+			return nil
+		}
+		text = string(b)
+	}
+	if !ok {
+		return nil
+	}
+	set, err := pages.New(style, text)
+	if err != nil {
+		c.fail("pages.templateFile", "must be an html/template over the documented fields: "+err.Error())
+		return nil
+	}
+	return set
 }
 
 // crossChecks are rules between groups: endpoint paths must be distinct and not

@@ -41,6 +41,8 @@ type Config struct {
 	TrustedProxies []string
 	// SecurityHeaders adds response headers to what Gatehouse answers itself.
 	SecurityHeaders SecurityHeadersConfig
+	// Pages brands (or replaces) the HTML pages Gatehouse answers itself.
+	Pages PagesConfig
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// Unknown collects the options Traefik hands over that match no field here
@@ -255,6 +257,16 @@ type SecurityHeadersConfig struct {
 	Unknown         map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
+// PagesConfig brands the pages Gatehouse shows itself (sign-out, signed out, access
+// denied, sign-in errors), or replaces them with a template.
+type PagesConfig struct {
+	Title        string
+	LogoURL      string
+	AccentColor  string
+	TemplateFile string
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
+}
+
 // ListDefaults are the defaults of list options, applied by Compile when the operator
 // gave none. They cannot live in Default: mapstructure (v1.5, as Traefik uses it)
 // decodes a list over a non-empty default element by element, so "openid,groups" over
@@ -351,6 +363,9 @@ func Default() *Config {
 		},
 		SecurityHeaders: SecurityHeadersConfig{
 			Profile: "basic",
+		},
+		Pages: PagesConfig{
+			AccentColor: "#1d4ed8",
 		},
 		LogLevel: "info",
 	}

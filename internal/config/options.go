@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 )
 
 // Options is the validated, compiled configuration: durations parsed, secrets
@@ -25,7 +26,10 @@ type Options struct {
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
 	SecurityHeaders SecurityHeadersOptions
-	LogLevel        string
+	// Pages renders the HTML pages Gatehouse answers itself, in the configured style
+	// or template.
+	Pages    *pages.Set
+	LogLevel string
 }
 
 // ProviderOptions is the compiled ProviderConfig.
