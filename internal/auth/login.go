@@ -224,7 +224,7 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		// A navigation that began at the provider is cross-site all the way through its
 		// redirects, so a Strict cookie would not be sent to returnTo and the browser
 		// would loop back to sign-in. A page that navigates itself is same-site.
-		writePage(m, rw, http.StatusOK, &pages.Page{
+		showPage(m, rw, http.StatusOK, &pages.Page{
 			Kind: pages.KindSignedIn, Status: http.StatusOK, Heading: "Signed in", Paragraphs: []string{"You are signed in."},
 			LinkHref: returnTo, LinkText: "Continue", Refresh: returnTo,
 		})

@@ -147,7 +147,9 @@ func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request
 	// Never framed, whatever securityHeaders.profile says: a framed sign-out button
 	// could be clicked for the user (clickjacking).
 	h.Set("X-Frame-Options", "DENY")
-	if h.Get("Content-Security-Policy") == "" {
+	if m.opts.SecurityHeaders.Profile == "strict" {
+		h.Set("Content-Security-Policy", signOutFormCSP(m, req.Context()))
+	} else if h.Get("Content-Security-Policy") == "" {
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	}
 	status := http.StatusOK

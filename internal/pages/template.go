@@ -44,8 +44,8 @@ html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;min-height:100vh;background:#f3f4f6;color:#1f2328;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 .page{display:flex;flex-direction:column;align-items:center;justify-content:center;min-height:100vh;padding:1.5rem 1rem}
 .brand{display:flex;align-items:center;gap:.75rem;margin:0 0 1.25rem;font-weight:600;font-size:1.125rem;max-width:100%}
-.brand img{max-height:40px;max-width:12rem;height:auto;width:auto}
-.brand span{overflow-wrap:anywhere}
+.brand img{height:40px;width:auto;max-width:12rem;object-fit:contain}
+.brand span{overflow-wrap:break-word;min-width:0}
 .card{width:100%;max-width:34rem;background:#fff;border:1px solid #d1d5db;border-radius:.75rem;padding:2rem 1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}
 h2{font-size:1rem;margin:1.5rem 0 .5rem}
