@@ -550,7 +550,7 @@ func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
 	}
 	out.Mode = mode
 	out.KeyPrefix = in.KeyPrefix
-	if len(out.KeyPrefix) > 64 || !isASCIIPrintable(out.KeyPrefix) || strings.ContainsAny(out.KeyPrefix, " {}") {
+	if len(out.KeyPrefix) > 64 || !reqsafe.IsPrintableASCII(out.KeyPrefix) || strings.ContainsAny(out.KeyPrefix, " {}") {
 		c.fail("cache.keyPrefix", "must be at most 64 characters without spaces or braces, such as gatehouse:, got "+strconv.Quote(in.KeyPrefix))
 	}
 	out.L1MaxEntries = c.intRange("cache.l1MaxEntries", in.L1MaxEntries, 16, 100000000)
@@ -600,8 +600,8 @@ func (c *checker) securityHeaders(in *SecurityHeadersConfig, out *SecurityHeader
 func (c *checker) pages(in *PagesConfig) *pages.Set {
 	style := pages.Style{Title: strings.TrimSpace(in.Title), LogoURL: strings.TrimSpace(in.LogoURL)}
 	ok := true
-	if p := pages.CheckTitle(style.Title); p != "" {
-		c.fail("pages.title", p)
+	if len(style.Title) > pages.MaxTitle || !printable(style.Title) {
+		c.fail("pages.title", "must be printable text without control or bidi characters, at most "+strconv.Itoa(pages.MaxTitle)+" bytes")
 		ok = false
 	}
 	if style.LogoURL != "" {
@@ -1029,15 +1029,6 @@ func isToken(s string) bool {
 	return true
 }
 
-func isASCIIPrintable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 func isScopeToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
@@ -1061,22 +1052,9 @@ func isEnvName(s string) bool {
 	return true
 }
 
+// isHostname reports whether s is an ASCII host name (reqsafe.IsHostName).
 func isHostname(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			b := label[i]
-			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return reqsafe.IsHostName(s)
 }
 
 func isLoopback(host string) bool {

@@ -33,6 +33,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
 // Sources a part reads.
@@ -167,7 +169,7 @@ func parseExpr(expr string) (part, error) {
 			p.filters = append(p.filters, filter{kind: filterJoin, sep: ","})
 		case strings.HasPrefix(f, "join:"):
 			sep := f[len("join:"):]
-			if sep == "" || len(sep) > 8 || strings.ContainsAny(sep, "{$\t\r\n\x00\x7f") || !printableASCII(sep) {
+			if sep == "" || len(sep) > 8 || strings.ContainsAny(sep, "{$") || !reqsafe.IsPrintableASCII(sep) {
 				return p, errorString("${" + expr + "}: join's separator must be 1 to 8 printable characters other than { and $, got " + strconv.Quote(sep))
 			}
 			p.filters = append(p.filters, filter{kind: filterJoin, sep: sep})
@@ -388,15 +390,6 @@ func claimPath(claims map[string]any, name string) (any, bool) {
 		}
 	}
 	return cur, true
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 type errorString string

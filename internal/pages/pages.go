@@ -36,7 +36,8 @@ const DefaultAccent = "#1d4ed8"
 
 // Limits of the options.
 const (
-	maxTitle        = 100
+	// MaxTitle is the longest pages.title, in bytes.
+	MaxTitle        = 100
 	maxLogoBytes    = 32 << 10
 	maxTemplateFile = 64 << 10
 )
@@ -188,19 +189,6 @@ func samplePages() []*Page {
 		})
 	}
 	return out
-}
-
-// CheckTitle returns a problem with pages.title, or "".
-func CheckTitle(t string) string {
-	if len(t) > maxTitle {
-		return "must be at most " + strconv.Itoa(maxTitle) + " bytes"
-	}
-	for _, r := range t {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return "must be printable text without control or bidi characters"
-		}
-	}
-	return ""
 }
 
 // CheckAccent normalises pages.accentColor (#rgb or #rrggbb) to lower-case #rrggbb

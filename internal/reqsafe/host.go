@@ -147,6 +147,12 @@ func splitHostPort(h string) (string, string, bool) {
 	return h[:i], port, true
 }
 
+// IsHostName reports whether s is an ASCII host name of letters (either case),
+// digits and hyphens, as isDNSName defines it.
+func IsHostName(s string) bool {
+	return isASCII(s) && isDNSName(strings.ToLower(s))
+}
+
 // isDNSName reports whether s (lower case) is a host name of letters, digits and
 // hyphens: labels of 1 to 63 characters, neither starting nor ending with '-', at
 // most 253 characters, no trailing dot.
@@ -162,10 +168,15 @@ func isDNSName(s string) bool {
 	return true
 }
 
-// isASCII reports whether s holds only printable ASCII.
+// isASCII reports whether s holds only printable ASCII other than space.
 func isASCII(s string) bool {
+	return IsPrintableASCII(s) && !strings.Contains(s, " ")
+}
+
+// IsPrintableASCII reports whether s holds only printable ASCII (space to '~').
+func IsPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
+		if s[i] < 0x20 || s[i] > 0x7e {
 			return false
 		}
 	}

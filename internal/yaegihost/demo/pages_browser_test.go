@@ -210,7 +210,8 @@ func packed(img image.Image, x, y int) uint32 {
 	return r>>8<<16 | g>>8<<8 | b>>8
 }
 
-// newChrome starts headless Chromium for the test.
+// newChrome starts headless Chromium (Debian's, chromiumPath) for the test, stopped
+// when it ends, with a 90 s budget.
 func newChrome(t *testing.T, chrome string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
