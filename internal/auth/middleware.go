@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -67,6 +66,8 @@ type Middleware struct {
 	// process (metrics.go); src is what this instance contributes to them.
 	met *metricsSet
 	src *instanceSources
+	// pageCSP replaces the profile's Content-Security-Policy on pages (pages.go).
+	pageCSP string
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -104,6 +105,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
 		throttle:           newThrottle(opts.Throttle),
 		refresh:            newRefresher(),
+		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
 	if opts.SecurityHeaders.ApplyToUpstream {
 		h := http.Header{}
@@ -285,7 +287,7 @@ func securityHeaders(profile string, h http.Header) {
 }
 
 // forbidden answers an authenticated principal the rules deny: 403 with a page that
-// says who they are signed in as (escaped) and that they may not pass.
+// says who they are signed in as and that they may not pass (deniedPage).
 func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *principal) {
 	m.met.c.requests[outcome403].Add(1)
 	h := rw.Header()
@@ -296,11 +298,7 @@ func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *prin
 		_, _ = rw.Write([]byte(`{"error":"access_denied","error_description":"authenticated, but not allowed by this route's rules"}` + "\n"))
 		return
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusForbidden)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Access denied</title>" +
-		"<h1>Access denied</h1><p>You are signed in as <b>" + html.EscapeString(p.User) +
-		"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else.</p>\n"))
+	deniedPage(m, rw, p.User, nil)
 }
 
 // wantsJSON reports whether the client is an API client rather than a browser: it

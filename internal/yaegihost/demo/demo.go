@@ -37,7 +37,14 @@ type Options struct {
 	AutoLogin bool
 	// Output receives the plugin's own log lines (nil: discarded).
 	Output io.Writer
+	// Configure, when set, changes the middleware's configuration (a file provider's
+	// map) before the middleware is built.
+	Configure func(cfg map[string]any)
 }
+
+// logoSVG is the demo's logo, given to pages.logoURL as a data: URL (no request).
+const logoSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#0b5394"/>` +
+	`<path d="M11 31V18a9 9 0 0 1 18 0v13h-5V18a4 4 0 0 0-8 0v13z" fill="#fff"/></svg>`
 
 // Stack is a running demo.
 type Stack struct {
@@ -88,10 +95,18 @@ func Start(root string, o Options) (*Stack, error) {
 			"secure": false, // plain http on localhost
 		},
 		"headers": map[string]any{
-			"templates": map[string]any{"X-Forwarded-Name": "{{ .claims.name }}"},
+			"templates": map[string]any{"X-Forwarded-Name": "${claims.name}"},
+		},
+		"pages": map[string]any{
+			"title":       "Gatehouse demo",
+			"logoURL":     "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(logoSVG)),
+			"accentColor": "#0b5394",
 		},
 		"excludedURLs": "/health",
 		"logLevel":     "info",
+	}
+	if o.Configure != nil {
+		o.Configure(cfg)
 	}
 	s := &Stack{ProviderURL: op.URL(), Provider: op, Cache: "memory (in-process)"}
 	if o.RedisURL != "" {
