@@ -9,7 +9,7 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 MODULE := github.com/gatehouse-oidc/gatehouse
 
-.PHONY: all test test-all test-under-load newcomer deps lint bench fuzz demo
+.PHONY: all test test-all test-under-load newcomer deps lint bench fuzz demo screenshots
 
 all: test
 
@@ -58,6 +58,11 @@ lint:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 	cd $(HOST) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+
+## screenshots: photograph Gatehouse's pages at phone and desktop width in headless
+## Chromium (the browser test of make test) into docs/screenshots for the README.
+screenshots: deps
+	cd $(HOST) && GATEHOUSE_SCREENSHOTS=1 $(GO) test -count=1 -run TestPagesRenderAtPhoneAndDesktopWidth ./demo/
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each, default 10s).
 fuzz:

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -123,7 +123,7 @@ func handleStart(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		}
 		promptLogin = f == r.Require.AuthAgeFailure
 	}
-	startLoginTo(m, rw, req, rd, r, promptLogin)
+	startLoginTo(m, rw, req, returnTarget(m, req, rd), r, promptLogin)
 }
 
 // startReturnPath is where the sign-in endpoint comes back to for its rd parameter:
@@ -138,7 +138,7 @@ func startReturnPath(rd string) string {
 // startLogin begins the authorization-code flow for a browser navigating to req,
 // which comes back to the same page.
 func startLogin(m *Middleware, rw http.ResponseWriter, req *http.Request, r *config.Rule, promptLogin bool) {
-	startLoginTo(m, rw, req, safeReturnPath(req), r, promptLogin)
+	startLoginTo(m, rw, req, returnTarget(m, req, safeReturnPath(req)), r, promptLogin)
 }
 
 // startLoginTo begins the authorization-code flow (OIDC Core 3.1.2.1): a login
@@ -217,8 +217,7 @@ func startLoginTo(m *Middleware, rw http.ResponseWriter, req *http.Request, retu
 }
 
 // redirectURIFor returns the redirect URI for this request: the configured one, or
-// the request's scheme and host with the callback path. The scheme is https when the
-// connection or X-Forwarded-Proto (set by Traefik's entry point) says so.
+// the request's scheme and host (requestOrigin) with the callback path.
 func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 	if u := m.opts.Provider.RedirectURL; u != nil {
 		return u.String(), true
@@ -228,6 +227,38 @@ func redirectURIFor(m *Middleware, req *http.Request) (string, bool) {
 		return "", false
 	}
 	return origin + m.callbackPath, true
+}
+
+// returnTarget is where the browser goes back to after signing in, remembered in the
+// login transaction: path (a local path: the request's own, safeReturnPath, or the
+// sign-in endpoint's rd) on the callback's host, or, with a central callback,
+// scheme://host/path when the request's host is one of provider.allowedReturnHosts
+// (reqsafe.ReturnHost).
+func returnTarget(m *Middleware, req *http.Request, path string) string {
+	hosts := m.opts.Provider.AllowedReturnHosts
+	if len(hosts) == 0 {
+		return path
+	}
+	scheme := requestScheme(req)
+	host, ok := reqsafe.ReturnHost(req.Host, scheme, hosts)
+	if !ok {
+		m.log.Debugf("sign-in from a host not in provider.allowedReturnHosts: returning to a local path")
+		return path
+	}
+	return scheme + "://" + host + path
+}
+
+// checkedReturn checks the return target of a finished login transaction again
+// (defence in depth: it was checked when the login started and travelled sealed): a
+// local path, or an absolute URL on an allowed return host; "/" otherwise.
+func checkedReturn(m *Middleware, target string) string {
+	if reqsafe.IsLocalPath(target) {
+		return target
+	}
+	if hosts := m.opts.Provider.AllowedReturnHosts; len(hosts) > 0 && reqsafe.AllowedReturnURL(target, hosts) {
+		return target
+	}
+	return "/"
 }
 
 // handleCallback finishes the authorization-code flow: the login transaction named by
@@ -339,21 +370,16 @@ func handleCallback(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	}
 	c.logins.Add(1)
 	m.log.Info(logging.EventLoginSucceeded, "signed in", logging.Fields{"user": m.log.ID(rec.Subject), "client": m.log.Client(ip)})
-	// Checked when the login started; checked again (defence in depth).
-	returnTo := l.ReturnURL
-	if !reqsafe.IsLocalPath(returnTo) {
-		returnTo = "/"
-	}
+	returnTo := checkedReturn(m, l.ReturnURL)
 	m.ownHeaders(h)
 	if m.opts.Session.SameSite == http.SameSiteStrictMode {
 		// A navigation that began at the provider is cross-site all the way through its
 		// redirects, so a Strict cookie would not be sent to returnTo and the browser
 		// would loop back to sign-in. A page that navigates itself is same-site.
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		rw.WriteHeader(http.StatusOK)
-		esc := html.EscapeString(returnTo)
-		_, _ = rw.Write([]byte(`<!doctype html><meta charset=utf-8><meta http-equiv="refresh" content="0;url=` + esc +
-			`"><title>Signed in</title><p>Signed in. <a href="` + esc + `">Continue</a>.</p>` + "\n"))
+		showPage(m, rw, http.StatusOK, &pages.Page{
+			Kind: pages.KindSignedIn, Status: http.StatusOK, Heading: "Signed in", Paragraphs: []string{"You are signed in."},
+			LinkHref: returnTo, LinkText: "Continue", Refresh: returnTo,
+		})
 		return
 	}
 	h.Set("Location", returnTo)
@@ -569,14 +595,4 @@ func providerUnavailable(m *Middleware, rw http.ResponseWriter, err error) {
 	m.log.Warn(logging.EventProviderUnavailable, "identity provider unavailable", logging.Fields{"error": err})
 	rw.Header().Set("Retry-After", "5")
 	errorPage(m, rw, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Try again in a moment.")
-}
-
-// errorPage writes a small HTML page with an escaped message.
-func errorPage(m *Middleware, rw http.ResponseWriter, status int, message string) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(status)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Sign-in</title><h1>" + itoa64(int64(status)) + " " +
-		html.EscapeString(http.StatusText(status)) + "</h1><p>" + html.EscapeString(message) + "</p>\n"))
 }

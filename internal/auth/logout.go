@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"html"
 	"io"
 	"mime"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/jose"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -164,14 +164,17 @@ func validSessionToken(m *Middleware, purpose, id, token string) bool {
 // logoutConfirmation answers a sign-out request that did not prove it came from this
 // site: nothing is signed out; a page asks, with a form that carries the token.
 func logoutConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
-	confirmationPage(m, rw, req, rec, &confirmation{title: "Sign out", question: "Sign out?", action: m.logoutPath,
-		purpose: csrfLogout, buttonID: "signout", button: "Sign out"})
+	confirmationPage(m, rw, req, rec, &confirmation{kind: pages.KindSignOut, heading: "Sign out?",
+		note: "Signing out ends your session in this application.", action: m.logoutPath, purpose: csrfLogout,
+		button: "Sign out", toProvider: true})
 }
 
-// confirmation is what a confirmation page asks: its title and question, a note after
-// who is signed in, and the form (action, CSRF purpose, button).
+// confirmation is what a confirmation page asks: its kind of page, heading, a note
+// after who is signed in, and the form (action, CSRF purpose, button). toProvider: the
+// form's answer may redirect to the provider's end-session endpoint.
 type confirmation struct {
-	title, question, note, action, purpose, buttonID, button string
+	kind, heading, note, action, purpose, button string
+	toProvider                                   bool
 }
 
 // confirmationPage answers a request for a session action (sign-out, signing out the
@@ -184,20 +187,23 @@ func confirmationPage(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 	// Never framed, whatever securityHeaders.profile says: a framed button could be
 	// clicked for the user (clickjacking).
 	h.Set("X-Frame-Options", "DENY")
-	if h.Get("Content-Security-Policy") == "" {
+	switch {
+	case m.opts.SecurityHeaders.Profile == "strict" && c.toProvider:
+		h.Set("Content-Security-Policy", signOutFormCSP(m, req.Context()))
+	case m.opts.SecurityHeaders.Profile == "strict":
+		h.Set("Content-Security-Policy", strictCSP(m.opts.Pages.ImgSrc, "'self'"))
+	case h.Get("Content-Security-Policy") == "":
 		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
 		status = http.StatusForbidden
 	}
-	rw.WriteHeader(status)
 	user, _ := trustedIdentity(m.opts.Authorization.RequireVerifiedEmail, rec.User, rec.Subject, rec.Email, rec.EmailVerified)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>" + c.title + "</title><h1>" + c.question + "</h1><p>You are signed in as <b>" +
-		html.EscapeString(user) + "</b>." + c.note + "</p><form method=\"post\" action=\"" + html.EscapeString(c.action) +
-		"\"><input type=\"hidden\" name=\"" + csrfParam + "\" value=\"" + sessionToken(m, c.purpose, rec.ID, m.opts.Session.Keys[0]) +
-		"\"><button type=\"submit\" id=\"" + c.buttonID + "\">" + c.button + "</button></form>\n"))
+	writePage(m, rw, status, &pages.Page{
+		Kind: c.kind, Status: status, Heading: c.heading, User: user, Paragraphs: []string{c.note},
+		FormAction: c.action, FormField: csrfParam, FormToken: sessionToken(m, c.purpose, rec.ID, m.opts.Session.Keys[0]), FormButton: c.button,
+	})
 }
 
 // signOut ends rec: revoked first (every replica refuses it from now on), its
@@ -315,21 +321,26 @@ func postLogoutURL(m *Middleware, req *http.Request) (string, bool) {
 	return origin + p, true
 }
 
-// requestOrigin returns the request's scheme and host, https when the connection or
-// X-Forwarded-Proto says so; false for a Host header that is not a plain host.
+// requestOrigin returns the request's scheme (requestScheme) and host; false for a
+// Host header that is not a plain host.
 func requestOrigin(req *http.Request) (string, bool) {
 	host := req.Host
 	if host == "" || len(host) > 255 || strings.ContainsAny(host, "/\\@?#%\"'<> \t\r\n") {
 		return "", false
 	}
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
-	}
+	return requestScheme(req) + "://" + host, true
+}
+
+// requestScheme is https when the connection or X-Forwarded-Proto (set by Traefik's
+// entry point) says so, else http.
+func requestScheme(req *http.Request) string {
 	if fp := req.Header.Get("X-Forwarded-Proto"); fp == "https" || fp == "http" {
-		scheme = fp
+		return fp
 	}
-	return scheme + "://" + host, true
+	if req.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // signedOutPage is Gatehouse's signed-out page, served without authentication at
@@ -339,16 +350,14 @@ func requestOrigin(req *http.Request) (string, bool) {
 // end-session endpoint. It links to the post-logout URL, or to the site's root when
 // that URL is this page.
 func signedOutPage(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusOK)
 	next := m.opts.Logout.PostLogoutRedirectURL
 	if (strings.HasPrefix(next, "/") && !reqsafe.IsLocalPath(next)) || next == m.signedOutPath {
 		next = "/"
 	}
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Signed out</title><h1>Signed out</h1>" +
-		"<p>You are signed out of this application.</p><p><a id=\"continue\" href=\"" + html.EscapeString(next) + "\">Continue</a></p>\n"))
+	showPage(m, rw, http.StatusOK, &pages.Page{
+		Kind: pages.KindSignedOut, Status: http.StatusOK, Heading: "Signed out",
+		Paragraphs: []string{"You are signed out of this application."}, LinkHref: next, LinkText: "Continue",
+	})
 }
 
 // readForm reads an application/x-www-form-urlencoded body of at most max bytes

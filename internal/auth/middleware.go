@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -81,6 +80,8 @@ type Middleware struct {
 	// process (metrics.go); src is what this instance contributes to them.
 	met *metricsSet
 	src *instanceSources
+	// pageCSP replaces the profile's Content-Security-Policy on pages (pages.go).
+	pageCSP string
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -122,6 +123,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
 		throttle:           newThrottle(opts.Throttle),
 		refresh:            newRefresher(),
+		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
 	m.setRule = len(m.rules)
 	if m.hasRules {
@@ -336,25 +338,21 @@ func forbidden(m *Middleware, rw http.ResponseWriter, req *http.Request, p *prin
 		writeJSONError(rw, http.StatusForbidden, "access_denied", f, "")
 		return
 	}
-	who := "You are not signed in, and this address is closed to everyone."
+	user := ""
 	if p != nil {
-		who = "You are signed in as <b>" + html.EscapeString(p.User) +
-			"</b>, but this application does not allow you in. Ask its owner for access, or sign in as someone else."
+		user = p.User
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusForbidden)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Access denied</title>" +
-		"<h1>Access denied</h1><p>" + who + "</p>" + explanation(f) + "\n"))
+	deniedPage(m, rw, user, explanation(f))
 }
 
-// explanation is the HTML paragraph naming the rule and the requirement that
-// refused a request (all fixed text from the configuration's structure, escaped).
-func explanation(f *config.Failure) string {
+// explanation is the line of the 403 page naming the rule and the requirement that
+// refused a request (fixed text from the configuration's structure; the page escapes
+// it), none when f is nil.
+func explanation(f *config.Failure) []string {
 	if f == nil {
-		return ""
+		return nil
 	}
-	return `<p id="denial">Refused by ` + html.EscapeString(f.Rule) + ": <code>" + html.EscapeString(f.Requirement) +
-		"</code>: " + html.EscapeString(f.Reason) + ".</p>"
+	return []string{"Refused by " + f.Rule + ": " + f.Requirement + ": " + f.Reason + "."}
 }
 
 // isNavigation reports whether req is a browser navigating to a page, which may be

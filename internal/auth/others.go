@@ -3,13 +3,13 @@ package auth
 import (
 	"bytes"
 	"context"
-	"html"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -129,14 +129,14 @@ func othersRevoked(v []byte, rec *session.Record) bool {
 // othersConfirmation answers a request that did not prove it came from this site: a
 // page asking, with a form that carries the token.
 func othersConfirmation(m *Middleware, rw http.ResponseWriter, req *http.Request, rec *session.Record) {
-	confirmationPage(m, rw, req, rec, &confirmation{title: "Sign out other devices", question: "Sign out your other devices?",
-		note:   " Every other browser or device signed in as you will be signed out; this one stays signed in.",
-		action: m.othersPath, purpose: csrfOthers, buttonID: "signout-others", button: "Sign out other devices"})
+	confirmationPage(m, rw, req, rec, &confirmation{kind: pages.KindSignOutOthers, heading: "Sign out your other devices?",
+		note:   "Every other browser or device signed in as you will be signed out; this one stays signed in.",
+		action: m.othersPath, purpose: csrfOthers, button: "Sign out other devices"})
 }
 
 // othersAnswer ends the request: JSON for API clients ({"revoked":"other_sessions",
 // "state":…} when status is 200, else {"error": what, "error_description": msg}), a
-// short page for browsers. what is the state on success, the error code otherwise.
+// page for browsers. what is the state on success, the error code otherwise.
 func othersAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, status int, what, msg string) {
 	if !fromPage(req) {
 		v := map[string]any{"revoked": "other_sessions", "state": what}
@@ -146,10 +146,10 @@ func othersAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, stat
 		adminJSON(m, rw, status, v)
 		return
 	}
-	h := rw.Header()
-	m.ownHeaders(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(status)
-	_, _ = rw.Write([]byte("<!doctype html><meta charset=utf-8><title>Other devices</title><p id=\"result\">" +
-		html.EscapeString(msg) + "</p><p><a href=\"/\">Continue</a></p>\n"))
+	if status != http.StatusOK {
+		errorPage(m, rw, status, msg)
+		return
+	}
+	showPage(m, rw, status, &pages.Page{Kind: pages.KindOthersSignedOut, Status: status, Heading: "Other devices signed out",
+		Paragraphs: []string{msg}, LinkHref: "/", LinkText: "Continue"})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -129,17 +130,12 @@ func buildHeaders(o *config.Options, p *principal, claims map[string]any, access
 	add(h.Roles, strings.Join(p.Roles, ","))
 	add(h.AccessToken, accessToken)
 	if len(h.TemplateNames) > 0 {
-		data := map[string]any{
-			"claims": claims, "user": p.User, "email": p.Email, "subject": p.Subject,
-			"groups": p.Groups, "roles": p.Roles, "source": p.Source,
+		data := &headertpl.Data{
+			Claims: claims, User: p.User, Email: p.Email, Subject: p.Subject,
+			Groups: p.Groups, Roles: p.Roles, Source: p.Source,
 		}
-		var b strings.Builder
 		for _, name := range h.TemplateNames {
-			b.Reset()
-			if err := h.Templates[name].Execute(&b, data); err != nil {
-				continue
-			}
-			add(name, strings.TrimSpace(b.String()))
+			add(name, strings.TrimSpace(headertpl.Render(h.Templates[name], data)))
 		}
 	}
 }
@@ -158,27 +154,10 @@ const unsafeInHeaderValue = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x0b\x0c\x0
 
 // ---- claim access ----
 
-// claimValue finds name in claims: the whole name first (URL-like claim names such as
-// "https://example.com/roles" contain dots), then as a dotted path into nested
-// objects ("realm_access.roles").
+// claimValue finds a claim by a configured name (headertpl.ClaimValue: the exact
+// name first, then a dotted path into nested objects).
 func claimValue(claims map[string]any, name string) (any, bool) {
-	if v, ok := claims[name]; ok {
-		return v, true
-	}
-	if !strings.Contains(name, ".") {
-		return nil, false
-	}
-	var cur any = claims
-	for _, part := range strings.Split(name, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
+	return headertpl.ClaimValue(claims, name)
 }
 
 func claimString(claims map[string]any, name string) string {

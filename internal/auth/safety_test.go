@@ -75,3 +75,24 @@ func TestBearerChallenge(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestSignOutFormCSPNamesOnlyPlainOrigins: a provider-supplied end-session URL can
+// add an origin to form-action, never another directive.
+func TestSignOutFormCSPNamesOnlyPlainOrigins(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://idp.example.com/realms/x/logout?y=1": " https://idp.example.com",
+		"http://127.0.0.1:9000/end":                   " http://127.0.0.1:9000",
+		"https://idp.example.com;script-src *":        "",
+		"https://a;b/logout":                          "",
+		"javascript:alert(1)":                         "",
+		"/signed-out":                                 "",
+		"":                                            "",
+	} {
+		if got := cspOrigin(in); got != want {
+			t.Errorf("cspOrigin(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := strictCSP("", "'self' https://idp.example.com"); got != "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https://idp.example.com; frame-ancestors 'none'" {
+		t.Errorf("strictCSP = %q", got)
+	}
+}

@@ -10,9 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
 
@@ -76,6 +77,7 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	c.log(cfg, o)
 	c.endpoint("metrics", &cfg.Metrics, &o.Metrics, o)
 	c.endpoint("health", &cfg.Health, &o.Health, o)
+	o.Pages = c.pages(&cfg.Pages)
 	c.admin(&cfg.Admin, &o.Admin, o)
 	c.crossChecks(o)
 	if len(c.problems) > 0 {
@@ -128,6 +130,17 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 				out.CallbackPath = u.Path
 			}
 		}
+	}
+	for _, h := range in.AllowedReturnHosts {
+		if strings.TrimSpace(h) == "" {
+			continue
+		}
+		p, problem := reqsafe.HostPattern(h)
+		if problem != "" {
+			c.fail("provider.allowedReturnHosts", problem+", got "+strconv.Quote(h))
+			continue
+		}
+		out.AllowedReturnHosts = append(out.AllowedReturnHosts, p)
 	}
 	out.AuthParams = map[string]string{}
 	reserved := []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "request", "request_uri", "response_mode"}
@@ -338,16 +351,17 @@ func (c *checker) headers(in *HeadersConfig, out *HeadersOptions) {
 	out.Groups = name("headers.groups", in.Groups, true)
 	out.Roles = name("headers.roles", in.Roles, true)
 	out.AccessToken = name("headers.accessToken", in.AccessToken, true)
-	out.Templates = map[string]*template.Template{}
+	out.Templates = map[string]*headertpl.Template{}
 	for k, text := range in.Templates {
 		opt := "headers.templates." + k
 		h := name(opt, k, false)
 		if h == "" {
 			continue
 		}
-		t, err := template.New(h).Option("missingkey=zero").Parse(text)
+		t, err := headertpl.Parse(h, text)
 		if err != nil {
-			c.fail(opt, "must be a text/template over .claims, e.g. {{.claims.email}}: "+err.Error())
+			c.fail(opt, "must be text with ${claims.NAME}, ${user}, ${email}, ... optionally filtered by |join, |join:SEPARATOR, |first or |lower "+
+				"(e.g. ${claims.realm_access.roles|join}), or a Go template such as {{ .claims.tenant }}: "+err.Error())
 			continue
 		}
 		out.Templates[h] = t
@@ -526,7 +540,7 @@ func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
 	}
 	out.Mode = mode
 	out.KeyPrefix = in.KeyPrefix
-	if len(out.KeyPrefix) > 64 || !isASCIIPrintable(out.KeyPrefix) || strings.ContainsAny(out.KeyPrefix, " {}") {
+	if len(out.KeyPrefix) > 64 || !reqsafe.IsPrintableASCII(out.KeyPrefix) || strings.ContainsAny(out.KeyPrefix, " {}") {
 		c.fail("cache.keyPrefix", "must be at most 64 characters without spaces or braces, such as gatehouse:, got "+strconv.Quote(in.KeyPrefix))
 	}
 	out.L1MaxEntries = c.intRange("cache.l1MaxEntries", in.L1MaxEntries, 16, 100000000)
@@ -655,12 +669,66 @@ func (c *checker) admin(in *AdminConfig, out *AdminOptions, o *Options) {
 	}
 }
 
+// pages compiles the pages' style and, with pages.templateFile, the operator's
+// template: a template that does not parse or fails on any page stops the start.
+func (c *checker) pages(in *PagesConfig) *pages.Set {
+	style := pages.Style{Title: strings.TrimSpace(in.Title), LogoURL: strings.TrimSpace(in.LogoURL)}
+	ok := true
+	if len(style.Title) > pages.MaxTitle || !printable(style.Title) {
+		c.fail("pages.title", "must be printable text without control or bidi characters, at most "+strconv.Itoa(pages.MaxTitle)+" bytes")
+		ok = false
+	}
+	if style.LogoURL != "" {
+		if p := pages.CheckLogo(style.LogoURL); p != "" {
+			c.fail("pages.logoURL", p)
+			ok = false
+		}
+	}
+	accent := strings.TrimSpace(in.AccentColor)
+	if accent == "" {
+		accent = pages.DefaultAccent
+	}
+	normalised, problem := pages.CheckAccent(accent)
+	if problem != "" {
+		c.fail("pages.accentColor", problem+", got "+strconv.Quote(in.AccentColor))
+		ok = false
+	}
+	style.Accent = normalised
+	text := ""
+	if path := strings.TrimSpace(in.TemplateFile); path != "" {
+		if !strings.HasPrefix(path, "/") {
+			c.fail("pages.templateFile", "must be an absolute path to an html/template file, got "+strconv.Quote(path))
+			return nil
+		}
+		b, err := c.env.ReadFile(path)
+		if err != nil {
+			c.fail("pages.templateFile", "cannot read "+path+": "+err.Error())
+			return nil
+		}
+		if len(b) == 0 {
+			c.fail("pages.templateFile", path+" is empty")
+			return nil
+		}
+		text = string(b)
+	}
+	if !ok {
+		return nil
+	}
+	set, err := pages.New(style, text)
+	if err != nil {
+		c.fail("pages.templateFile", "must be an html/template over the documented fields: "+err.Error())
+		return nil
+	}
+	return set
+}
+
 // crossChecks are rules between groups: endpoint paths must be distinct and not
 // excluded from authentication; the hosted-domain check needs domains to check.
 func (c *checker) crossChecks(o *Options) {
 	if o.Provider.CheckHostedDomain && len(o.Authorization.AllowedDomains) == 0 {
 		c.fail("provider.checkHostedDomain", "needs authorization.allowedDomains: the Google Workspace domains (hd) whose accounts may sign in")
 	}
+	c.returnHosts(o)
 	paths := []struct{ option, path string }{
 		{"provider.callbackPath", o.Provider.CallbackPath},
 		{"provider.loginPath", o.Provider.LoginPath},
@@ -686,6 +754,41 @@ func (c *checker) crossChecks(o *Options) {
 			if reqsafe.HasPathPrefix(a.path, ex) {
 				c.fail("excludedURLs", strconv.Quote(ex)+" covers "+a.option+" "+a.path+"; Gatehouse's own endpoints cannot be excluded")
 			}
+		}
+	}
+}
+
+// returnHosts checks that a central callback can work: the login-transaction cookie
+// set on a host of provider.allowedReturnHosts must reach the callback's host, and
+// the session cookie set there must reach the host the browser returns to, or the
+// browser loops between them. Both are Domain cookies of session.cookieDomain.
+func (c *checker) returnHosts(o *Options) {
+	hosts := o.Provider.AllowedReturnHosts
+	if len(hosts) == 0 {
+		return
+	}
+	redirect := o.Provider.RedirectURL
+	if redirect == nil {
+		c.fail("provider.allowedReturnHosts", "needs provider.redirectURL, the central callback: without it every host has its own callback and the browser returns to a local path")
+		return
+	}
+	domain := o.Session.CookieDomain
+	if domain == "" {
+		c.fail("provider.allowedReturnHosts", "needs session.cookieDomain covering them and "+redirect.Hostname()+
+			" (e.g. .example.com): the session cookie written at the callback would not reach the other hosts, and the browser would loop back to sign-in")
+		return
+	}
+	if !reqsafe.DomainCovers(domain, strings.ToLower(redirect.Hostname())) {
+		c.fail("provider.redirectURL", "host "+redirect.Hostname()+" is not under session.cookieDomain "+domain+
+			": the login cookie set on the hosts of provider.allowedReturnHosts would not reach the callback")
+	}
+	for _, h := range hosts {
+		if !reqsafe.DomainCovers(domain, h) {
+			if h[0] == '.' {
+				h = "*" + h
+			}
+			c.fail("provider.allowedReturnHosts", strconv.Quote(h)+" is not under session.cookieDomain "+domain+
+				": the session cookie written at the callback would not reach it, and the browser would loop back to sign-in")
 		}
 	}
 }
@@ -1006,15 +1109,6 @@ func isToken(s string) bool {
 	return true
 }
 
-func isASCIIPrintable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 func isScopeToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
@@ -1038,22 +1132,9 @@ func isEnvName(s string) bool {
 	return true
 }
 
+// isHostname reports whether s is an ASCII host name (reqsafe.IsHostName).
 func isHostname(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			b := label[i]
-			if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return reqsafe.IsHostName(s)
 }
 
 func isLoopback(host string) bool {

@@ -183,6 +183,8 @@ func TestEveryInvalidOptionIsNamed(t *testing.T) {
 		{"headers.email", func(c *Config) { c.Headers.Email = "Authorization" }},
 		{"headers.groups", func(c *Config) { c.Headers.Groups = "x-forwarded-user" }},
 		{"headers.templates.X-Tenant", func(c *Config) { c.Headers.Templates = map[string]string{"X-Tenant": "{{.claims.tenant"} }},
+		{"headers.templates.X-Tenant", func(c *Config) { c.Headers.Templates = map[string]string{"X-Tenant": "${claims.tenant"} }},
+		{"headers.templates.X-Roles", func(c *Config) { c.Headers.Templates = map[string]string{"X-Roles": "${claims.roles|upper}"} }},
 		{"logout.path", func(c *Config) { c.Logout.Path = "/oauth2/callback" }},
 		{"logout.postLogoutRedirectURL", func(c *Config) { c.Logout.PostLogoutRedirectURL = "/\\evil.example" }},
 		{"logout.backchannelPath", func(c *Config) { c.Logout.BackchannelPath = "back/channel" }},

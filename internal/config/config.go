@@ -47,6 +47,8 @@ type Config struct {
 	SecurityHeaders SecurityHeadersConfig
 	// Admin is the operators' revocation API (off unless admin.path is set).
 	Admin AdminConfig
+	// Pages brands (or replaces) the HTML pages Gatehouse answers itself.
+	Pages PagesConfig
 	// LogLevel is debug, info, warn or error: the older spelling of Log.Level, still
 	// accepted.
 	LogLevel string
@@ -84,11 +86,15 @@ type ProviderConfig struct {
 	Userinfo string
 	// CheckHostedDomain requires Google's hd claim to be one of
 	// authorization.allowedDomains.
-	CheckHostedDomain    bool
-	Scopes               []string
-	CallbackPath         string
-	LoginPath            string
-	RedirectURL          string
+	CheckHostedDomain bool
+	Scopes            []string
+	CallbackPath      string
+	LoginPath         string
+	RedirectURL       string
+	// AllowedReturnHosts are the hosts (app.example.com, *.example.com, with an
+	// optional :port) a central callback (RedirectURL on one host) returns the
+	// browser to after sign-in.
+	AllowedReturnHosts   []string
 	PKCE                 bool
 	AuthParams           map[string]string
 	MaxAge               string
@@ -304,6 +310,16 @@ type AdminConfig struct {
 	Unknown       map[string]any `mapstructure:",remain"` // options that match no field: refused
 }
 
+// PagesConfig brands the pages Gatehouse shows itself (sign-out, signed out, access
+// denied, sign-in errors), or replaces them with a template.
+type PagesConfig struct {
+	Title        string
+	LogoURL      string
+	AccentColor  string
+	TemplateFile string
+	Unknown      map[string]any `mapstructure:",remain"` // options that match no field: refused
+}
+
 // ListDefaults are the defaults of list options, applied by Compile when the operator
 // gave none. They cannot live in Default: mapstructure (v1.5, as Traefik uses it)
 // decodes a list over a non-empty default element by element, so "openid,groups" over
@@ -408,6 +424,9 @@ func Default() *Config {
 		},
 		Log: LogConfig{
 			Format: "text",
+		},
+		Pages: PagesConfig{
+			AccentColor: "#1d4ed8",
 		},
 	}
 }

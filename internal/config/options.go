@@ -4,10 +4,11 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"text/template"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 )
 
 // Options is the validated, compiled configuration: durations parsed, secrets
@@ -27,6 +28,9 @@ type Options struct {
 	TrustedProxies  []netip.Prefix
 	SecurityHeaders SecurityHeadersOptions
 	Admin           AdminOptions
+	// Pages renders the HTML pages Gatehouse answers itself, in the configured style
+	// or template.
+	Pages *pages.Set
 	// LogLevel is log.level, else logLevel, else info.
 	LogLevel string
 	Log      LogOptions
@@ -51,20 +55,23 @@ type EndpointOptions struct {
 type ProviderOptions struct {
 	// Issuer is the issuer, or a multi-tenant template when AllowedTenants is not
 	// nil (oidc.IsIssuerTemplate).
-	Issuer               string
-	AllowedTenants       []string
-	DiscoveryURL         string
-	ClientID             string
-	ClientSecret         string
-	ClientAuthMethod     string             // auto, client_secret_basic, _post, _jwt, private_key_jwt or none
-	ClientKey            *oidc.AssertionKey // nil without provider.clientPrivateKey
-	AssertionAudience    string             // oidc.AssertionAudienceEndpoint or oidc.AssertionAudienceIssuer
-	UserinfoMerge        bool
-	CheckHostedDomain    bool
-	Scopes               []string
-	CallbackPath         string
-	LoginPath            string   // "" when disabled
-	RedirectURL          *url.URL // nil: built from the request's scheme and host
+	Issuer            string
+	AllowedTenants    []string
+	DiscoveryURL      string
+	ClientID          string
+	ClientSecret      string
+	ClientAuthMethod  string             // auto, client_secret_basic, _post, _jwt, private_key_jwt or none
+	ClientKey         *oidc.AssertionKey // nil without provider.clientPrivateKey
+	AssertionAudience string             // oidc.AssertionAudienceEndpoint or oidc.AssertionAudienceIssuer
+	UserinfoMerge     bool
+	CheckHostedDomain bool
+	Scopes            []string
+	CallbackPath      string
+	LoginPath         string   // "" when disabled
+	RedirectURL       *url.URL // nil: built from the request's scheme and host
+	// AllowedReturnHosts are provider.allowedReturnHosts compiled by
+	// reqsafe.HostPattern ("app.example.com", ".example.com" for a wildcard).
+	AllowedReturnHosts   []string
 	PKCE                 bool
 	AuthParams           map[string]string
 	MaxAge               time.Duration
@@ -148,7 +155,7 @@ type HeadersOptions struct {
 	Roles             string
 	AccessToken       string
 	TemplateNames     []string // sorted
-	Templates         map[string]*template.Template
+	Templates         map[string]*headertpl.Template
 	Minimal           bool
 	PassAuthorization bool
 	StripCookies      bool

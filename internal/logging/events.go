@@ -55,6 +55,9 @@ const (
 	EventProviderUnsupported     = "provider.unsupported_option"
 	EventUserinfoFailed          = "userinfo.failed"
 
+	// Gatehouse's own pages.
+	EventPageTemplateFailed = "page.template_failed"
+
 	// Operations endpoints (metrics, health).
 	EventEndpointRefused = "endpoint.refused"
 

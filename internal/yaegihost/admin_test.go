@@ -557,7 +557,7 @@ func TestSignOutOtherDevicesKeepsTheCurrentSessionOnEveryReplica(t *testing.T) {
 			}
 			othersURL := a + "/oauth2/logout/others"
 			page := dev1.get(t, othersURL)
-			if page.status != http.StatusOK || page.header.Get("X-Frame-Options") != "DENY" || !strings.Contains(page.body, `id="signout-others"`) {
+			if page.status != http.StatusOK || page.header.Get("X-Frame-Options") != "DENY" || !strings.Contains(page.body, `>Sign out other devices</button>`) {
 				t.Fatalf("%s: confirmation page: %d %v\n%s", store, page.status, page.header, page.body)
 			}
 			token := csrfField(t, page.body)

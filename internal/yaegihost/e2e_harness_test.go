@@ -211,11 +211,12 @@ func (b *browser) rawOnce(t testing.TB, base, requestURI string) *http.Response 
 func rawExchange(t testing.TB, base, target string, header ...string) (*http.Response, string) {
 	t.Helper()
 	u, _ := url.Parse(base)
-	return rawExchangeAs(t, base, u.Host, target, header...)
+	return rawExchangeHost(t, base, target, append([]string{"Host", u.Host}, header...)...)
 }
 
-// rawExchangeAs is rawExchange with the Host header given.
-func rawExchangeAs(t testing.TB, base, host, target string, header ...string) (*http.Response, string) {
+// rawExchangeHost is rawExchange with the Host header, byte for byte, among the
+// header pairs.
+func rawExchangeHost(t testing.TB, base, target string, header ...string) (*http.Response, string) {
 	t.Helper()
 	u, _ := url.Parse(base)
 	conn, err := net.Dial("tcp", u.Host)
@@ -224,7 +225,7 @@ func rawExchangeAs(t testing.TB, base, host, target string, header ...string) (*
 	}
 	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	req := "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n"
+	req := "GET " + target + " HTTP/1.1\r\nConnection: close\r\n"
 	for i := 0; i+1 < len(header); i += 2 {
 		req += header[i] + ": " + header[i+1] + "\r\n"
 	}

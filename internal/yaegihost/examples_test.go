@@ -1,7 +1,6 @@
 package yaegihost
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -90,15 +89,11 @@ func traefikTemplateFuncs(env func(string) string) template.FuncMap {
 // fileProviderTemplate runs Traefik's file-provider templating over a whole file.
 func fileProviderTemplate(t *testing.T, name, text string) string {
 	t.Helper()
-	tmpl, err := template.New(name).Funcs(traefikTemplateFuncs(func(string) string { return "" })).Parse(text)
+	out, err := traefikFileTemplate(name, text)
 	if err != nil {
-		t.Fatalf("%s: Traefik's file provider would refuse the template: %v", name, err)
+		t.Fatalf("%s: Traefik's file provider would refuse the file: %v", name, err)
 	}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, nil); err != nil {
-		t.Fatalf("%s: Traefik's file provider would fail to execute the template: %v", name, err)
-	}
-	return b.String()
+	return out
 }
 
 // loadExampleFile reads one testdata file as Traefik would.

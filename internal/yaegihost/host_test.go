@@ -12,6 +12,7 @@ import (
 
 	gatehouse "github.com/gatehouse-oidc/gatehouse"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/mitchellh/mapstructure"
 )
 
@@ -267,6 +268,14 @@ func TestTypedAndStringConfigurationsDecodeIdentically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pages are compiled templates (funcs inside): compared by what they render.
+	page := &pages.Page{Kind: pages.KindDenied, Status: 403, Heading: "Access denied", User: "u", Lines: []string{"rule 1"}}
+	ra, erra := pages.Render(oa.Pages, page)
+	rb, errb := pages.Render(ob.Pages, page)
+	if erra != nil || errb != nil || string(ra) != string(rb) {
+		t.Fatalf("compiled pages differ (%v, %v):\n%s\n%s", erra, errb, ra, rb)
+	}
+	oa.Pages, ob.Pages = nil, nil
 	if !reflect.DeepEqual(oa, ob) {
 		t.Fatalf("compiled options differ:\n%+v\n%+v", oa, ob)
 	}

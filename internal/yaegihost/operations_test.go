@@ -457,7 +457,7 @@ func checkDocumentedAndMoving(t *testing.T, scrapes []families) {
 // but no redirect URI can be built from, and returns the status.
 func badHost(t testing.TB, base string) int {
 	t.Helper()
-	resp, body := rawExchangeAs(t, base, "bad%host", "/app", "Accept", "text/html")
+	resp, body := rawExchangeHost(t, base, "/app", "Host", "bad%host", "Accept", "text/html")
 	if resp.StatusCode == http.StatusBadRequest && !strings.Contains(body, "Host header is not valid") {
 		t.Fatalf("the 400 did not come from Gatehouse: %s", body)
 	}

@@ -35,7 +35,7 @@ func TestSignOutWithTheDefaultsLandsOnTheSignedOutPage(t *testing.T) {
 		if p.status != http.StatusOK || landed.Host != mustURL(t, srv.URL).Host || landed.Path != "/oauth2/signed-out" {
 			t.Fatalf("landed on %s (%d) after %v:\n%s", p.url, p.status, br.hops, p.body)
 		}
-		mustContain(t, "signed-out page", p, "<h1>Signed out</h1>", `href="/"`)
+		mustContain(t, "signed-out page", p, `<h1 id="heading">Signed out</h1>`, `<main class="card"`, `href="/"`)
 		if strings.Contains(p.body, "backend ") {
 			t.Fatalf("the signed-out page came from the backend:\n%s", p.body)
 		}

@@ -30,7 +30,7 @@ func chromiumPath(t *testing.T) string {
 // stack (the plugin under Yaegi, the test provider's login form, the demo backend):
 // sign in as alice with her password, see the identity the backend received, sign out.
 func TestRealBrowserSignsInThroughTheDemoStack(t *testing.T) {
-	ctx := headlessChromium(t, chromiumPath(t))
+	ctx := newChrome(t, chromiumPath(t))
 	s := demoStack(t)
 	err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"app"))
 	if err == nil {

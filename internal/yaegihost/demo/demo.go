@@ -41,6 +41,10 @@ type Options struct {
 	Configure func(cfg map[string]any)
 }
 
+// logoSVG is the demo's logo, given to pages.logoURL as a data: URL (no request).
+const logoSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#0b5394"/>` +
+	`<path d="M11 31V18a9 9 0 0 1 18 0v13h-5V18a4 4 0 0 0-8 0v13z" fill="#fff"/></svg>`
+
 // Stack is a running demo.
 type Stack struct {
 	URL         string // where to point the browser
@@ -90,7 +94,12 @@ func Start(root string, o Options) (*Stack, error) {
 			"secure": false, // plain http on localhost
 		},
 		"headers": map[string]any{
-			"templates": map[string]any{"X-Forwarded-Name": "{{ .claims.name }}"},
+			"templates": map[string]any{"X-Forwarded-Name": "${claims.name}"},
+		},
+		"pages": map[string]any{
+			"title":       "Gatehouse demo",
+			"logoURL":     "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(logoSVG)),
+			"accentColor": "#0b5394",
 		},
 		"excludedURLs": "/health",
 		// A page anyone may load whose script calls an API that needs a sign-in

@@ -10,31 +10,6 @@ import (
 	"github.com/gatehouse-oidc/gatehouse/internal/yaegihost"
 )
 
-// headlessChromium starts Debian's Chromium with a fresh profile and returns a
-// browsing context that ends with the test (60 s at most).
-func headlessChromium(t *testing.T, chrome string) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		cancel()
-		cancelCtx()
-		cancelAlloc()
-	})
-	return ctx
-}
-
 // demoStack starts the demo stack (the plugin under Yaegi) for the test.
 func demoStack(t *testing.T) *Stack {
 	t.Helper()
@@ -88,7 +63,7 @@ func textAndLocation(t *testing.T, ctx context.Context) (string, string) {
 func TestRealBrowserFetch401LeadsToSignInAndStepUpComesBack(t *testing.T) {
 	s := demoStack(t)
 	s.Provider.SetInitialAuthAge(time.Hour)
-	ctx := headlessChromium(t, chromiumPath(t))
+	ctx := newChrome(t, chromiumPath(t))
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"spa")); err != nil {
 		t.Fatal(err)
