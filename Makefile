@@ -54,10 +54,12 @@ lint:
 	cd $(HOST) && $(GO) run ./cmd/yaegilint ../..
 	@echo "lint: clean"
 
-## bench: Go benchmarks, compiled and under Yaegi, with the figures the docs quote.
+## bench: Go benchmarks, compiled and under Yaegi, with the figures the docs quote;
+## first the table of the cached paths under Yaegi against the pass-through floor.
 bench: deps
+	@GO=$(GO) bash .ci/bench-floor.sh
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
-	cd $(HOST) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+	cd $(HOST) && $(GO) test -run '^$$' -bench . -skip 'BenchmarkYaegiCachedPathsAgainstFloor' -benchmem -count=1 -timeout 30m ./...
 
 ## screenshots: photograph Gatehouse's pages at phone and desktop width in headless
 ## Chromium (the browser test of make test) into docs/screenshots for the README.

@@ -357,14 +357,15 @@ func currentKeySet(p *provider) *jose.RemoteKeySet {
 
 // gauges are the set's current values, over its live instances.
 type gauges struct {
-	instances, discovered int
-	states                [3]int // healthy, degraded, recovering
-	l1Entries             int
-	l1Bytes               int64
-	connections           int
-	outboxLength          int
-	revocations           int
-	jwksAge               float64 // seconds, the oldest key set of a live instance; -1 when none is loaded
+	instances, discovered  int
+	states                 [3]int // healthy, degraded, recovering
+	l1Entries              int
+	l1Bytes                int64
+	verdicts, verdictBytes int
+	connections            int
+	outboxLength           int
+	revocations            int
+	jwksAge                float64 // seconds, the oldest key set of a live instance; -1 when none is loaded
 }
 
 // snapshot returns the totals (live and retired) and gauges of set.
@@ -388,6 +389,9 @@ func snapshot(set *metricsSet) (sourceTotals, gauges) {
 		}
 		g.l1Entries += st.L1Entries
 		g.l1Bytes += st.L1Bytes
+		n, b := verifiedBytes(src.verified)
+		g.verdicts += n
+		g.verdictBytes += b
 		g.connections += st.Connections
 		g.outboxLength += st.OutboxLength
 		if st.Revocations > g.revocations {
@@ -521,6 +525,8 @@ func renderMetrics(m *Middleware) string {
 	oneValue(e, "gatehouse_cache_state_changes_total", "counter", "Cache state transitions.", utoa(t.healthChanges))
 	oneValue(e, "gatehouse_cache_l1_entries", "gauge", "Entries in the in-process caches (L1).", itoa(g.l1Entries))
 	oneValue(e, "gatehouse_cache_l1_bytes", "gauge", "Bytes of keys and values in the L1 caches.", i64toa(g.l1Bytes))
+	oneValue(e, "gatehouse_verdict_cache_entries", "gauge", "Credentials whose verdict is remembered in process.", itoa(g.verdicts))
+	oneValue(e, "gatehouse_verdict_cache_bytes", "gauge", "Bytes those verdicts count (keys, sessions, tokens, claims, headers).", itoa(g.verdictBytes))
 	oneValue(e, "gatehouse_cache_l1_hits_total", "counter", "L1 lookups answered from memory.", utoa(t.l1Hits))
 	oneValue(e, "gatehouse_cache_l1_misses_total", "counter", "L1 lookups not answered from memory.", utoa(t.l1Misses))
 	oneValue(e, "gatehouse_cache_l1_evictions_total", "counter", "L1 entries evicted for room.", utoa(t.l1Evictions))

@@ -120,7 +120,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		stripAuthorization: opts.Bearer.Enabled && !opts.Headers.PassAuthorization,
 		stripCookies:       opts.Headers.StripCookies,
 		ks:                 newKeyspaces(opts),
-		verified:           newVerifiedCache(opts.Cache.L1MaxEntries),
+		verified:           newVerifiedCache(opts.Cache.L1MaxEntries, opts.Cache.L1MaxBytes),
 		throttle:           newThrottle(opts.Throttle),
 		refresh:            newRefresher(),
 		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 
@@ -46,17 +47,22 @@ type verified struct {
 	// bearer is set for a bearer token's verdict (keyed by its Authorization header)
 	// and nil for a session's: neither path may use the other's entries.
 	bearer *tokenFacts
+	// size is what the entry counts against the cache's bytes (verifiedSize), set
+	// when it is stored.
+	size int
 }
 
-// maxVerifiedBytes bounds the memory of credentials kept as keys (a chunked session's
-// Cookie header can be tens of kilobytes).
-const maxVerifiedBytes = 32 << 20
+// evictBatch is the most entries one store evicts for room: the work done under the
+// mutex every request takes stays small and fixed. A verdict that does not fit after
+// that is not remembered (the request is served all the same; the next one that
+// finds room caches it), so the bounds hold at every moment.
+const evictBatch = 16
 
-func newVerifiedCache(max int) *verifiedCache {
-	if max < 16 {
-		max = 16
+func newVerifiedCache(maxEntries, maxBytes int) *verifiedCache {
+	if maxEntries < 16 {
+		maxEntries = 16
 	}
-	return &verifiedCache{entries: map[string]*verified{}, max: max, maxBytes: maxVerifiedBytes}
+	return &verifiedCache{entries: map[string]*verified{}, max: maxEntries, maxBytes: maxBytes}
 }
 
 // lookupVerified returns the cached verdict for credential, or nil.
@@ -67,35 +73,132 @@ func lookupVerified(c *verifiedCache, credential string) *verified {
 	return v
 }
 
-// storeVerified caches v for credential. When full, it drops an arbitrary sixteenth
-// of the entries: O(1) amortised, no per-entry bookkeeping on the hot path, and a
-// flood of distinct credentials cannot grow memory.
+// storeVerified caches v for credential, within the cache's bounds on entries and
+// bytes (keys and values, estimated once here, outside the mutex). When full it drops
+// at most evictBatch arbitrary entries (the map's iteration order): O(1), no
+// per-entry bookkeeping on the hot path, and a flood of distinct credentials cannot
+// grow memory.
 func storeVerified(c *verifiedCache, credential string, v *verified) {
+	size := verifiedSize(credential, v)
+	v.size = size
 	c.mu.Lock()
-	if len(c.entries) >= c.max || c.bytes+len(credential) > c.maxBytes {
-		n := len(c.entries)/16 + 1
-		for k := range c.entries {
-			if n <= 0 && len(c.entries) < c.max && c.bytes+len(credential) <= c.maxBytes {
+	if old := c.entries[credential]; old != nil {
+		delete(c.entries, credential)
+		c.bytes -= old.size
+	}
+	if size > c.maxBytes {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.entries) >= c.max || c.bytes+size > c.maxBytes {
+		n := evictBatch
+		for k, e := range c.entries {
+			delete(c.entries, k)
+			c.bytes -= e.size
+			n--
+			if n == 0 || (len(c.entries) < c.max && c.bytes+size <= c.maxBytes) {
 				break
 			}
-			delete(c.entries, k)
-			c.bytes -= len(k)
-			n--
 		}
 	}
-	if _, had := c.entries[credential]; !had {
-		c.bytes += len(credential)
+	if len(c.entries) < c.max && c.bytes+size <= c.maxBytes {
+		c.entries[credential] = v
+		c.bytes += size
 	}
-	c.entries[credential] = v
 	c.mu.Unlock()
 }
 
 // forgetVerified drops credential's verdict.
 func forgetVerified(c *verifiedCache, credential string) {
 	c.mu.Lock()
-	if _, had := c.entries[credential]; had {
+	if old := c.entries[credential]; old != nil {
 		delete(c.entries, credential)
-		c.bytes -= len(credential)
+		c.bytes -= old.size
 	}
 	c.mu.Unlock()
+}
+
+// verifiedBytes returns the cache's entries and the bytes they count.
+func verifiedBytes(c *verifiedCache) (int, int) {
+	c.mu.Lock()
+	n, b := len(c.entries), c.bytes
+	c.mu.Unlock()
+	return n, b
+}
+
+// Estimates of the memory behind an entry, beyond the bytes of its strings: a map
+// slot and the verified struct; a principal, a session record, a bearer token's
+// facts; a string or slice header with its allocation's rounding; one claim's map
+// slot. They are upper estimates for 64-bit Go, so that the counted bytes bound the
+// heap the cache holds (TestVerifiedCacheFloodStaysWithinItsBytes measures it).
+const (
+	entryOverhead     = 192
+	principalOverhead = 320
+	recordOverhead    = 320
+	factsOverhead     = 96
+	stringOverhead    = 24
+	claimOverhead     = 64
+)
+
+// verifiedSize estimates the bytes v holds under the key credential: the key, the
+// principal (its names, the rules' decisions, the forwarded header values), the
+// session record (tokens and claims), the upstream Cookie header, the bearer facts.
+// Objects an entry shares with another (a principal reused by a fresher verdict of
+// the same token) are counted in each: the estimate errs on the side of the bound.
+func verifiedSize(credential string, v *verified) int {
+	n := entryOverhead + len(credential)
+	if p := v.p; p != nil {
+		n += principalOverhead + len(p.Source) + len(p.Subject) + len(p.Issuer) + len(p.User) + len(p.Email) + len(p.ACR) + len(p.DenyReason)
+		n += stringsSize(p.Roles) + stringsSize(p.Groups) + stringsSize(p.Scopes)
+		n += 16 * (len(p.until) + len(p.why))
+		n += stringsSize(p.headerNames)
+		for _, vs := range p.headerValues {
+			n += stringOverhead + stringsSize(vs)
+		}
+	}
+	if r := v.rec; r != nil {
+		n += recordOverhead + len(r.ID) + len(r.Subject) + len(r.Issuer) + len(r.SID) + len(r.User) + len(r.Email)
+		n += len(r.AccessToken) + len(r.RefreshToken) + len(r.IDToken) + len(r.ACR) + len(r.ClaimSet)
+		n += stringsSize(r.Roles) + stringsSize(r.Groups) + claimsSize(r.Claims)
+	}
+	n += stringsSize(v.upstreamCookie)
+	if f := v.bearer; f != nil {
+		n += factsOverhead + len(f.iss) + len(f.sub) + len(f.jti)
+	}
+	return n
+}
+
+func stringsSize(ss []string) int {
+	n := stringOverhead
+	for _, s := range ss {
+		n += stringOverhead + len(s)
+	}
+	return n
+}
+
+// claimsSize estimates a decoded JSON claim set.
+func claimsSize(claims map[string]any) int {
+	n := claimOverhead
+	for k, v := range claims {
+		n += claimOverhead + len(k) + claimValueSize(v)
+	}
+	return n
+}
+
+func claimValueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return stringOverhead + len(v)
+	case json.Number:
+		return stringOverhead + len(v)
+	case []any:
+		n := stringOverhead
+		for _, e := range v {
+			n += claimOverhead + claimValueSize(e)
+		}
+		return n
+	case map[string]any:
+		return claimsSize(v)
+	}
+	return claimOverhead
 }

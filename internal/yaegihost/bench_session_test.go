@@ -34,37 +34,10 @@ func benchSessionAt(b *testing.B, md mode, path string, mutate ...func(map[strin
 // one signed-in request to path straight to the handler, and one that fails the
 // benchmark if the last request was redirected.
 func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[string]any)) (func(), func()) {
-	op := newOP(b, testop.Options{})
-	cfg := rpConfig(op)
-	for _, f := range mutate {
-		f(cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	var reached, sent atomic.Int64
-	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) })
-	h := md.build(b, ctx, next, cfg, "bench@file")
-	srv := httptest.NewServer(md.build(b, ctx, echoBackend(), cfg, "bench@file"))
-	b.Cleanup(srv.Close)
-	br := newBrowser()
-	if p := br.get(b, srv.URL+"/"); p.status != 200 {
-		b.Fatalf("login: %d", p.status)
-	}
-	var cookie []string
-	for _, c := range sessionCookies(br, srv.URL) {
-		cookie = append(cookie, c.Name+"="+c.Value)
-	}
-	req := httptest.NewRequest("GET", "/app", nil)
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("User-Agent", "bench")
-	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("Cookie", strings.Join(cookie, "; ")+"; theme=dark")
+	h, req, reachedAll := signedInRequest(b, md, testop.Options{}, path, mutate...)
+	ctx := req.Context()
 	rw := &discardWriter{h: http.Header{}}
-	// One request first: it opens the cookie and checks revocation once.
-	h.ServeHTTP(rw, req.Clone(ctx))
-	req.URL.Path = path
 	serve := func() {
-		sent.Add(1)
 		r := req.Clone(ctx)
 		for k := range rw.h {
 			delete(rw.h, k)
@@ -75,11 +48,74 @@ func sessionRequester(b *testing.B, md mode, path string, mutate ...func(map[str
 		if rw.h.Get("Location") != "" {
 			b.Fatal("the benchmarked request was redirected: the session is not valid")
 		}
-		if reached.Load() != sent.Load()+1 {
-			b.Fatalf("%d of %d benchmarked requests reached the backend", reached.Load()-1, sent.Load())
-		}
+		reachedAll()
 	}
 	return serve, check
+}
+
+// signedInRequest signs in through a real server in front of an instance of the
+// configuration (its provider started with opts) and returns that instance's
+// handler, now in front of a no-op backend, a signed-in request to path to send it
+// (a clone each time: the handler rewrites headers), and a function that fails the
+// benchmark unless every request the handler served since reached the backend.
+func signedInRequest(b *testing.B, md mode, opts testop.Options, path string, mutate ...func(map[string]any)) (http.Handler, *http.Request, func()) {
+	op := newOP(b, opts)
+	cfg := rpConfig(op)
+	for _, f := range mutate {
+		f(cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	h, echo, reachedAll := countedHandler(b, md, ctx, cfg)
+	echo.Store(true)
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	br := newBrowser()
+	if p := br.get(b, srv.URL+"/"); p.status != 200 {
+		b.Fatalf("login: %d", p.status)
+	}
+	var cookie []string
+	for _, c := range sessionCookies(br, srv.URL) {
+		cookie = append(cookie, c.Name+"="+c.Value)
+	}
+	echo.Store(false)
+	req := httptest.NewRequest("GET", "/app", nil).WithContext(ctx)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Cookie", strings.Join(cookie, "; ")+"; theme=dark")
+	// One request first: it opens the cookie and checks revocation once.
+	h.ServeHTTP(&discardWriter{h: http.Header{}}, req.Clone(ctx))
+	req.URL.Path = path
+	return h, req, reachedAll
+}
+
+// countedHandler builds an instance of cfg and returns it, a switch that puts the
+// echo backend behind it (for signing in) instead of a no-op one, and a function
+// that fails the benchmark unless every request it served with the no-op backend
+// reached it (none was refused or redirected).
+func countedHandler(b *testing.B, md mode, ctx context.Context, cfg map[string]any) (http.Handler, *atomic.Bool, func()) {
+	var reached, sent atomic.Int64
+	echo := &atomic.Bool{}
+	backend := echoBackend()
+	h := md.build(b, ctx, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if echo.Load() {
+			backend.ServeHTTP(w, r)
+			return
+		}
+		reached.Add(1)
+	}), cfg, "bench@file")
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !echo.Load() {
+			sent.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+	return counted, echo, func() {
+		if reached.Load() != sent.Load() {
+			b.Fatalf("%d of %d benchmarked requests reached the backend", reached.Load(), sent.Load())
+		}
+	}
 }
 
 func BenchmarkYaegiValidSession(b *testing.B)    { benchSession(b, modes[0]) }
