@@ -215,6 +215,11 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 	to := s.client.Options().DialTimeout + s.client.Options().ReadTimeout
 	if s.mode == modeHybrid && s.trackState.Load() != TrackingUnsupported && (tr == nil || !tr.Alive()) {
 		if tr != nil {
+			// The subscription failed. Its Lost handler (trackingLost) may still be
+			// on its way on the connection's goroutine: drop coherence here too, so
+			// that no "not revoked" cached while it was live is answered meanwhile.
+			loseCoherence(s)
+			s.trackState.Store(TrackingDown)
 			tr.Close()
 		}
 		ctx, cancel := context.WithTimeout(s.bg, to)

@@ -150,12 +150,17 @@ func (t *Tracking) Ping(ctx context.Context) error {
 // Alive reports whether the subscription still delivers invalidations.
 func (t *Tracking) Alive() bool { return !t.over.Load() }
 
-// Close ends the subscription (closing its connections ends tracking on the server);
-// Lost is not called.
+// Close ends the subscription (closing its connections ends tracking on the server).
+// Lost is not called for a subscription Close ends; for one that had already failed,
+// Lost runs (or has run) all the same: a caller that notices the failure (Alive) and
+// closes the subscription before the failing connection's goroutine reaches Lost must
+// not silence it.
 func (t *Tracking) Close() {
-	t.closed.Store(true)
 	t.mu.Lock()
-	t.over.Store(true)
+	if !t.over.Load() {
+		t.closed.Store(true)
+		t.over.Store(true)
+	}
 	t.mu.Unlock()
 	for _, cn := range trackingConns(t) {
 		cn.close()
@@ -173,12 +178,23 @@ func (t *Tracking) err() error {
 
 // trackingLost runs when any of the subscription's connections fails.
 func trackingLost(t *Tracking, err error) {
+	if markLost(t) {
+		reportLost(t, err)
+	}
+}
+
+// markLost ends t for a failure; it reports whether this failure is the first end of
+// t (not a second failing connection, nor a Close).
+func markLost(t *Tracking) bool {
 	t.mu.Lock()
 	first := t.over.CompareAndSwap(false, true)
 	t.mu.Unlock()
-	if !first {
-		return
-	}
+	return first
+}
+
+// reportLost records err, closes t's connections and calls Lost unless t was closed
+// before it failed.
+func reportLost(t *Tracking, err error) {
 	t.lostMu.Lock()
 	t.lostErr = err
 	t.lostMu.Unlock()
