@@ -568,7 +568,7 @@ func sealBound(m *Middleware, tok string, head []byte, payload []byte) string {
 	plain = append(plain, sum[:]...)
 	plain = append(plain, head...)
 	plain = append(plain, payload...)
-	sealed, err := session.Seal(m.sessions.Cache, plain)
+	sealed, err := session.Seal(m.sessions.CacheSealer, plain)
 	if err != nil {
 		return ""
 	}
@@ -577,7 +577,7 @@ func sealBound(m *Middleware, tok string, head []byte, payload []byte) string {
 
 // openBound opens a value sealBound made for tok, or returns nil.
 func openBound(m *Middleware, tok string, v []byte) []byte {
-	plain, err := session.Open(m.sessions.Cache, string(v))
+	plain, err := session.Open(m.sessions.CacheSealer, string(v))
 	if err != nil || len(plain) < sha256.Size {
 		return nil
 	}

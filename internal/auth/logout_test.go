@@ -156,7 +156,7 @@ func TestServerSideRecordIsSealedWithTheCookiesKeyOnly(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("record: %v %v", ok, err)
 	}
-	if _, err := session.Open(s.m.sessions.Cache, string(v)); err == nil {
+	if _, err := session.Open(s.m.sessions.CacheSealer, string(v)); err == nil {
 		t.Fatal("the record opens with the instance's cache key")
 	}
 	if _, err := session.Open(s.m.sessions.Session, string(v)); err == nil {

@@ -141,7 +141,7 @@ func (s *sealedShared) Get(ctx context.Context, id string) ([]byte, bool) {
 	if err != nil || !ok {
 		return nil, false
 	}
-	pt, err := session.Open(s.m.sessions.Cache, string(v))
+	pt, err := session.Open(s.m.sessions.CacheSealer, string(v))
 	if err != nil {
 		return nil, false
 	}
@@ -149,7 +149,7 @@ func (s *sealedShared) Get(ctx context.Context, id string) ([]byte, bool) {
 }
 
 func (s *sealedShared) Set(ctx context.Context, id string, value []byte, ttl time.Duration) {
-	sealed, err := session.Seal(s.m.sessions.Cache, value)
+	sealed, err := session.Seal(s.m.sessions.CacheSealer, value)
 	if err != nil {
 		return
 	}

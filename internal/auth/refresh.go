@@ -114,7 +114,7 @@ func refreshShared(m *Middleware, ctx context.Context, rec *session.Record, now 
 	}
 	m.met.c.refreshes[resultRedeemed].Add(1)
 	nrec.LastSeen = now.Unix()
-	if sealed, err := session.SealRecord(m.sessions.Cache, nrec); err == nil {
+	if sealed, err := session.SealRecord(m.sessions.CacheSealer, nrec); err == nil {
 		ttl := 2 * time.Minute
 		if nrec.TokenExpiry > 0 {
 			if left := time.Duration(nrec.TokenExpiry-now.Unix()) * time.Second; left < ttl {
@@ -135,7 +135,7 @@ func publishedRefresh(m *Middleware, ctx context.Context, id string, now time.Ti
 	if err != nil || !ok {
 		return nil
 	}
-	nrec, err := session.OpenRecord(m.sessions, m.sessions.Cache, string(v), now)
+	nrec, err := session.OpenRecord(m.sessions, m.sessions.CacheSealer, string(v), now)
 	if err != nil {
 		return nil
 	}

@@ -3,11 +3,7 @@ package cache
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,93 +198,6 @@ func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Log
 	return s, nil
 }
 
-// RevocationTag is the hash tag that, in cluster mode, follows KeyPrefix in the Redis
-// key of every Revocation keyspace: KeyPrefix + "{gh}" + Name + ":" + hex(SHA-256(id)).
-// Redis Cluster hashes only the tag, so every revocation lives in one slot, on one
-// primary: the node the store probes (PING) and whose restarts it watches (run_id),
-// so that revocations written back after a failover (republish) and the outbox's
-// replay go to the node that serves them.
-const RevocationTag = "{gh}"
-
-// newBackend connects the cache.redis configuration: one server (url), the primary
-// the sentinels name (sentinel), or a cluster (cluster). Nothing is dialled yet.
-func newBackend(ro *config.RedisOptions, prefix string) (redis.Backend, error) {
-	o := redis.Options{
-		Username: ro.Username, Password: ro.Password,
-		ClientName: ro.ClientName, PoolSize: ro.PoolSize,
-		DialTimeout: ro.DialTimeout, ReadTimeout: ro.ReadTimeout, WriteTimeout: ro.WriteTimeout,
-		MaxInFlight: ro.MaxInFlight, MaxReplyBytes: ro.MaxReplyBytes,
-	}
-	cfg, err := tlsConfig(ro, ro.TLSEnabled)
-	if err != nil {
-		return nil, err
-	}
-	o.TLS = cfg
-	if len(ro.Sentinel.Addresses) > 0 {
-		so := redis.SentinelOptions{
-			MasterName: ro.Sentinel.MasterName, Addrs: ro.Sentinel.Addresses,
-			Username: ro.Sentinel.Username, Password: ro.Sentinel.Password, TLS: cfg,
-		}
-		c, err := redis.NewSentinelClient(o, so)
-		if err != nil {
-			return nil, errors.New("cache.redis.sentinel: " + err.Error())
-		}
-		return c, nil
-	}
-	if len(ro.Cluster.Addresses) > 0 {
-		c, err := redis.NewClusterClient(o, redis.ClusterOptions{Seeds: ro.Cluster.Addresses, HomeKey: prefix + RevocationTag})
-		if err != nil {
-			return nil, errors.New("cache.redis.cluster: " + err.Error())
-		}
-		return c, nil
-	}
-	u, err := redis.ParseURL(ro.URL)
-	if err != nil {
-		return nil, errors.New("cache.redis.url: " + err.Error())
-	}
-	o.Addr = u.Addr
-	o.DB = u.DB
-	if o.Username == "" {
-		o.Username = u.Username
-	}
-	if o.Password == "" {
-		o.Password = u.Password
-	}
-	if u.TLS && o.TLS == nil {
-		if o.TLS, err = tlsConfig(ro, true); err != nil {
-			return nil, err
-		}
-	}
-	if o.TLS != nil && o.TLS.ServerName == "" {
-		o.TLS.ServerName = u.Host
-	}
-	return redis.NewClient(o), nil
-}
-
-// tlsConfig builds the TLS configuration of every connection (nil without TLS). An
-// empty ServerName is filled per node with the host connected to.
-func tlsConfig(ro *config.RedisOptions, on bool) (*tls.Config, error) {
-	if !on {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ro.TLSServerName}
-	if len(ro.TLSCAPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(ro.TLSCAPEM) {
-			return nil, errors.New("cache.redis.tls.caFile: expected PEM certificates, got none")
-		}
-		cfg.RootCAs = pool
-	}
-	if len(ro.TLSCertPEM) > 0 {
-		cert, err := tls.X509KeyPair(ro.TLSCertPEM, ro.TLSKeyPEM)
-		if err != nil {
-			return nil, errors.New("cache.redis.tls.keyFile: " + err.Error())
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
 // Get implements Store (see Lookup, which is the same and faster under Yaegi).
 func (s *store) Get(ctx context.Context, ks *Keyspace, id string) ([]byte, bool, error) {
 	return Lookup(s, ctx, ks, id)
@@ -297,8 +206,8 @@ func (s *store) Get(ctx context.Context, ks *Keyspace, id string) ([]byte, bool,
 // Lookup is st.Get(ctx, ks, id) as a plain function. Under Yaegi a method call
 // through an interface costs about 3 µs with this signature and a plain function call
 // about 0.9 µs, so request paths should call Lookup. For the stores New returns, an
-// answer from L1 is computed here in one function body (the L1 lookup written out by
-// hand) with no network call; other Store implementations get st.Get.
+// answer from L1 is computed here with no network call (the L1's own list is changed
+// only by l1.go's functions); other Store implementations get st.Get.
 func Lookup(st Store, ctx context.Context, ks *Keyspace, id string) ([]byte, bool, error) {
 	s, ok := st.(*store)
 	if !ok {
@@ -313,16 +222,7 @@ func Lookup(st Store, ctx context.Context, ks *Keyspace, id string) ([]byte, boo
 	if e != nil && (e.expires == 0 || e.expires > now) {
 		if e.epoch == epochPinned || e.epoch == c.live {
 			if c.head != e {
-				e.prev.next = e.next
-				if e.next != nil {
-					e.next.prev = e.prev
-				} else {
-					c.tail = e.prev
-				}
-				e.prev = nil
-				e.next = c.head
-				c.head.prev = e
-				c.head = e
+				l1Touch(c, e)
 			}
 			c.hits++
 			c.mu.Unlock()
@@ -461,46 +361,6 @@ func outageAnswer(s *store, ks *Keyspace, k string, known []byte, knownOK bool) 
 	return nil, false, nil
 }
 
-// slotOf maps an L1 key (which ends with the 32-byte digest) to its invalidation
-// counter.
-func slotOf(k string) int {
-	n := len(k)
-	if n < 2 {
-		return 0
-	}
-	return (int(k[n-2])<<8 | int(k[n-1])) % invalSlotCount
-}
-
-// readMark records, before an L2 read, the counters that an invalidation of the key
-// or a flush would move.
-func readMark(s *store, k string) (uint64, uint64) {
-	return s.invalSlots[slotOf(k)].Load(), s.flushSeq.Load()
-}
-
-// l1Fill stores what an L2 read returned, unless an invalidation that may concern
-// this key arrived since the read started: the value read may be older than it. A
-// positive revocation is then still kept, but only as outage knowledge.
-func l1Fill(s *store, k string, v []byte, exp int64, epoch uint64, flags uint8, slot, flush uint64) {
-	c := s.l1
-	c.mu.Lock()
-	if s.invalSlots[slotOf(k)].Load() == slot && s.flushSeq.Load() == flush {
-		l1Insert(c, k, v, exp, epoch, flags)
-	} else if flags&flagRevocation != 0 && flags&flagNegative == 0 {
-		l1Insert(c, k, v, exp, epochStale, flags)
-	}
-	c.mu.Unlock()
-}
-
-func classFlags(c Class) uint8 {
-	switch c {
-	case Revocation:
-		return flagRevocation
-	case Local:
-		return flagLocal
-	}
-	return 0
-}
-
 // Set implements Store.
 func (s *store) Set(ctx context.Context, ks *Keyspace, id string, value []byte, ttl time.Duration) error {
 	_, err := set(s, ctx, ks, id, value, ttl)
@@ -610,64 +470,6 @@ func set(s *store, ctx context.Context, ks *Keyspace, id string, value []byte, t
 	}
 	enqueue(s, outboxItem{key: rk, op: opSet, value: value, expires: exp})
 	return false, nil
-}
-
-// confirmedEpoch is the epoch of a revocation Redis confirmed, written while the
-// tracking epoch live was current: fresh while that epoch lasts (hybrid), else only
-// outage knowledge.
-func confirmedEpoch(s *store, live uint64) uint64 {
-	if s.mode == modeHybrid && live != 0 {
-		return live
-	}
-	return epochStale
-}
-
-// l1Write stores a value written on this replica. It moves the key's invalidation
-// slot, so that an L2 read that started before cannot overwrite it with an older
-// answer.
-func l1Write(s *store, k string, v []byte, exp int64, epoch uint64, flags uint8) *entry {
-	c := s.l1
-	c.mu.Lock()
-	s.invalSlots[slotOf(k)].Add(1)
-	e := l1Insert(c, k, v, exp, epoch, flags)
-	c.mu.Unlock()
-	return e
-}
-
-// l1WriteNX is l1Write only when no unexpired entry is under k.
-func l1WriteNX(s *store, k string, v []byte, exp int64, epoch uint64, flags uint8, now int64) bool {
-	c := s.l1
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.items[k]; e != nil && (e.expires == 0 || e.expires > now) {
-		return false
-	}
-	s.invalSlots[slotOf(k)].Add(1)
-	l1Insert(c, k, v, exp, epoch, flags)
-	return true
-}
-
-// l1Retag gives e a new epoch if it is still the entry under k (nothing replaced it
-// meanwhile, such as an invalidation).
-func l1Retag(s *store, k string, e *entry, epoch uint64) {
-	c := s.l1
-	c.mu.Lock()
-	if e != nil && c.items[k] == e {
-		l1Insert(c, k, e.value, e.expires, epoch, e.flags)
-	}
-	c.mu.Unlock()
-}
-
-// l1Forget removes k, moving its invalidation slot like l1Write.
-func l1Forget(s *store, k string) {
-	c := s.l1
-	c.mu.Lock()
-	s.invalSlots[slotOf(k)].Add(1)
-	if e := c.items[k]; e != nil {
-		l1Remove(c, e)
-		c.deletes++
-	}
-	c.mu.Unlock()
 }
 
 // SetNX implements Store.
@@ -783,26 +585,6 @@ func (s *store) Delete(ctx context.Context, ks *Keyspace, id string) error {
 // Generation implements Store: one atomic load.
 func (s *store) Generation() uint64 { return s.gen.Load() }
 
-// GenerationOf is st.Generation() as a plain function, about half the cost of the
-// method call under Yaegi (0.9 µs against 1.7 µs); request paths that re-check a
-// cached revocation status on every request should call it.
-// GenerationCounter returns the counter behind st.Generation() when st is a store
-// made by New, so a request path can read it with one atomic load and no call into
-// interpreted code; nil for other Store implementations (use GenerationOf).
-func GenerationCounter(st Store) *atomic.Uint64 {
-	if s, ok := st.(*store); ok {
-		return s.gen
-	}
-	return nil
-}
-
-func GenerationOf(st Store) uint64 {
-	if s, ok := st.(*store); ok {
-		return s.gen.Load()
-	}
-	return st.Generation()
-}
-
 // Coherent implements Store.
 func (s *store) Coherent() bool { return s.gen.Load() != 0 }
 
@@ -843,172 +625,3 @@ func (s *store) Stats() Stats {
 	}
 	return st
 }
-
-// bumpGen moves the generation, unless the store is not coherent (0 stays 0 until
-// tracking is live again, which publishes a fresh value).
-func bumpGen(s *store) {
-	for {
-		old := s.gen.Load()
-		if old == 0 || s.gen.CompareAndSwap(old, s.genSeq.Add(1)) {
-			return
-		}
-	}
-}
-
-// clampTTL applies the keyspace's TTL rules.
-func clampTTL(ks *Keyspace, ttl time.Duration) (time.Duration, bool) {
-	if ttl <= 0 {
-		if ks.MaxTTL <= 0 {
-			return 0, false
-		}
-		return ks.MaxTTL, true
-	}
-	if ks.MaxTTL > 0 && ttl > ks.MaxTTL {
-		ttl = ks.MaxTTL
-	}
-	if ttl < time.Millisecond {
-		ttl = time.Millisecond // Redis's PX resolution
-	}
-	return ttl, true
-}
-
-// nameChars are the characters of a keyspace name: printable ASCII without space and
-// braces (a {hash tag} is the store's to add, for Cluster).
-const nameChars = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz|~"
-
-// validKeyspace checks a keyspace once it leaves the fast path. (strings.Trim with
-// the allowed characters as cutset checks every byte in compiled code.)
-func validKeyspace(ks *Keyspace) bool {
-	return ks != nil && ks.Name != "" && len(ks.Name) <= 64 && ks.Class >= Revocation && ks.Class <= Local &&
-		strings.Trim(ks.Name, nameChars) == ""
-}
-
-// noteKeyspace records a keyspace's class by name, so that an invalidation message
-// (which carries only the Redis key) can tell whether it concerns revocations.
-func noteKeyspace(s *store, ks *Keyspace) {
-	s.ksMu.Lock()
-	if old, ok := s.classes[ks.Name]; !ok || (old != Revocation && ks.Class == Revocation) {
-		s.classes[ks.Name] = ks.Class
-	}
-	s.ksMu.Unlock()
-}
-
-// classOf returns the class recorded for a keyspace name.
-func classOf(s *store, name string) (Class, bool) {
-	s.ksMu.Lock()
-	c, ok := s.classes[name]
-	s.ksMu.Unlock()
-	return c, ok
-}
-
-// redisKey is the Redis key of a digest in ks: KeyPrefix + Name + ":" + hex, with
-// RevocationTag after KeyPrefix for a Revocation keyspace in cluster mode.
-func redisKey(s *store, ks *Keyspace, sum []byte) string {
-	if ks.Class == Revocation {
-		return s.revPrefix + ks.Name + ":" + hex.EncodeToString(sum)
-	}
-	return s.prefix + ks.Name + ":" + hex.EncodeToString(sum)
-}
-
-// l1KeyOf maps a Redis key back to its L1 key: prefix + name + ":" + hex(sum) (with
-// the revocation tag after the prefix in cluster mode) becomes name + ":" + sum. ok
-// is false for keys that are not ours.
-func l1KeyOf(s *store, rk string) (string, string, bool) {
-	if !strings.HasPrefix(rk, s.prefix) {
-		return "", "", false
-	}
-	rest := rk[len(s.prefix):]
-	if len(s.revPrefix) > len(s.prefix) && strings.HasPrefix(rest, RevocationTag) {
-		rest = rest[len(RevocationTag):]
-	}
-	i := strings.LastIndexByte(rest, ':')
-	if i <= 0 || len(rest)-i-1 != 2*sha256.Size {
-		return "", "", false
-	}
-	raw, err := hex.DecodeString(rest[i+1:])
-	if err != nil {
-		return "", "", false
-	}
-	return rest[:i] + ":" + string(raw), rest[:i], true
-}
-
-// onInvalidate applies an invalidation message: the named keys (or everything) may
-// have changed in Redis. Fresh copies are dropped; a positive revocation is kept as
-// outage knowledge (epochStale) rather than forgotten.
-func onInvalidate(s *store, keys [][]byte, flush bool) {
-	s.invalidations.Add(1)
-	if flush {
-		s.flushes.Add(1)
-		c := s.l1
-		c.mu.Lock()
-		s.flushSeq.Add(1)
-		c.evictions += uint64(len(c.items))
-		c.items = make(map[string]*entry)
-		c.head = nil // one by one: Yaegi panics on a multiple assignment of untyped nils
-		c.tail = nil
-		c.sweep = nil
-		c.bytes = 0
-		c.mu.Unlock()
-		bumpGen(s)
-		return
-	}
-	bump := false
-	for _, key := range keys {
-		k, name, ok := l1KeyOf(s, string(key))
-		if !ok {
-			continue
-		}
-		class, known := classOf(s, name)
-		if known && class == Local {
-			continue
-		}
-		if !known || class == Revocation {
-			bump = true
-		}
-		c := s.l1
-		c.mu.Lock()
-		s.invalSlots[slotOf(k)].Add(1)
-		if e := c.items[k]; e != nil {
-			if e.flags&flagRevocation != 0 && e.flags&flagNegative == 0 {
-				// Replaced, not modified: readers may hold e outside the lock.
-				l1Insert(c, e.key, e.value, e.expires, epochStale, e.flags)
-			} else {
-				l1Remove(c, e)
-			}
-		}
-		c.mu.Unlock()
-	}
-	if bump {
-		bumpGen(s)
-	}
-}
-
-// isContextErr reports a caller's context ending (not a Redis failure).
-func isContextErr(err error) bool {
-	return err == context.Canceled || err == context.DeadlineExceeded
-}
-
-// unavailable reports whether err means Redis cannot serve us now (as opposed to a
-// refusal of this one command, or the caller giving up).
-func unavailable(err error) bool {
-	if isContextErr(err) {
-		return false
-	}
-	switch redis.ErrorCode(err) {
-	case "":
-		return true
-	case "LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "OOM", "MISCONF", "NOREPLICAS", "NOAUTH", "NOPERM", "WRONGPASS":
-		return true
-	}
-	return false
-}
-
-// l2Failed counts an L2 failure and, when it means Redis is unavailable, degrades.
-func l2Failed(s *store, err error) {
-	s.l2Errors.Add(1)
-	if unavailable(err) && !s.closed.Load() {
-		degrade(s, err.Error())
-	}
-}
-
-func hexString(s string) string { return hex.EncodeToString([]byte(s)) }

@@ -274,6 +274,21 @@ func l1Insert(c *L1, key string, value []byte, expires int64, epoch uint64, flag
 	return c.items[key]
 }
 
+// l1Touch moves e, an entry of c that is not its head, to the front of the recency
+// list; the caller holds the lock.
+func l1Touch(c *L1, e *entry) {
+	e.prev.next = e.next
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev = nil
+	e.next = c.head
+	c.head.prev = e
+	c.head = e
+}
+
 // l1Remove unlinks e; the caller holds the lock.
 func l1Remove(c *L1, e *entry) {
 	if e.prev != nil {

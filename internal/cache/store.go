@@ -28,22 +28,6 @@ const (
 	Local
 )
 
-// ClassName returns "revocation", "shared", "coordination" or "local". (A function,
-// not a String method: Yaegi mis-formats named integers that have one.)
-func ClassName(c Class) string {
-	switch c {
-	case Revocation:
-		return "revocation"
-	case Shared:
-		return "shared"
-	case Coordination:
-		return "coordination"
-	case Local:
-		return "local"
-	}
-	return "unknown"
-}
-
 // Keyspace declares a family of keys; declared once per store user, never inferred
 // from key text.
 type Keyspace struct {

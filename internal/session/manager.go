@@ -22,7 +22,7 @@ const (
 	// DefaultMaxLogins is how many login transactions a browser may have open at
 	// once before the oldest is dropped.
 	DefaultMaxLogins = 4
-	// MaxCacheText is the longest value the Cache sealer opens.
+	// MaxCacheText is the longest value the CacheSealer opens.
 	MaxCacheText = 1 << 20
 	// memoMaxBytes bounds the memory of opened sessions one Manager remembers.
 	memoMaxBytes = 8 << 20
@@ -39,11 +39,11 @@ var ErrNoSession = errors.New("session: no session cookie")
 // NewManager; it is safe for concurrent use. Per-request operations are plain
 // functions taking the Manager (cheaper than methods under Yaegi).
 type Manager struct {
-	// Session seals the session cookie, Login the login-transaction cookies, Cache
-	// values before they reach the shared cache. Each has keys of its own.
-	Session *Sealer
-	Login   *Sealer
-	Cache   *Sealer
+	// Session seals the session cookie, Login the login-transaction cookies,
+	// CacheSealer values before they reach the shared cache. Each has keys of its own.
+	Session     *Sealer
+	Login       *Sealer
+	CacheSealer *Sealer
 
 	name        string
 	chunkNames  []string // chunkNames[i] is name_i, for 1 <= i <= MaxChunks+1; [0] is name
@@ -144,7 +144,7 @@ func NewManager(opts *config.SessionOptions, binding, callbackPath string) (*Man
 	if m.Login, err = NewSealer(opts.Keys, PurposeLogin, binding, m.budget); err != nil {
 		return nil, err
 	}
-	if m.Cache, err = NewSealer(opts.Keys, PurposeCache, binding, MaxCacheText); err != nil {
+	if m.CacheSealer, err = NewSealer(opts.Keys, PurposeCache, binding, MaxCacheText); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -155,15 +155,6 @@ func CookieName(m *Manager) string { return m.name }
 
 // ChunkBudget returns the longest value the Manager writes into one cookie.
 func ChunkBudget(m *Manager) int { return m.budget }
-
-// SetMaxLogins changes how many login transactions a browser may have open at once
-// (DefaultMaxLogins unless changed; at least 1). Call it before serving requests.
-func SetMaxLogins(m *Manager, n int) {
-	if n < 1 {
-		n = 1
-	}
-	m.maxLogins = n
-}
 
 func seconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)

@@ -140,9 +140,6 @@ func NewSealer(keys [][]byte, purpose, binding string, maxText int) (*Sealer, er
 	return s, nil
 }
 
-// Purpose returns the purpose s seals for.
-func Purpose(s *Sealer) string { return s.purpose }
-
 // MaxText returns the longest sealed text s opens.
 func MaxText(s *Sealer) int { return s.maxText }
 

@@ -21,18 +21,18 @@ import (
 //
 // A Client is safe for concurrent use. Its zero value is not usable; call NewClient.
 type Client struct {
-	opts  Options
-	slots []slot
-	rr    atomic.Uint64
-	// lastPicked is the slot beginPool took in turn last: later calls join its queue
+	opts Options
+	pool []pooledConn
+	rr   atomic.Uint64
+	// lastPicked is the pool place beginPool took in turn last: later calls join its queue
 	// while its writer has not taken it.
 	lastPicked atomic.Int64
 
 	// dialMu serialises dials, so that Connect and the connector never dial the same
-	// slot twice. Connect never blocks on it: it waits for dialEnded instead, within
+	// pool place twice. Connect never blocks on it: it waits for dialEnded instead, within
 	// its context.
 	dialMu sync.Mutex
-	mu     sync.Mutex // guards slots[i].c, fails, next, dialSeq
+	mu     sync.Mutex // guards pool[i].c, fails, next, dialSeq
 	// dialEnded is broadcast (with dialSeq moved) when a dial ends, when Close runs and
 	// when a waiting Connect's context ends.
 	dialEnded *sync.Cond
@@ -58,7 +58,9 @@ type Client struct {
 	lastErr    atomic.Value // string
 }
 
-type slot struct {
+// pooledConn is one place of the connection pool: its connection (nil while down)
+// and when to dial it again after fails failures. (Not a Cluster hash slot.)
+type pooledConn struct {
 	c     *conn
 	fails int
 	next  time.Time
@@ -108,9 +110,9 @@ func NewClient(opts Options) *Client { return newClient(opts, nil) }
 func newClient(opts Options, init func(*Client)) *Client {
 	o := opts.withDefaults()
 	c := &Client{
-		opts:  o,
-		slots: make([]slot, o.PoolSize),
-		wake:  wakeup.New(),
+		opts: o,
+		pool: make([]pooledConn, o.PoolSize),
+		wake: wakeup.New(),
 	}
 	c.dialEnded = sync.NewCond(&c.mu)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -204,9 +206,9 @@ func beginPool(c *Client, ctx context.Context, cmds [][]any) (*call, func() bool
 		return nil, nil, ErrClosed
 	}
 	cl := newCall(len(cmds))
-	n := len(c.slots)
+	n := len(c.pool)
 	c.mu.Lock()
-	last := c.slots[int(c.lastPicked.Load())%n].c
+	last := c.pool[int(c.lastPicked.Load())%n].c
 	c.mu.Unlock()
 	if last != nil && last.queued.Load() && enqueue(last, cl, cmds) == nil {
 		return cl, watch(ctx, last, cl), nil
@@ -215,7 +217,7 @@ func beginPool(c *Client, ctx context.Context, cmds [][]any) (*call, func() bool
 	full := false
 	for i := 0; i < n; i++ {
 		c.mu.Lock()
-		cn := c.slots[(start+i)%n].c
+		cn := c.pool[(start+i)%n].c
 		c.mu.Unlock()
 		if cn == nil {
 			continue
@@ -268,24 +270,24 @@ func (c *Client) Connect(ctx context.Context) error {
 	}
 }
 
-// connectLocked dials the first empty slot for Connect, within ctx and until Close;
+// connectLocked dials the first empty pool place for Connect, within ctx and until Close;
 // the caller holds dialMu.
 func connectLocked(c *Client, ctx context.Context) error {
 	c.mu.Lock()
-	slot := -1
-	for i := range c.slots {
-		if c.slots[i].c != nil {
+	free := -1
+	for i := range c.pool {
+		if c.pool[i].c != nil {
 			c.mu.Unlock()
 			return nil
 		}
-		if slot < 0 {
-			slot = i
+		if free < 0 {
+			free = i
 		}
 	}
 	c.mu.Unlock()
 	dctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.ctx, cancel)
-	err := dialSlot(c, dctx, slot)
+	err := dialPooled(c, dctx, free)
 	stop()
 	cancel()
 	if err != nil && ctx.Err() != nil {
@@ -319,8 +321,8 @@ func dialEnded(c *Client) {
 // liveLocked counts the connections up; the caller holds mu.
 func liveLocked(c *Client) int {
 	n := 0
-	for i := range c.slots {
-		if c.slots[i].c != nil {
+	for i := range c.pool {
+		if c.pool[i].c != nil {
 			n++
 		}
 	}
@@ -336,13 +338,13 @@ func (c *Client) Live() int {
 
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
-	s := ClientStats{PoolSize: len(c.slots), Dials: c.dials.Load(), DialErrors: c.dialErrors.Load(), Refused: c.refused.Load()}
+	s := ClientStats{PoolSize: len(c.pool), Dials: c.dials.Load(), DialErrors: c.dialErrors.Load(), Refused: c.refused.Load()}
 	s.LastError, _ = c.lastErr.Load().(string)
 	c.mu.Lock()
 	var conns []*conn
-	for i := range c.slots {
-		if c.slots[i].c != nil {
-			conns = append(conns, c.slots[i].c)
+	for i := range c.pool {
+		if c.pool[i].c != nil {
+			conns = append(conns, c.pool[i].c)
 		}
 	}
 	c.mu.Unlock()
@@ -370,10 +372,10 @@ func (c *Client) Close() error {
 	c.dialMu.Lock() // wait for a dial in progress, so its connection is closed too
 	c.mu.Lock()
 	var conns []*conn
-	for i := range c.slots {
-		if c.slots[i].c != nil {
-			conns = append(conns, c.slots[i].c)
-			c.slots[i].c = nil
+	for i := range c.pool {
+		if c.pool[i].c != nil {
+			conns = append(conns, c.pool[i].c)
+			c.pool[i].c = nil
 		}
 	}
 	conns = append(conns, c.dedicated...)
@@ -431,8 +433,8 @@ func (c *Client) dial(ctx context.Context, prep func(*conn)) (*conn, error) {
 func dropConns(c *Client, keep string, why error) int {
 	c.mu.Lock()
 	var drop []*conn
-	for i := range c.slots {
-		s := &c.slots[i]
+	for i := range c.pool {
+		s := &c.pool[i]
 		if s.c != nil && (keep == "" || s.c.nc.RemoteAddr().String() != keep) {
 			drop = append(drop, s.c)
 		}
@@ -452,10 +454,10 @@ func dropConns(c *Client, keep string, why error) int {
 	return len(drop)
 }
 
-// dialSlot dials slot i unless it is already up; the caller holds dialMu.
-func dialSlot(c *Client, ctx context.Context, i int) error {
+// dialPooled dials pool place i unless it is already up; the caller holds dialMu.
+func dialPooled(c *Client, ctx context.Context, i int) error {
 	c.mu.Lock()
-	up := c.slots[i].c != nil
+	up := c.pool[i].c != nil
 	c.mu.Unlock()
 	if up {
 		return nil
@@ -464,7 +466,7 @@ func dialSlot(c *Client, ctx context.Context, i int) error {
 	defer func() { dialEnded(c) }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.slots[i]
+	s := &c.pool[i]
 	if err != nil {
 		s.fails++
 		s.next = time.Now().Add(backoff(&c.opts, s.fails))
@@ -479,13 +481,13 @@ func dialSlot(c *Client, ctx context.Context, i int) error {
 	cn.onFail = func(err error) {
 		_ = err // named and used: Yaegi mis-assigns an unnamed closure parameter (docs/YAEGI-NOTES.md)
 		c.mu.Lock()
-		if c.slots[i].c == cn {
-			c.slots[i].c = nil
+		if c.pool[i].c == cn {
+			c.pool[i].c = nil
 		}
 		c.mu.Unlock()
 		kickConnector(c)
 	}
-	// A connection that failed before onFail was set is not put in the slot.
+	// A connection that failed before onFail was set is not put in the pool.
 	if cn.err == nil {
 		s.c = cn
 	}
@@ -516,19 +518,19 @@ func kickConnector(c *Client) {
 	wakeup.Wake(c.wake)
 }
 
-// connector is the client's one background goroutine: it dials every empty slot whose
+// connector is the client's one background goroutine: it dials every empty pool place whose
 // backoff has passed, then sleeps until the next is due or it is kicked.
 func connector(c *Client) {
 	defer c.wg.Done()
 	for {
 		wait := time.Hour
-		for i := range c.slots {
+		for i := range c.pool {
 			if c.closed.Load() {
 				return
 			}
 			c.mu.Lock()
-			up := c.slots[i].c != nil
-			next := c.slots[i].next
+			up := c.pool[i].c != nil
+			next := c.pool[i].next
 			c.mu.Unlock()
 			if up {
 				continue
@@ -540,11 +542,11 @@ func connector(c *Client) {
 				continue
 			}
 			c.dialMu.Lock()
-			_ = dialSlot(c, c.ctx, i)
+			_ = dialPooled(c, c.ctx, i)
 			c.dialMu.Unlock()
 			c.mu.Lock()
-			if c.slots[i].c == nil {
-				if d := time.Until(c.slots[i].next); d < wait {
+			if c.pool[i].c == nil {
+				if d := time.Until(c.pool[i].next); d < wait {
 					wait = d
 				}
 			}

@@ -44,7 +44,7 @@ func TestRealServerRepliesOfEveryTypeDecode(t *testing.T) {
 		t.Run(map[bool]string{true: "RESP3", false: "RESP2-no-HELLO"}[resp3], func(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{RenameHello: !resp3})
 			c := newTestClient(t, Options{Addr: srv.Addr(), PoolSize: 1})
-			if got := c.slots[0].c.resp3; got != resp3 {
+			if got := c.pool[0].c.resp3; got != resp3 {
 				t.Fatalf("resp3 = %v, want %v", got, resp3)
 			}
 			if v := mustDo(t, c, "PING"); v.Type != TypeSimple || v.String() != "PONG" {

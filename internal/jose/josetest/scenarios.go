@@ -182,15 +182,6 @@ func RemoteScenario(base, name string) []string {
 	return s.lines
 }
 
-// RemoteScenarios runs every scenario.
-func RemoteScenarios(base string) []string {
-	var out []string
-	for _, name := range ScenarioNames() {
-		out = append(out, RemoteScenario(base, name)...)
-	}
-	return out
-}
-
 // scenarioRotation: a new kid is picked up by one fetch (once MinRefresh allows it),
 // later tokens with it need none, and a removed kid is refused after the next refresh.
 func scenarioRotation(s *scenario) {

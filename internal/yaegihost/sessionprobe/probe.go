@@ -235,7 +235,7 @@ func Transcript() string {
 	small, _ := session.Seal(m.Session, []byte(`{"id":"x","ca":1700000000}`))
 	_, err = session.Open(m.Login, small)
 	expect("session value as login", errName(err), "tampered")
-	_, err = session.Open(m.Cache, small)
+	_, err = session.Open(m.CacheSealer, small)
 	expect("session value as cache", errName(err), "tampered")
 	_, err = session.OpenRecord(m, m.Session, text, at(3599))
 	expect("idle 59m59s", errName(err), "ok")
