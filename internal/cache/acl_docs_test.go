@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
 
@@ -120,7 +119,7 @@ func noACLDenials(t *testing.T, servers ...*redistest.Server) {
 func TestDocumentedACLRulesAreEnough(t *testing.T) {
 	data, sent := docACLRules(t)
 	user := func(rule []string) string { return "gatehouse " + strings.Join(rule, " ") }
-	acl := func(o *config.CacheOptions) {
+	acl := func(o *Options) {
 		o.Redis.Username = "gatehouse"
 		o.Redis.Password = aclDocPassword
 	}

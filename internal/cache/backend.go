@@ -8,7 +8,6 @@ import (
 	"errors"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 // RevocationTag is the hash tag that, in cluster mode, follows KeyPrefix in the Redis
@@ -21,7 +20,7 @@ const RevocationTag = "{gh}"
 
 // newBackend connects the cache.redis configuration: one server (url), the primary
 // the sentinels name (sentinel), or a cluster (cluster). Nothing is dialled yet.
-func newBackend(ro *config.RedisOptions, prefix string) (redis.Backend, error) {
+func newBackend(ro *RedisOptions, prefix string) (redis.Backend, error) {
 	o := redis.Options{
 		Username: ro.Username, Password: ro.Password,
 		ClientName: ro.ClientName, PoolSize: ro.PoolSize,
@@ -76,7 +75,7 @@ func newBackend(ro *config.RedisOptions, prefix string) (redis.Backend, error) {
 
 // tlsConfig builds the TLS configuration of every connection (nil without TLS). An
 // empty ServerName is filled per node with the host connected to.
-func tlsConfig(ro *config.RedisOptions, on bool) (*tls.Config, error) {
+func tlsConfig(ro *RedisOptions, on bool) (*tls.Config, error) {
 	if !on {
 		return nil, nil
 	}

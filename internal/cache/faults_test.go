@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
 
@@ -447,9 +446,9 @@ func TestNewNeverWaitsForTheNetwork(t *testing.T) {
 		o.Mode = "hybrid"
 		o.Redis.DialTimeout = 5 * time.Second
 		if kind == "sentinel" {
-			o.Redis.Sentinel = config.SentinelOptions{MasterName: "mymaster", Addresses: []string{"192.0.2.1:26379"}}
+			o.Redis.Sentinel = SentinelOptions{MasterName: "mymaster", Addresses: []string{"192.0.2.1:26379"}}
 		} else {
-			o.Redis.Cluster = config.ClusterOptions{Addresses: []string{"192.0.2.1:6379"}}
+			o.Redis.Cluster = ClusterOptions{Addresses: []string{"192.0.2.1:6379"}}
 		}
 		start := time.Now()
 		s, _ := newStore(t, o)
@@ -460,7 +459,7 @@ func TestNewNeverWaitsForTheNetwork(t *testing.T) {
 			t.Fatalf("%s: New and a request took %v", kind, d)
 		}
 	}
-	o.Redis.Sentinel = config.SentinelOptions{Addresses: []string{"h:1"}}
+	o.Redis.Sentinel = SentinelOptions{Addresses: []string{"h:1"}}
 	if _, err := New(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), "cache.redis.sentinel") {
 		t.Fatalf("sentinel without a master name: %v", err)
 	}

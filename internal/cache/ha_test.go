@@ -13,33 +13,32 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
 
 // haOptions is a hybrid configuration for a Sentinel or Cluster deployment, with
 // timeouts short enough for failover tests.
-func haOptions(prefix string, set *redistest.SentinelSet, cl *redistest.Cluster) config.CacheOptions {
+func haOptions(prefix string, set *redistest.SentinelSet, cl *redistest.Cluster) Options {
 	o := memoryOptions()
 	o.Mode = "hybrid"
 	o.KeyPrefix = prefix
 	o.ProbeInterval = 50 * time.Millisecond
-	o.Redis = config.RedisOptions{
+	o.Redis = RedisOptions{
 		PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		MaxReplyBytes: 1 << 20, ClientName: "gatehouse-ha-test",
 	}
 	if set != nil {
 		o.Redis.Password = "data-secret"
-		o.Redis.Sentinel = config.SentinelOptions{MasterName: set.MasterName, Addresses: set.SentinelAddrs(), Password: "sentinel-secret"}
+		o.Redis.Sentinel = SentinelOptions{MasterName: set.MasterName, Addresses: set.SentinelAddrs(), Password: "sentinel-secret"}
 	}
 	if cl != nil {
 		o.Redis.Password = "cluster-secret"
-		o.Redis.Cluster = config.ClusterOptions{Addresses: cl.Seeds()[:2]}
+		o.Redis.Cluster = ClusterOptions{Addresses: cl.Seeds()[:2]}
 	}
 	return o
 }
 
-func haReplicas(t *testing.T, o config.CacheOptions, n int) []*store {
+func haReplicas(t *testing.T, o Options, n int) []*store {
 	t.Helper()
 	var out []*store
 	for i := 0; i < n; i++ {

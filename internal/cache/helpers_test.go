@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/redistest"
 )
@@ -21,8 +20,8 @@ var (
 )
 
 // memoryOptions is the compiled default configuration's cache section (memory mode).
-func memoryOptions() config.CacheOptions {
-	return config.CacheOptions{
+func memoryOptions() Options {
+	return Options{
 		Mode: "memory", KeyPrefix: "gatehouse:", L1MaxEntries: 100000, L1MaxBytes: 64 << 20,
 		OutboxSize: 10000, WriteQueue: 10000, ProbeInterval: time.Second,
 	}
@@ -30,12 +29,12 @@ func memoryOptions() config.CacheOptions {
 
 // redisOptionsFor points a cache configuration at srv, with timeouts short enough for
 // fault tests on a loaded machine.
-func redisOptionsFor(srv *redistest.Server, mode, prefix string) config.CacheOptions {
+func redisOptionsFor(srv *redistest.Server, mode, prefix string) Options {
 	o := memoryOptions()
 	o.Mode = mode
 	o.KeyPrefix = prefix
 	o.ProbeInterval = 50 * time.Millisecond
-	o.Redis = config.RedisOptions{
+	o.Redis = RedisOptions{
 		URL: srv.URL(), PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
 		WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-test",
 	}
@@ -60,14 +59,14 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-func newStore(t testing.TB, o config.CacheOptions) (*store, *logBuffer) {
+func newStore(t testing.TB, o Options) (*store, *logBuffer) {
 	t.Helper()
 	return newInstanceStore(t, o, "")
 }
 
 // newInstanceStore builds the store of the middleware binding (its revocations shared
 // with the binding's other stores in this process), closed at the end of the test.
-func newInstanceStore(t testing.TB, o config.CacheOptions, binding string) (*store, *logBuffer) {
+func newInstanceStore(t testing.TB, o Options, binding string) (*store, *logBuffer) {
 	t.Helper()
 	lb := &logBuffer{}
 	st, err := NewInstance(context.Background(), o, logging.New("test", "debug", lb), binding)

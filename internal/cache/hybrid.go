@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/wakeup"
 )
@@ -61,7 +60,7 @@ type store struct {
 	revs   *revocationSet
 	log    *logging.Logger
 	client redis.Backend // nil in memory mode
-	opts   config.CacheOptions
+	opts   Options
 
 	// Coherence. live is the current tracking epoch (0: not live). gen is the
 	// published generation (0: not coherent), drawn from genSeq: the store's own
@@ -119,7 +118,7 @@ type store struct {
 // are made in the background, and until the first one succeeds the store is
 // degraded. When ctx is cancelled the store closes itself as Close would, with a 2 s
 // drain deadline. Its revocations are its own: use NewInstance for a middleware's.
-func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (Store, error) {
+func New(ctx context.Context, opts Options, log *logging.Logger) (Store, error) {
 	return NewInstance(ctx, opts, log, "")
 }
 
@@ -128,7 +127,7 @@ func New(ctx context.Context, opts config.CacheOptions, log *logging.Logger) (St
 // after each configuration reload, and for each router using the middleware — shares
 // one set of revocations, so that a revocation known to one is known to all, and to
 // the stores built after it is gone (see revocationSets). An empty binding is New.
-func NewInstance(ctx context.Context, opts config.CacheOptions, log *logging.Logger, binding string) (Store, error) {
+func NewInstance(ctx context.Context, opts Options, log *logging.Logger, binding string) (Store, error) {
 	if log == nil {
 		log = logging.New("cache", "error", nil)
 	}

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 // revocationSet holds every positive revocation a middleware knows (written by one of
@@ -96,9 +94,12 @@ var (
 
 // newRevocationSet returns an empty set holding at most max revocations (the default
 // bound when max < 1).
+// DefaultMaxRevocations is cache.maxRevocations' default.
+const DefaultMaxRevocations = 100000
+
 func newRevocationSet(max int) *revocationSet {
 	if max < 1 {
-		max = config.Default().Cache.MaxRevocations
+		max = DefaultMaxRevocations
 	}
 	return &revocationSet{base: time.Now(), items: map[string]*revEntry{}, max: max}
 }

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/pages"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
 // Problem is one invalid option: its dotted name as operators write it, and what is
@@ -193,7 +195,7 @@ func (c *checker) provider(in *ProviderConfig, out *ProviderOptions) {
 	out.UserClaim = c.claimName("provider.userClaim", in.UserClaim)
 }
 
-func (c *checker) session(in *SessionConfig, out *SessionOptions) {
+func (c *checker) session(in *SessionConfig, out *session.Options) {
 	keys := in.Keys
 	if len(keys) == 0 {
 		c.fail("session.keys", "at least one key of 32 or more bytes is required (the first seals, all open); give it as env:NAME or file:/path")
@@ -466,7 +468,7 @@ func (c *checker) excluded(in []string) []string {
 	return out
 }
 
-func (c *checker) cache(in *CacheConfig, out *CacheOptions) {
+func (c *checker) cache(in *CacheConfig, out *cache.Options) {
 	r, ro := &in.Redis, &out.Redis
 	ro.URL = c.secret("cache.redis.url", r.URL)
 	if ro.URL != "" {

@@ -17,6 +17,8 @@
 // options that are malformed.
 package config
 
+import "github.com/gatehouse-oidc/gatehouse/internal/cache"
+
 // Config is the whole configuration, grouped as operators think of it.
 type Config struct {
 	// Provider is the OpenID Provider and this client's registration at it.
@@ -399,7 +401,7 @@ func Default() *Config {
 			KeyPrefix:      "gatehouse:",
 			L1MaxEntries:   100000,
 			L1MaxBytes:     64 << 20,
-			MaxRevocations: 100000,
+			MaxRevocations: cache.DefaultMaxRevocations,
 			OutboxSize:     10000,
 			WriteQueue:     10000,
 			ProbeInterval:  "1s",

@@ -1,14 +1,15 @@
 package config
 
 import (
-	"net/http"
 	"net/netip"
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/oidc"
 	"github.com/gatehouse-oidc/gatehouse/internal/pages"
+	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
 // Options is the validated, compiled configuration: durations parsed, secrets
@@ -16,14 +17,14 @@ import (
 // re-validates.
 type Options struct {
 	Provider        ProviderOptions
-	Session         SessionOptions
+	Session         session.Options
 	Bearer          BearerOptions
 	Authorization   AuthorizationOptions
 	Headers         HeadersOptions
 	Logout          LogoutOptions
 	ExcludedURLs    []string
 	Policy          PolicyOptions
-	Cache           CacheOptions
+	Cache           cache.Options
 	Throttle        ThrottleOptions
 	TrustedProxies  []netip.Prefix
 	SecurityHeaders SecurityHeadersOptions
@@ -86,22 +87,6 @@ type ProviderOptions struct {
 	JWKSMinCache         time.Duration
 	JWKSMaxCache         time.Duration
 	UserClaim            string
-}
-
-// SessionOptions is the compiled SessionConfig.
-type SessionOptions struct {
-	Keys         [][]byte // key material; the first seals, all open
-	CookieName   string
-	CookieDomain string
-	CookiePath   string
-	Secure       bool
-	HTTPOnly     bool
-	SameSite     http.SameSite
-	Lifetime     time.Duration
-	IdleTimeout  time.Duration // 0: no idle timeout
-	RefreshGrace time.Duration
-	LoginTimeout time.Duration
-	Store        string // "cookie" or "cache"
 }
 
 // BearerOptions is the compiled BearerConfig.
@@ -185,54 +170,6 @@ type AdminOptions struct {
 	Audience      string
 	RequiredScope string
 	AllowedIPs    []netip.Prefix
-}
-
-// CacheOptions is the compiled CacheConfig.
-type CacheOptions struct {
-	Mode           string // "memory", "redis" or "hybrid"
-	KeyPrefix      string
-	L1MaxEntries   int
-	L1MaxBytes     int
-	MaxRevocations int
-	OutboxSize     int
-	WriteQueue     int
-	ProbeInterval  time.Duration
-	Redis          RedisOptions
-}
-
-// RedisOptions is the compiled RedisConfig. URL is the resolved URL (it may carry a
-// password: never log it).
-type RedisOptions struct {
-	URL           string
-	Username      string
-	Password      string
-	PoolSize      int
-	DialTimeout   time.Duration
-	ReadTimeout   time.Duration
-	WriteTimeout  time.Duration
-	MaxInFlight   int
-	MaxReplyBytes int
-	ClientName    string
-	TLSEnabled    bool // rediss:// URL or cache.redis.tls.enabled
-	TLSCAPEM      []byte
-	TLSCertPEM    []byte
-	TLSKeyPEM     []byte
-	TLSServerName string
-	Sentinel      SentinelOptions
-	Cluster       ClusterOptions
-}
-
-// SentinelOptions is the compiled SentinelConfig.
-type SentinelOptions struct {
-	MasterName string
-	Addresses  []string
-	Username   string
-	Password   string
-}
-
-// ClusterOptions is the compiled ClusterConfig.
-type ClusterOptions struct {
-	Addresses []string
 }
 
 // ThrottleOptions is the compiled ThrottleConfig.

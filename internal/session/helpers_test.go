@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 const (
@@ -20,27 +18,27 @@ const (
 
 var testNow = time.Unix(1_700_000_000, 0)
 
-// testOptions compiles a real configuration with the given session keys, the way the
-// middleware gets its options.
-func testOptions(t testing.TB, keys ...string) *config.SessionOptions {
+// testOptions returns the session options the middleware gets from the default
+// configuration (config.Default, compiled: session is below config, which cannot be
+// imported here) with the given session keys.
+func testOptions(t testing.TB, keys ...string) *Options {
 	t.Helper()
-	c := config.Default()
-	c.Provider.Issuer = "https://idp.example.com"
-	c.Provider.ClientID = "gatehouse"
-	c.Provider.ClientSecret = "secret"
-	c.Session.Keys = keys
-	o, err := config.Compile(c, config.Environment{})
-	if err != nil {
-		t.Fatal(err)
+	o := &Options{CookieName: "_gatehouse", CookiePath: "/", Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode,
+		Lifetime: 24 * time.Hour, IdleTimeout: time.Hour, RefreshGrace: 60 * time.Second, LoginTimeout: 10 * time.Minute, Store: "cookie"}
+	for _, k := range keys {
+		if len(k) < 32 {
+			t.Fatalf("test key %q is shorter than 32 bytes", k)
+		}
+		o.Keys = append(o.Keys, []byte(k))
 	}
-	return &o.Session
+	return o
 }
 
 func testBinding(name string) string {
 	return InstanceBinding(name, "https://idp.example.com", "gatehouse", "_gatehouse")
 }
 
-func newTestManager(t testing.TB, opts *config.SessionOptions, name string) *Manager {
+func newTestManager(t testing.TB, opts *Options, name string) *Manager {
 	t.Helper()
 	m, err := NewManager(opts, testBinding(name), "/oauth2/callback")
 	if err != nil {

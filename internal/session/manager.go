@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 // Limits of the cookie format.
@@ -68,7 +66,7 @@ type Manager struct {
 // redirect URI's path: login-transaction cookies are scoped to the longest path that
 // covers both it and the session cookie's path, so they reach the callback and the
 // pages where logins start.
-func NewManager(opts *config.SessionOptions, binding, callbackPath string) (*Manager, error) {
+func NewManager(opts *Options, binding, callbackPath string) (*Manager, error) {
 	if opts.CookieName == "" {
 		return nil, errors.New("session: cookie name is required, got an empty one")
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 // Keyspaces the scenarios use.
@@ -165,7 +164,7 @@ func Throughput(addr string, poolSize, callers, depth, n int, op string) (float6
 // MemoryTranscript runs a fixed sequence of operations on a memory-mode store and
 // returns what each answered, one line each, for comparison between runs.
 func MemoryTranscript() string {
-	o := config.CacheOptions{Mode: "memory", KeyPrefix: "t:", L1MaxEntries: 16, L1MaxBytes: 64 << 10, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
+	o := cache.Options{Mode: "memory", KeyPrefix: "t:", L1MaxEntries: 16, L1MaxBytes: 64 << 10, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
 	s, err := cache.New(context.Background(), o, nil)
 	if err != nil {
 		return "New: " + err.Error()
@@ -238,12 +237,12 @@ func Open(r *Replicas, name, mode, url, prefix string) string {
 }
 
 // storeOptions is the configuration the scenarios use, without a Redis address.
-func storeOptions(mode, prefix string) config.CacheOptions {
-	o := config.CacheOptions{
+func storeOptions(mode, prefix string) cache.Options {
+	o := cache.Options{
 		Mode: mode, KeyPrefix: prefix, L1MaxEntries: 10000, L1MaxBytes: 16 << 20, OutboxSize: 1000, WriteQueue: 1000,
 		ProbeInterval: 50 * time.Millisecond,
 	}
-	o.Redis = config.RedisOptions{
+	o.Redis = cache.RedisOptions{
 		PoolSize: 2, DialTimeout: time.Second, ReadTimeout: time.Second,
 		WriteTimeout: time.Second, MaxReplyBytes: 1 << 20, ClientName: "gatehouse-yaegi",
 	}
@@ -251,13 +250,13 @@ func storeOptions(mode, prefix string) config.CacheOptions {
 }
 
 // openWith builds a store called name with o; "" or the error's text.
-func openWith(r *Replicas, name string, o config.CacheOptions) string {
+func openWith(r *Replicas, name string, o cache.Options) string {
 	return openBound(r, name, o, "")
 }
 
 // openBound is openWith for the middleware binding (revocations shared with its
 // other stores).
-func openBound(r *Replicas, name string, o config.CacheOptions, binding string) string {
+func openBound(r *Replicas, name string, o cache.Options, binding string) string {
 	s, err := cache.NewInstance(context.Background(), o, nil, binding)
 	if err != nil {
 		return err.Error()
@@ -501,7 +500,7 @@ func EmptyLoop(n int) int {
 
 // NewMemoryStore returns a memory-mode store with the default bounds.
 func NewMemoryStore() cache.Store {
-	o := config.CacheOptions{Mode: "memory", KeyPrefix: "b:", L1MaxEntries: 100000, L1MaxBytes: 64 << 20, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
+	o := cache.Options{Mode: "memory", KeyPrefix: "b:", L1MaxEntries: 100000, L1MaxBytes: 64 << 20, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
 	s, _ := cache.New(context.Background(), o, nil)
 	return s
 }
@@ -667,7 +666,7 @@ func RevocationSetTranscript(binding string) string {
 	ctx := context.Background()
 	out := ""
 	open := func(b string, maxRevocations int) cache.Store {
-		o := config.CacheOptions{Mode: "memory", KeyPrefix: "t:", L1MaxEntries: 16, L1MaxBytes: 64 << 10,
+		o := cache.Options{Mode: "memory", KeyPrefix: "t:", L1MaxEntries: 16, L1MaxBytes: 64 << 10,
 			MaxRevocations: maxRevocations, OutboxSize: 10, WriteQueue: 10, ProbeInterval: time.Second}
 		s, err := cache.NewInstance(ctx, o, nil, b)
 		if err != nil {

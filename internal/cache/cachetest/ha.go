@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/cache/redis"
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 )
 
 // OpenSentinel builds a hybrid store called name on the primary that the sentinels
@@ -28,7 +27,7 @@ func OpenSentinel(r *Replicas, name, master string, sentinels []string, password
 func OpenCluster(r *Replicas, name string, seeds []string, password, prefix string) string {
 	o := storeOptions("hybrid", prefix)
 	o.Redis.Password = password
-	o.Redis.Cluster = config.ClusterOptions{Addresses: seeds}
+	o.Redis.Cluster = cache.ClusterOptions{Addresses: seeds}
 	return openWith(r, name, o)
 }
 

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-oidc/gatehouse/internal/config"
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
 
@@ -32,8 +31,8 @@ const (
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // Options returns compiled session options as the middleware gets them.
-func Options(keys ...string) *config.SessionOptions {
-	o := &config.SessionOptions{
+func Options(keys ...string) *session.Options {
+	o := &session.Options{
 		CookieName: "_gatehouse", CookiePath: "/", Secure: true, HTTPOnly: true,
 		SameSite: http.SameSiteLaxMode, Lifetime: 24 * time.Hour, IdleTimeout: time.Hour,
 		RefreshGrace: time.Minute, LoginTimeout: 10 * time.Minute, Store: "cookie",
