@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,6 +68,16 @@ func wantSignInAt(t *testing.T, what string, rec *httptest.ResponseRecorder, op 
 	if ru := loc.Query().Get("redirect_uri"); !strings.HasSuffix(ru, callback) {
 		t.Fatalf("%s: redirect_uri %q, want one ending in %s", what, ru, callback)
 	}
+}
+
+// cleared reports whether resp expires the cookie name.
+func cleared(resp *http.Response, name string) bool {
+	for _, c := range resp.Cookies() {
+		if c.Name == name && c.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // TestSeveralProvidersAreChosenByHostAndPath: an entry with hosts serves its hosts;
@@ -208,7 +219,7 @@ func TestBearerTokenOfOneProviderIsNeverAcceptedByAnother(t *testing.T) {
 // TestLogoutGoesToTheProviderOfTheSession: RP-initiated logout sends the browser to
 // the end-session endpoint of the provider it signed in with; a back-channel logout
 // from A, at A's endpoint, ends A's sessions only, and A's logout token is refused
-// at B's endpoint.
+// at B's endpoint; B's front-channel endpoint refuses A's iss and accepts B's.
 func TestLogoutGoesToTheProviderOfTheSession(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
 		a, b := twoProviders(t)
@@ -219,13 +230,20 @@ func TestLogoutGoesToTheProviderOfTheSession(t *testing.T) {
 		mustContain(t, "partners sign-in", leaving.get(t, srv.URL+"/oauth2/choose?provider=partners&rd=%2Fapp"), "X-Forwarded-User: alice@example.com")
 		resp, _ := leaving.post(t, srv.URL+logoutPath, url.Values{})
 		loc, err := url.Parse(resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusFound || err != nil || loc.Scheme+"://"+loc.Host+loc.Path != b.Endpoints().EndSession {
+		if resp.StatusCode != http.StatusFound || err != nil || loc.Scheme+"://"+loc.Host+loc.Path != b.Endpoints().EndSession || !cleared(resp, "_gatehouse_partners") {
 			t.Fatalf("logout of a partners session: %d Location %q, want %s", resp.StatusCode, resp.Header.Get("Location"), b.Endpoints().EndSession)
 		}
 
 		corp, partners := newBrowser(), newBrowser()
 		mustContain(t, "corp sign-in", corp.get(t, srv.URL+"/oauth2/choose?provider=corp&rd=%2Fapp"), "X-Forwarded-User: alice@example.com")
+		before := b.SessionIDs("alice")
 		mustContain(t, "partners sign-in", partners.get(t, srv.URL+"/oauth2/choose?provider=partners&rd=%2Fapp"), "X-Forwarded-User: alice@example.com")
+		partnersSID := ""
+		for _, sid := range b.SessionIDs("alice") {
+			if !slices.Contains(before, sid) {
+				partnersSID = sid
+			}
+		}
 		corpCookie, partnersCookie := cookieHeader(t, corp, srv.URL), cookieHeader(t, partners, srv.URL)
 		ctx := context.Background()
 		if status, err := a.BackchannelLogout(ctx, srv.URL+backchannelPath+"/partners", "alice", ""); err != nil || status != http.StatusBadRequest {
@@ -239,6 +257,15 @@ func TestLogoutGoesToTheProviderOfTheSession(t *testing.T) {
 			t.Fatalf("corp session after A's back-channel logout: %d %s", resp.StatusCode, body)
 		}
 		mustBeServed(t, "partners session after A's back-channel logout", srv.URL, partnersCookie, "alice@example.com")
+
+		// Front-channel: at B's endpoint, only B's iss is accepted.
+		if resp := partners.once(t, a.FrontchannelLogoutURL(srv.URL+frontchannelPath+"/partners", partnersSID)); resp.StatusCode != http.StatusBadRequest || cleared(resp, "_gatehouse_partners") {
+			t.Fatalf("A's iss at B's front-channel endpoint: %d", resp.StatusCode)
+		}
+		mustBeServed(t, "partners session after A's front-channel request", srv.URL, partnersCookie, "alice@example.com")
+		if resp := partners.once(t, b.FrontchannelLogoutURL(srv.URL+frontchannelPath+"/partners", partnersSID)); resp.StatusCode != http.StatusOK || !cleared(resp, "_gatehouse_partners") {
+			t.Fatalf("B's front-channel logout: %d %v", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+		}
 	})
 }
 
