@@ -82,6 +82,9 @@ type Middleware struct {
 	src *instanceSources
 	// pageCSP replaces the profile's Content-Security-Policy on pages (pages.go).
 	pageCSP string
+	// undecided answers, with several providers, a request that needs a sign-in
+	// when nothing chose its provider (multi.go); nil with a single provider.
+	undecided func(rw http.ResponseWriter, req *http.Request)
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid

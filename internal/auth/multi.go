@@ -32,18 +32,17 @@ import (
 //     (unverified: it only picks who verifies it); a token of no entry is refused;
 //  4. the entry whose session cookie the browser carries;
 //  5. the entry the browser chose on the sign-in chooser (a short-lived cookie);
-//  6. else the logout, signed-out and operations endpoints go to the first entry,
-//     a browser navigation gets the chooser page and anything else 401.
+//  6. else the first candidate serves what needs no sign-in (excluded URLs, rules
+//     that allow, the logout, signed-out and operations endpoints); what needs one
+//     gets the chooser page (a browser navigation) or 401 (undecided).
 type multi struct {
 	subs    []*Middleware
 	entries []config.ProviderEntry
 	// own maps every entry's own endpoint paths to its index + 1.
 	own map[string]int
-	// shared are the endpoints any entry serves alike (logout, signed-out page,
-	// operations, admin): without a choice, the first candidate does.
-	shared map[string]bool
-	// chooserPath records a choice; choiceCookie carries it.
-	chooserPath, choiceCookie string
+	// chooserPath records a choice; choiceCookie carries it; loginPath is the
+	// shared sign-in start endpoint, which shows the chooser when nothing chose.
+	chooserPath, choiceCookie, loginPath string
 	// cookieNames are the entries' session cookie names.
 	cookieNames          []string
 	anyHosts, anyPrefix  bool
@@ -54,7 +53,7 @@ type multi struct {
 // newMulti builds one instance per entry of providers and the dispatcher over them.
 func newMulti(ctx context.Context, next http.Handler, opts *config.Options, name string) (http.Handler, error) {
 	d := &multi{
-		entries: opts.Providers, own: map[string]int{}, shared: map[string]bool{},
+		entries: opts.Providers, own: map[string]int{}, loginPath: opts.Provider.LoginPath,
 		chooserPath: opts.ChooserPath, choiceCookie: opts.Session.CookieName + "-provider",
 		bearerOn: opts.Bearer.Enabled, stripCooks: opts.Headers.StripCookies, opts: opts,
 	}
@@ -66,6 +65,10 @@ func newMulti(ctx context.Context, next http.Handler, opts *config.Options, name
 		if err != nil {
 			return nil, errorString("gatehouse: providers[" + strconv.Itoa(i) + "]: " + err.Error())
 		}
+		m.undecided = func(rw http.ResponseWriter, req *http.Request) {
+			cands, _ := req.Context().Value(undecidedKey).([]int)
+			undecided(d, rw, req, cands)
+		}
 		d.subs = append(d.subs, m)
 		d.cookieNames = append(d.cookieNames, o.Session.CookieName)
 		for _, p := range []string{o.Provider.CallbackPath, o.Logout.BackchannelPath, o.Logout.FrontchannelPath} {
@@ -75,11 +78,6 @@ func newMulti(ctx context.Context, next http.Handler, opts *config.Options, name
 		}
 		d.anyHosts = d.anyHosts || len(e.Hosts) > 0
 		d.anyPrefix = d.anyPrefix || e.PathPrefix != ""
-	}
-	for _, p := range []string{opts.Logout.Path, opts.Logout.SignedOutPath, opts.Logout.OthersPath, opts.Admin.RevokePath, opts.Metrics.Path, opts.Health.Path} {
-		if p != "" {
-			d.shared[p] = true
-		}
 	}
 	return d, nil
 }
@@ -145,19 +143,36 @@ func (d *multi) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		// Only entries with hosts, none of them this request's.
 		unauthorized(d.subs[0], rw, req, nil, "unauthorized", nil)
 		return
-	case i == noChoice && d.shared[req.URL.Path]:
-		i = cands[0]
-	case i == noChoice && isNavigation(req):
-		chooserPage(d, rw, req, cands)
+	case i == noChoice && req.URL.Path == d.loginPath:
+		undecided(d, rw, req, cands)
 		return
 	case i == noChoice:
-		unauthorized(d.subs[cands[0]], rw, req, nil, "unauthorized", nil)
-		return
+		// Nothing chose an entry: the first candidate serves what needs no sign-in
+		// (excluded URLs, rules that allow, the logout, signed-out and operations
+		// endpoints); where it would send the browser to sign in, undecided answers
+		// instead (unauthenticated).
+		i = cands[0]
+		req = req.WithContext(context.WithValue(req.Context(), undecidedKey, cands))
 	}
 	if d.stripCooks && req.Header["Cookie"] != nil {
 		stripOthers(d, req, i)
 	}
 	d.subs[i].ServeHTTP(rw, req)
+}
+
+// undecidedKey is the context key under which a request no entry was chosen for
+// carries its candidates ([]int). (A pointer: it compares by identity, and no other
+// package can make it.)
+var undecidedKey = new(int)
+
+// undecided answers a request that needs a sign-in when nothing chose the entry: a
+// browser navigation gets the sign-in chooser, anything else 401.
+func undecided(d *multi, rw http.ResponseWriter, req *http.Request, cands []int) {
+	if isNavigation(req) {
+		chooserPage(d, rw, req, cands)
+		return
+	}
+	unauthorized(d.subs[cands[0]], rw, req, nil, "unauthorized", nil)
 }
 
 // candidates are the entries that may handle req by its host and path (the indices;

@@ -101,7 +101,8 @@ func TestSeveralProvidersAreChosenByHostAndPath(t *testing.T) {
 }
 
 // TestSignInChooserOffersEveryProviderWithoutScript: with no host or path choice, a
-// browser gets an accessible page of links (no JavaScript); a link records the choice
+// browser gets an accessible page of links (no JavaScript) where it needs to sign in
+// (not on excluded URLs or Gatehouse's signed-out page); a link records the choice
 // and the browser signs in with that provider and comes back. The chooser endpoint
 // refuses unknown providers and return targets off the site; an API client gets 401.
 func TestSignInChooserOffersEveryProviderWithoutScript(t *testing.T) {
@@ -109,8 +110,13 @@ func TestSignInChooserOffersEveryProviderWithoutScript(t *testing.T) {
 		a, b := twoProviders(t)
 		cfg := multiConfig(a, providerEntry(a, "corp", map[string]any{"title": "Corp SSO"}), providerEntry(b, "partners", map[string]any{"title": "Partners"}))
 		group(cfg, "pages")["title"] = "Example Inc."
+		cfg["excludedURLs"] = "/public/"
 		srv, _ := startInstance(t, md, cfg, "multi-chooser@file")
 		br := newBrowser()
+		// What needs no sign-in needs no choice either.
+		mustContain(t, "an excluded URL", br.get(t, srv.URL+"/public/x"), "backend /public/x")
+		mustContain(t, "the signed-out page", br.get(t, srv.URL+"/oauth2/signed-out"), "Signed out")
+		mustContain(t, "the sign-in address", br.get(t, srv.URL+"/oauth2/start?rd=%2Fapp"), "Sign in with Corp SSO", "rd=%2Foauth2%2Fstart%3Frd%3D%252Fapp")
 		p := br.get(t, srv.URL+"/app?x=1")
 		mustContain(t, "chooser", p, `<html lang="en">`, "Example Inc.", `aria-label="Sign-in options"`,
 			`href="/oauth2/choose?provider=corp&amp;rd=%2Fapp%3Fx%3D1"`, "Sign in with Corp SSO",
