@@ -23,6 +23,11 @@ import (
 // the request's rule requires of a sign-in: max_age, acr_values); every other
 // request (isNavigation) gets 401 with a login_url it can navigate to.
 func unauthenticated(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) {
+	if m.undecided != nil && req.Context().Value(undecidedKey) != nil {
+		// Several providers and none chosen yet (multi.go).
+		m.undecided(rw, req)
+		return
+	}
 	var r *config.Rule
 	if rule > 0 {
 		r = m.rules[rule]

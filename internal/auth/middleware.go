@@ -82,6 +82,9 @@ type Middleware struct {
 	src *instanceSources
 	// pageCSP replaces the profile's Content-Security-Policy on pages (pages.go).
 	pageCSP string
+	// undecided answers, with several providers, a request that needs a sign-in
+	// when nothing chose its provider (multi.go); nil with a single provider.
+	undecided func(rw http.ResponseWriter, req *http.Request)
 }
 
 // New compiles cfg and returns the middleware, or an error naming every invalid
@@ -97,12 +100,28 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	if err != nil {
 		return nil, err
 	}
+	if len(opts.Providers) > 0 {
+		return newMulti(ctx, next, opts, name)
+	}
+	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
+	m, err := build(ctx, next, opts, name, name, binding)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// build is New for compiled options: one instance for one provider. logName is the
+// name its log lines carry; metricsKey the metrics set it counts into (its binding,
+// or with several providers one key for all of them).
+func build(ctx context.Context, next http.Handler, opts *config.Options, name, logName, metricsKey string) (*Middleware, error) {
+	var err error
 	binding := session.InstanceBinding(name, opts.Provider.Issuer, opts.Provider.ClientID, opts.Session.CookieName)
 	m := &Middleware{
 		name: name,
 		next: next,
 		opts: opts,
-		log: logging.NewLogger(logging.Options{Name: name, Level: opts.LogLevel, Format: opts.Log.Format,
+		log: logging.NewLogger(logging.Options{Name: logName, Level: opts.LogLevel, Format: opts.Log.Format,
 			HashClientIP: opts.Log.HashClientIP, IDKey: session.LogIDKey(opts.Session.Keys, binding)}),
 		identity:           newIdentityHeaders(&opts.Headers),
 		callbackPath:       opts.Provider.CallbackPath,
@@ -160,7 +179,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	// This instance counts into its middleware's metrics until ctx ends (a reload, or
 	// Traefik stopping); then what it counted itself is folded into them.
 	m.src = &instanceSources{verified: m.verified, bearer: m.bearer, store: m.store, provider: m.provider}
-	m.met = attachMetrics(binding, m.src)
+	m.met = attachMetrics(metricsKey, m.src)
 	context.AfterFunc(ctx, func() {
 		detachMetrics(m.met, m.src)
 	})

@@ -64,7 +64,12 @@ func Compile(cfg *Config, env Environment) (*Options, error) {
 	// reason for any other problem.
 	c := &checker{env: env, problems: UnknownOptions(cfg)}
 	o := &Options{}
-	c.provider(&cfg.Provider, &o.Provider)
+	if len(cfg.Providers) > 0 {
+		c.providers(cfg, o)
+	} else {
+		c.provider(&cfg.Provider, &o.Provider)
+		c.entryOnly(&cfg.Provider)
+	}
 	c.session(&cfg.Session, &o.Session)
 	c.bearer(&cfg.Bearer, &o.Bearer, &o.Provider)
 	c.authorization(&cfg.Authorization, &o.Authorization)
@@ -727,11 +732,14 @@ func (c *checker) pages(in *PagesConfig) *pages.Set {
 // crossChecks are rules between groups: endpoint paths must be distinct and not
 // excluded from authentication; the hosted-domain check needs domains to check.
 func (c *checker) crossChecks(o *Options) {
-	if o.Provider.CheckHostedDomain && len(o.Authorization.AllowedDomains) == 0 {
-		c.fail("provider.checkHostedDomain", "needs authorization.allowedDomains: the Google Workspace domains (hd) whose accounts may sign in")
-	}
-	c.returnHosts(o)
-	paths := []struct{ option, path string }{
+	c.entryChecks(o, func(c *checker, o *Options) {
+		if o.Provider.CheckHostedDomain && len(o.Authorization.AllowedDomains) == 0 {
+			c.fail("provider.checkHostedDomain", "needs authorization.allowedDomains: the Google Workspace domains (hd) whose accounts may sign in")
+		}
+		c.returnHosts(o)
+	})
+	type ownPath struct{ option, path string }
+	paths := []ownPath{
 		{"provider.callbackPath", o.Provider.CallbackPath},
 		{"provider.loginPath", o.Provider.LoginPath},
 		{"logout.path", o.Logout.Path},
@@ -742,6 +750,19 @@ func (c *checker) crossChecks(o *Options) {
 		{"health.path", o.Health.Path},
 		{"logout.othersPath", o.Logout.OthersPath},
 		{"admin.path", o.Admin.RevokePath},
+	}
+	if len(o.Providers) > 0 {
+		// Every entry has its own callback; the sign-in start endpoint is shared
+		// (the request's provider is chosen as for any other request).
+		paths[0] = ownPath{"chooserPath", o.ChooserPath}
+		paths[1].option = "providers[0].loginPath"
+		for i, e := range o.Providers {
+			name := "providers[" + strconv.Itoa(i) + "]"
+			paths = append(paths, ownPath{name + ".callbackPath", e.Provider.CallbackPath})
+			if e.Provider.LoginPath != o.Provider.LoginPath {
+				c.fail(name+".loginPath", "must be the same in every entry ("+o.Provider.LoginPath+"): the sign-in start endpoint is shared, and chooses the provider as any request does")
+			}
+		}
 	}
 	for i, a := range paths {
 		if a.path == "" {

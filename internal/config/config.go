@@ -23,6 +23,14 @@ import "github.com/gatehouse-oidc/gatehouse/internal/cache"
 type Config struct {
 	// Provider is the OpenID Provider and this client's registration at it.
 	Provider ProviderConfig
+	// Providers are several OpenID Providers for one middleware, instead of
+	// Provider: each entry takes every provider option, plus id, title, hosts and
+	// pathPrefix, which choose it for a request (docs/PROVIDERS.md, "Several
+	// providers").
+	Providers []ProviderConfig
+	// ChooserPath is the endpoint of the sign-in chooser's links, which records
+	// the provider a browser chose (used with Providers only).
+	ChooserPath string
 	// Session is the browser session: cookies, lifetimes, storage.
 	Session SessionConfig
 	// Bearer admits machine-to-machine requests with Authorization: Bearer tokens.
@@ -68,7 +76,14 @@ type Config struct {
 
 // ProviderConfig describes the OpenID Provider and the client registered at it.
 type ProviderConfig struct {
-	Issuer string
+	// ID, Title, Hosts and PathPrefix are only used in an entry of Providers: its
+	// short name (cookie names, paths), its label on the sign-in chooser, and the
+	// hosts and path prefix it serves (EntryOnlyProviderOptions).
+	ID         string
+	Title      string
+	Hosts      []string
+	PathPrefix string
+	Issuer     string
 	// AllowedTenants are the tenants whose tokens a multi-tenant issuer (an Issuer
 	// with {tenantid}) accepts.
 	AllowedTenants   []string
@@ -430,5 +445,6 @@ func Default() *Config {
 		Pages: PagesConfig{
 			AccentColor: "#1d4ed8",
 		},
+		ChooserPath: "/oauth2/choose",
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,12 +21,23 @@ func leafOptions() map[string]string {
 				continue // collects misspelled options: not an option
 			}
 			name := prefix + OptionName(v.Type().Field(i).Name)
+			if prefix == "provider." && slices.Contains(EntryOnlyProviderOptions, name[len(prefix):]) {
+				continue // documented as providers[].id etc.
+			}
 			f := v.Field(i)
 			switch f.Kind() {
 			case reflect.Struct:
 				walk(f, name+".")
 			case reflect.Slice:
 				out[name] = strings.Join(ListDefaults[name], ",")
+				if name == "providers" {
+					// An entry takes every provider.* option (documented once,
+					// there) and its own, documented as providers[].id etc.
+					for _, o := range EntryOnlyProviderOptions {
+						out["providers[]."+o] = ""
+					}
+					continue
+				}
 				if f.Type().Elem().Kind() == reflect.Struct {
 					// A list of option groups (rules): its fields as rules[].path.
 					walk(reflect.New(f.Type().Elem()).Elem(), name+"[].")

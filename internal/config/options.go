@@ -16,7 +16,13 @@ import (
 // resolved, lists defaulted and normalised. The middleware reads it and never
 // re-validates.
 type Options struct {
-	Provider        ProviderOptions
+	// Provider is the provider, or with Providers the first entry's (for the
+	// options that are the same for all of them).
+	Provider ProviderOptions
+	// Providers are the entries of providers (nil with a single provider).
+	Providers []ProviderEntry
+	// ChooserPath is chooserPath ("" with a single provider).
+	ChooserPath     string
 	Session         session.Options
 	Bearer          BearerOptions
 	Authorization   AuthorizationOptions

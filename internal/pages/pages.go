@@ -31,6 +31,7 @@ const (
 	KindDenied          = "denied"            // signed in, but not allowed (403)
 	KindError           = "error"             // sign-in or sign-out failed, bad request, provider down
 	KindSignedIn        = "signed-in"         // signed in; the page continues to the target itself
+	KindChooser         = "chooser"           // choose the provider to sign in with (links)
 )
 
 // DefaultAccent is pages.accentColor's default: contrast 6.7:1 on white.
@@ -62,6 +63,9 @@ type Page struct {
 	FormAction, FormField, FormToken, FormButton string
 	// Refresh is the URL the page navigates to at once (a meta refresh).
 	Refresh string
+	// Choices are links to choose from (the sign-in chooser), each a map with Href
+	// (a local path) and Label.
+	Choices []map[string]string
 }
 
 // Style is the branding of every page.
@@ -161,8 +165,15 @@ func data(s *Set, p *Page) map[string]any {
 		"User": p.User, "Paragraphs": orEmpty(p.Paragraphs), "Lines": orEmpty(p.Lines),
 		"LinkHref": p.LinkHref, "LinkText": p.LinkText,
 		"FormAction": p.FormAction, "FormField": p.FormField, "FormToken": p.FormToken, "FormButton": p.FormButton,
-		"Refresh": refresh(p.Refresh),
+		"Refresh": refresh(p.Refresh), "Choices": orNone(p.Choices),
 	}
+}
+
+func orNone(v []map[string]string) []map[string]string {
+	if v == nil {
+		return []map[string]string{}
+	}
+	return v
 }
 
 func orEmpty(v []string) []string {
@@ -183,11 +194,12 @@ func refresh(u string) string {
 // samplePages is one page of every kind with every field set, for New's check.
 func samplePages() []*Page {
 	var out []*Page
-	for _, k := range []string{KindSignOut, KindSignedOut, KindSignOutOthers, KindOthersSignedOut, KindDenied, KindError, KindSignedIn} {
+	for _, k := range []string{KindSignOut, KindSignedOut, KindSignOutOthers, KindOthersSignedOut, KindDenied, KindError, KindSignedIn, KindChooser} {
 		out = append(out, &Page{
 			Kind: k, Status: 403, Heading: "Heading", User: "user@example.com", Paragraphs: []string{"Paragraph."},
 			Lines: []string{"Line."}, LinkHref: "/", LinkText: "Continue", FormAction: "/oauth2/logout",
 			FormField: "csrf", FormToken: "token", FormButton: "Sign out", Refresh: "/",
+			Choices: []map[string]string{{"Href": "/oauth2/choose?provider=corp&rd=%2F", "Label": "Sign in with Corp"}},
 		})
 	}
 	return out

@@ -25,6 +25,7 @@ const builtinTemplate = `<!doctype html>
 {{end}}{{if .Lines}}<h2>Details</h2>
 <ul class="details">{{range .Lines}}<li>{{.}}</li>{{end}}</ul>
 {{end}}{{if .FormAction}}<form method="post" action="{{.FormAction}}"><input type="hidden" name="{{.FormField}}" value="{{.FormToken}}"><button type="submit" id="signout" class="button">{{.FormButton}}</button></form>
+{{end}}{{if .Choices}}<ul class="choices" aria-label="Sign-in options">{{range .Choices}}<li><a class="button" href="{{.Href}}">{{.Label}}</a></li>{{end}}</ul>
 {{end}}{{if .LinkHref}}<p class="actions"><a id="continue" class="button" href="{{.LinkHref}}">{{.LinkText}}</a></p>
 {{end}}</main>
 </div>
@@ -58,6 +59,8 @@ a{color:var(--accent);text-underline-offset:.15em}
 .button:hover{filter:brightness(.9)}
 a:focus-visible,.button:focus-visible{outline:3px solid var(--accent);outline-offset:3px}
 form,.actions{margin:1.5rem 0 0}
+.choices{list-style:none;margin:1.5rem 0 0;padding:0;display:flex;flex-direction:column;gap:.75rem}
+.choices .button{display:block;text-align:center}
 @media (min-width:40rem){.card{padding:2.5rem 2.5rem 2rem}h1{font-size:1.75rem}}
 @media (forced-colors:active){.button{border:2px solid ButtonText}}
 `
