@@ -148,8 +148,9 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 // false, having written nothing, when the request is not bearer-first (bearerFirst)
 // and goes the session way.
 //
-// The hot path — the same Authorization header seen before, no Cookie header to
-// compete with it (or bearer.preferOverCookie), its verdict taken at the store's
+// The hot path — the same Authorization header seen before, no session cookie to
+// compete with it (no Cookie header, or noSessionCookie: bearer.preferOverCookie, or
+// a Cookie header without the session cookie's name), its verdict taken at the store's
 // current generation (no revocation anywhere since), the token still within its
 // lifetime — is one map lookup, one atomic load and a clock read before forwarding,
 // like serveSession's. A verdict is only ever stored for a Bearer credential that
@@ -158,7 +159,7 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hdr := req.Header
 	hs := hdr["Authorization"]
-	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || m.bearer.preferOverCookie) {
+	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || noSessionCookie(m, hdr)) {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
@@ -171,7 +172,7 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule 
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")
 			}
-			if m.stripCookies && hdr["Cookie"] != nil {
+			if m.bearerHotStripsCookies && hdr["Cookie"] != nil {
 				session.StripCookies(m.sessions, req)
 			}
 			p := v.p
@@ -188,10 +189,23 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule 
 	return serveBearerSlow(m, rw, req, rule)
 }
 
+// noSessionCookie is serveBearer's test that a request's Cookie header cannot
+// compete with its bearer token: bearer.preferOverCookie, or one Cookie header line
+// in which the session cookie's name does not occur at all (an SPA's own cookies
+// beside its token; then there is nothing of Gatehouse's to strip either). Any
+// occurrence of the name, even inside another cookie's name or value, leaves the
+// request to bearerFirst's exact parse, so the hot path never serves a request that
+// bearerFirst would send the session way. A call of its own: its temporaries cost
+// only requests that carry cookies.
+func noSessionCookie(m *Middleware, hdr http.Header) bool {
+	cs := hdr["Cookie"]
+	return m.bearer.preferOverCookie || len(cs) == 1 && !strings.Contains(cs[0], m.bearer.cookieName)
+}
+
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
 func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
-	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || m.bearer.preferOverCookie) {
+	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || noSessionCookie(m, req.Header)) {
 		// serveBearer looked this Authorization header up and counted it as served.
 		m.verified.bearerMisses.Add(1)
 	}
@@ -204,9 +218,10 @@ func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 
 // serveBearerChecked is serveBearerSlow for a request that is bearer-first. A token
 // this instance verified before, still within its verdict's lifetime, only has its
-// revocation status checked again (the generation moved, or a Cookie header kept the
-// request off the hot path); it keeps working for a client that is throttled. Any
-// other credential from a throttled client gets 429 before any work is done for it.
+// revocation status checked again (the generation moved, or a Cookie header naming
+// the session cookie kept the request off the hot path); it keeps working for a
+// client that is throttled. Any other credential from a throttled client gets 429
+// before any work is done for it.
 func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) {
 	hs := req.Header["Authorization"]
 	tok, problem := parseBearerHeader(hs)

@@ -56,7 +56,11 @@ type Middleware struct {
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
 	hasExcluded, bearerOn, stripAuthorization, stripCookies bool
-	gen                                                     *atomic.Uint64
+	// bearerHotStripsCookies: the bearer hot path strips Gatehouse's cookies only
+	// with bearer.preferOverCookie; otherwise it serves only requests whose Cookie
+	// header holds none of them (noSessionCookie).
+	bearerHotStripsCookies bool
+	gen                    *atomic.Uint64
 	// excluded is excludedURLs (matched by reqsafe.MatchesPrefix).
 	excluded []string
 
@@ -125,6 +129,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		refresh:            newRefresher(),
 		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
+	m.bearerHotStripsCookies = opts.Headers.StripCookies && opts.Bearer.PreferOverCookie
 	m.setRule = len(m.rules)
 	if m.hasRules {
 		m.setRule = len(m.rules) - 1
