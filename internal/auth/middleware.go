@@ -257,7 +257,14 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		}
 	}()
 
-	stripIdentityHeaders(m.identity, req.Header)
+	// Identity headers the client must not send (strip.go; inlined: one map lookup
+	// per header name known to be kept, stripSlow for every other).
+	kept := m.identity.kept.Load().(map[string]bool)
+	for name := range req.Header {
+		if !kept[name] {
+			stripSlow(m.identity, req.Header, name)
+		}
+	}
 
 	// Gatehouse's own endpoints (m.endpoints holds only enabled ones, so a request
 	// whose path is "" is authenticated like any other).
