@@ -58,9 +58,6 @@ type bearerState struct {
 	// introspection call instead of making their own.
 	introspectionShared atomic.Int64
 	refused             atomic.Int64
-
-	// base is the monotonic origin of tokenFacts.deadline.
-	base time.Time
 }
 
 // tokenFacts are what a bearer verdict needs to re-check revocation: the token's
@@ -71,9 +68,6 @@ type tokenFacts struct {
 	iss, sub string
 	jti      string
 	iat      int64
-	// deadline is the verdict's until as an offset from bearerState.base (monotonic),
-	// for the hot path.
-	deadline time.Duration
 }
 
 // bearerFailure is why a bearer request is refused: the status, the RFC 6750 error
@@ -98,7 +92,6 @@ const (
 func newBearerState(o *config.Options) (*bearerState, error) {
 	b := &bearerState{
 		preferOverCookie: o.Bearer.PreferOverCookie,
-		base:             time.Now(),
 		challenge:        o.Bearer.WWWAuthenticate,
 		cookieName:       o.Session.CookieName,
 		allowed:          o.Bearer.Algorithms,
@@ -165,9 +158,9 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule 
 		v := c.entries[hs[0]]
 		c.bearerLookups++
 		c.mu.Unlock()
-		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
-		// time.Now().Unix() under Yaegi.)
-		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.until[rule] == forever {
+		// (gen 0 is never stored; a session verdict's bearerDeadline is 0, see
+		// verified.)
+		if v != nil && v.gen == m.gen.Load() && time.Since(m.base) < v.bearerDeadline && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined.
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")
@@ -272,7 +265,7 @@ func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request
 	}
 	m.met.c.bearer[levelL1].Add(1)
 	if gen != 0 && v.gen != gen {
-		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
+		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer, bearerDeadline: v.bearerDeadline})
 	}
 	observeAuth(m, credBearer, start)
 	forwardAuthorized(m, rw, req, v.p, rule)
@@ -427,8 +420,9 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 		return nil, f
 	}
 	p := newPrincipal(m, "bearer", claimValues(payload, claims), id, tok)
-	facts.deadline = time.Unix(until, 0).Sub(b.base)
-	return &verified{p: p, until: until, bearer: facts}, nil
+	v := &verified{p: p, until: until, bearer: facts}
+	v.bearerDeadline = time.Unix(until, 0).Sub(m.base)
+	return v, nil
 }
 
 // claimValues decodes the claims for the principal (numbers stay json.Number): the

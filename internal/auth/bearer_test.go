@@ -146,7 +146,7 @@ func TestBearerHotPathServesATokenBesideUnrelatedCookies(t *testing.T) {
 	called := false
 	m := newTestMiddleware(t, c, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 	p := &principal{Source: "bearer", Allowed: true, until: []int64{forever}}
-	storeVerified(m.verified, "Bearer abc", &verified{p: p, until: 1 << 40, gen: m.gen.Load(), bearer: &tokenFacts{deadline: time.Hour}})
+	storeVerified(m.verified, "Bearer abc", &verified{p: p, until: 1 << 40, gen: m.gen.Load(), bearer: &tokenFacts{}, bearerDeadline: time.Hour})
 	cases := []struct {
 		cookies       []string
 		served, isHot bool

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
@@ -61,6 +62,8 @@ type Middleware struct {
 	// header holds none of them (noSessionCookie).
 	bearerHotStripsCookies bool
 	gen                    *atomic.Uint64
+	// base is the monotonic origin of verified's sessionDeadline and bearerDeadline.
+	base time.Time
 	// excluded is excludedURLs (matched by reqsafe.MatchesPrefix).
 	excluded []string
 
@@ -130,6 +133,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
 	m.bearerHotStripsCookies = opts.Headers.StripCookies && opts.Bearer.PreferOverCookie
+	m.base = time.Now()
 	m.setRule = len(m.rules)
 	if m.hasRules {
 		m.setRule = len(m.rules) - 1
