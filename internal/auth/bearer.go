@@ -58,9 +58,6 @@ type bearerState struct {
 	// introspection call instead of making their own.
 	introspectionShared atomic.Int64
 	refused             atomic.Int64
-
-	// base is the monotonic origin of tokenFacts.deadline.
-	base time.Time
 }
 
 // tokenFacts are what a bearer verdict needs to re-check revocation: the token's
@@ -71,9 +68,6 @@ type tokenFacts struct {
 	iss, sub string
 	jti      string
 	iat      int64
-	// deadline is the verdict's until as an offset from bearerState.base (monotonic),
-	// for the hot path.
-	deadline time.Duration
 }
 
 // bearerFailure is why a bearer request is refused: the status, the RFC 6750 error
@@ -98,7 +92,6 @@ const (
 func newBearerState(o *config.Options) (*bearerState, error) {
 	b := &bearerState{
 		preferOverCookie: o.Bearer.PreferOverCookie,
-		base:             time.Now(),
 		challenge:        o.Bearer.WWWAuthenticate,
 		cookieName:       o.Session.CookieName,
 		allowed:          o.Bearer.Algorithms,
@@ -148,8 +141,9 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 // false, having written nothing, when the request is not bearer-first (bearerFirst)
 // and goes the session way.
 //
-// The hot path — the same Authorization header seen before, no Cookie header to
-// compete with it (or bearer.preferOverCookie), its verdict taken at the store's
+// The hot path — the same Authorization header seen before, no session cookie to
+// compete with it (no Cookie header, or noSessionCookie: bearer.preferOverCookie, or
+// a Cookie header without the session cookie's name), its verdict taken at the store's
 // current generation (no revocation anywhere since), the token still within its
 // lifetime — is one map lookup, one atomic load and a clock read before forwarding,
 // like serveSession's. A verdict is only ever stored for a Bearer credential that
@@ -158,20 +152,20 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hdr := req.Header
 	hs := hdr["Authorization"]
-	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || m.bearer.preferOverCookie) {
+	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || noSessionCookie(m, hdr)) {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
 		c.bearerLookups++
 		c.mu.Unlock()
-		// (gen 0 is never stored; time.Since on a monotonic base is half the cost of
-		// time.Now().Unix() under Yaegi.)
-		if v != nil && v.bearer != nil && v.gen == m.gen.Load() && time.Since(m.bearer.base) < v.bearer.deadline && v.p.until[rule] == forever {
+		// (gen 0 is never stored; a session verdict's bearerDeadline is 0, see
+		// verified.)
+		if v != nil && v.gen == m.gen.Load() && time.Since(m.base) < v.bearerDeadline && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined.
 			if m.stripAuthorization {
 				delete(hdr, "Authorization")
 			}
-			if m.stripCookies && hdr["Cookie"] != nil {
+			if m.bearerHotStripsCookies && hdr["Cookie"] != nil {
 				session.StripCookies(m.sessions, req)
 			}
 			p := v.p
@@ -188,10 +182,23 @@ func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule 
 	return serveBearerSlow(m, rw, req, rule)
 }
 
+// noSessionCookie is serveBearer's test that a request's Cookie header cannot
+// compete with its bearer token: bearer.preferOverCookie, or one Cookie header line
+// in which the session cookie's name does not occur at all (an SPA's own cookies
+// beside its token; then there is nothing of Gatehouse's to strip either). Any
+// occurrence of the name, even inside another cookie's name or value, leaves the
+// request to bearerFirst's exact parse, so the hot path never serves a request that
+// bearerFirst would send the session way. A call of its own: its temporaries cost
+// only requests that carry cookies.
+func noSessionCookie(m *Middleware, hdr http.Header) bool {
+	cs := hdr["Cookie"]
+	return m.bearer.preferOverCookie || len(cs) == 1 && !strings.Contains(cs[0], m.bearer.cookieName)
+}
+
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
 func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
-	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || m.bearer.preferOverCookie) {
+	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || noSessionCookie(m, req.Header)) {
 		// serveBearer looked this Authorization header up and counted it as served.
 		m.verified.bearerMisses.Add(1)
 	}
@@ -204,9 +211,10 @@ func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, r
 
 // serveBearerChecked is serveBearerSlow for a request that is bearer-first. A token
 // this instance verified before, still within its verdict's lifetime, only has its
-// revocation status checked again (the generation moved, or a Cookie header kept the
-// request off the hot path); it keeps working for a client that is throttled. Any
-// other credential from a throttled client gets 429 before any work is done for it.
+// revocation status checked again (the generation moved, or a Cookie header naming
+// the session cookie kept the request off the hot path); it keeps working for a
+// client that is throttled. Any other credential from a throttled client gets 429
+// before any work is done for it.
 func serveBearerChecked(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) {
 	hs := req.Header["Authorization"]
 	tok, problem := parseBearerHeader(hs)
@@ -257,7 +265,7 @@ func reuseBearerVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request
 	}
 	m.met.c.bearer[levelL1].Add(1)
 	if gen != 0 && v.gen != gen {
-		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer})
+		storeVerified(m.verified, hs[0], &verified{p: v.p, until: v.until, gen: gen, bearer: v.bearer, bearerDeadline: v.bearerDeadline})
 	}
 	observeAuth(m, credBearer, start)
 	forwardAuthorized(m, rw, req, v.p, rule)
@@ -412,8 +420,9 @@ func finishBearer(m *Middleware, ctx context.Context, tok string, claims jose.Cl
 		return nil, f
 	}
 	p := newPrincipal(m, "bearer", claimValues(payload, claims), id, tok)
-	facts.deadline = time.Unix(until, 0).Sub(b.base)
-	return &verified{p: p, until: until, bearer: facts}, nil
+	v := &verified{p: p, until: until, bearer: facts}
+	v.bearerDeadline = time.Unix(until, 0).Sub(m.base)
+	return v, nil
 }
 
 // claimValues decodes the claims for the principal (numbers stay json.Number): the

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBearerHeaderSyntax(t *testing.T) {
@@ -131,5 +132,50 @@ func TestBearerVerdictsAndSessionVerdictsDoNotMix(t *testing.T) {
 	m.ServeHTTP(rec, req)
 	if called || rec.Code != http.StatusUnauthorized {
 		t.Fatalf("a session verdict served an Authorization header: %d", rec.Code)
+	}
+}
+
+// TestBearerHotPathServesATokenBesideUnrelatedCookies: a cached bearer verdict serves
+// a request that also carries the site's own cookies from the hot path, and never one
+// whose Cookie header could hold a session cookie (which wins over the token unless
+// preferOverCookie): those go to bearerFirst's exact parse.
+func TestBearerHotPathServesATokenBesideUnrelatedCookies(t *testing.T) {
+	c := testConfig()
+	c.Bearer.Enabled = true
+	c.Bearer.Audience = "api"
+	called := false
+	m := newTestMiddleware(t, c, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	p := &principal{Source: "bearer", Allowed: true, until: []int64{forever}}
+	storeVerified(m.verified, "Bearer abc", &verified{p: p, until: 1 << 40, gen: m.gen.Load(), bearer: &tokenFacts{}, bearerDeadline: time.Hour})
+	cases := []struct {
+		cookies       []string
+		served, isHot bool
+	}{
+		{nil, true, true},
+		{[]string{"theme=dark; _ga=GA1.2.3; csrftoken=Zm9v"}, true, true},
+		// The session cookie wins, however it is placed.
+		{[]string{"theme=dark; _gatehouse=sealed"}, false, false},
+		{[]string{"_gatehouse=.2; _gatehouse_1=a; _gatehouse_2=b"}, false, false},
+		{[]string{"theme=dark", "_gatehouse=sealed"}, false, false},
+		// The name inside another cookie: not a session, but left to the exact parse.
+		{[]string{"x_gatehouse=1; theme=dark"}, true, false},
+		{[]string{"theme=dark", "lang=en"}, true, false},
+	}
+	for _, tc := range cases {
+		called = false
+		before := verdictHits(m.verified, true)
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer abc")
+		req.Header.Set("Accept", "application/json")
+		if tc.cookies != nil {
+			req.Header["Cookie"] = tc.cookies
+		}
+		m.ServeHTTP(httptest.NewRecorder(), req)
+		if called != tc.served {
+			t.Errorf("Cookie %q: served by the token %v, want %v", tc.cookies, called, tc.served)
+		}
+		if hot := verdictHits(m.verified, true) > before; hot != tc.isHot {
+			t.Errorf("Cookie %q: served from the hot path %v, want %v", tc.cookies, hot, tc.isHot)
+		}
 	}
 }

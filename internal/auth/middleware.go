@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/cache"
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
@@ -56,7 +57,13 @@ type Middleware struct {
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).
 	hasExcluded, bearerOn, stripAuthorization, stripCookies bool
-	gen                                                     *atomic.Uint64
+	// bearerHotStripsCookies: the bearer hot path strips Gatehouse's cookies only
+	// with bearer.preferOverCookie; otherwise it serves only requests whose Cookie
+	// header holds none of them (noSessionCookie).
+	bearerHotStripsCookies bool
+	gen                    *atomic.Uint64
+	// base is the monotonic origin of verified's sessionDeadline and bearerDeadline.
+	base time.Time
 	// excluded is excludedURLs (matched by reqsafe.MatchesPrefix).
 	excluded []string
 
@@ -144,6 +151,8 @@ func build(ctx context.Context, next http.Handler, opts *config.Options, name, l
 		refresh:            newRefresher(),
 		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
+	m.bearerHotStripsCookies = opts.Headers.StripCookies && opts.Bearer.PreferOverCookie
+	m.base = time.Now()
 	m.setRule = len(m.rules)
 	if m.hasRules {
 		m.setRule = len(m.rules) - 1
@@ -271,7 +280,14 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		}
 	}()
 
-	stripIdentityHeaders(m.identity, req.Header)
+	// Identity headers the client must not send (strip.go; inlined: one map lookup
+	// per header name known to be kept, stripSlow for every other).
+	kept := m.identity.kept.Load().(map[string]bool)
+	for name := range req.Header {
+		if !kept[name] {
+			stripSlow(m.identity, req.Header, name)
+		}
+	}
 
 	// Gatehouse's own endpoints (m.endpoints holds only enabled ones, so a request
 	// whose path is "" is authenticated like any other).

@@ -30,7 +30,9 @@ func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule
 		v := c.entries[hs[0]]
 		c.sessionLookups++
 		c.mu.Unlock()
-		if v != nil && v.bearer == nil && v.gen != 0 && v.gen == m.gen.Load() && time.Now().Unix() < v.until && v.p.until[rule] == forever {
+		// (v.gen is never 0: verdicts are stored only at a known generation; and a
+		// bearer verdict's sessionDeadline is 0, see verified.)
+		if v != nil && v.gen == m.gen.Load() && time.Since(m.base) < v.sessionDeadline && v.p.until[rule] == forever {
 			// forwardAuthorized, inlined with the cookie stripping precomputed.
 			hdr := req.Header
 			if m.stripAuthorization {
@@ -105,6 +107,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 		return true
 	}
 	v := &verified{p: sessionPrincipal(m, rec), rec: rec, gen: gen, until: session.NextCheck(m.sessions, rec)}
+	v.sessionDeadline = time.Unix(v.until, 0).Sub(m.base)
 	if hs := req.Header["Cookie"]; len(hs) == 1 && gen != 0 {
 		if up := session.StripCookieHeader(m.sessions, hs[0]); up != "" {
 			v.upstreamCookie = []string{up}

@@ -22,15 +22,18 @@ type identityHeaders struct {
 	// prefixes are the families' prefixes, each ending in "-". A name is looked up
 	// once per '-' it holds, however many families there are.
 	prefixes map[string]bool
-	// verdicts caches, per header name as received, whether it is stripped: header
-	// names repeat from request to request, and under Yaegi a map lookup costs far
-	// less than the calls that normalise a name. It is an immutable map replaced
-	// whole (copy on write) under mu, read with one atomic load.
-	verdicts atomic.Value // map[string]bool
+	// kept caches, per header name as received, that it is not stripped: header
+	// names repeat from request to request, and under Yaegi one map lookup that
+	// answers true costs far less than the calls that normalise a name. A name
+	// absent from it (never seen, or stripped) goes to stripSlow, which holds the
+	// stripped names' verdicts in stripped. Both are immutable maps replaced whole
+	// (copy on write) under mu, read with one atomic load.
+	kept     atomic.Value // map[string]bool
+	stripped atomic.Value // map[string]bool
 	mu       sync.Mutex
 }
 
-// maxVerdicts bounds the verdict cache; names beyond it are normalised every time.
+// maxVerdicts bounds each verdict cache; names beyond it are normalised every time.
 const maxVerdicts = 512
 
 // strippedNames are identity headers stripped whatever the configuration: the
@@ -95,41 +98,47 @@ func newIdentityHeaders(h *config.HeadersOptions) *identityHeaders {
 	for _, k := range h.StripPrefixes {
 		ih.prefixes[k] = true
 	}
-	ih.verdicts.Store(map[string]bool{})
+	ih.kept.Store(map[string]bool{})
+	ih.stripped.Store(map[string]bool{})
 	return ih
 }
 
-// stripIdentityHeaders removes every client-sent header that could be read as an
-// identity header (see identityHeaders). It runs on every request: known names cost
-// one map lookup each (see identityHeaders.verdicts).
-func stripIdentityHeaders(ih *identityHeaders, h http.Header) {
-	verdicts := ih.verdicts.Load().(map[string]bool)
-	for name := range h {
-		strip, known := verdicts[name]
-		if !known {
-			strip = learnVerdict(ih, name)
-		}
-		if strip {
-			delete(h, name)
-		}
+// Every client-sent header that could be read as an identity header (see
+// identityHeaders) is removed by a loop at the top of ServeHTTP, inlined there since
+// it runs on every request: a name known to be kept costs one map lookup (see
+// identityHeaders.kept) and the loop has no other temporaries (under Yaegi each one
+// is allocated per request, and so is a call's frame). Every other name goes to
+// stripSlow.
+
+// stripSlow decides a header name not known to be kept: it removes the header when
+// the name is stripped, and remembers the verdict of a name never seen.
+func stripSlow(ih *identityHeaders, h http.Header, name string) {
+	if ih.stripped.Load().(map[string]bool)[name] {
+		delete(h, name)
+		return
 	}
+	strip := isStripped(ih, reqsafe.HeaderKey(name))
+	if strip {
+		delete(h, name)
+		rememberVerdict(&ih.stripped, &ih.mu, name)
+		return
+	}
+	rememberVerdict(&ih.kept, &ih.mu, name)
 }
 
-// learnVerdict decides whether a header name is stripped and remembers it.
-func learnVerdict(ih *identityHeaders, name string) bool {
-	strip := isStripped(ih, reqsafe.HeaderKey(name))
-	ih.mu.Lock()
-	old := ih.verdicts.Load().(map[string]bool)
+// rememberVerdict adds name to the copy-on-write set v (up to maxVerdicts names).
+func rememberVerdict(v *atomic.Value, mu *sync.Mutex, name string) {
+	mu.Lock()
+	old := v.Load().(map[string]bool)
 	if len(old) < maxVerdicts {
 		next := make(map[string]bool, len(old)+1)
-		for k, v := range old {
-			next[k] = v
+		for k := range old {
+			next[k] = true
 		}
-		next[name] = strip
-		ih.verdicts.Store(next)
+		next[name] = true
+		v.Store(next)
 	}
-	ih.mu.Unlock()
-	return strip
+	mu.Unlock()
 }
 
 // isStripped reports whether the header key k is a stripped name or starts with a

@@ -49,6 +49,52 @@ func TestIdentityHeadersOfOtherAuthProxiesAreStripped(t *testing.T) {
 	}
 }
 
+// TestIdentityHeaderSpellingsAreStrippedWhateverTheVerdictCaches: the verdict caches
+// never let a spelling of a stripped name through — HTTP/2's lowercase keys, dots,
+// underscores, mixed case — whether the name was learnt before, is seen first beside
+// look-alikes that are kept, or arrives after the caches are full.
+func TestIdentityHeaderSpellingsAreStrippedWhateverTheVerdictCaches(t *testing.T) {
+	var got http.Header
+	m := newTestMiddleware(t, testConfig(), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	spoofs := []string{"x-forwarded-user", "x_forwarded_user", "X.Forwarded.User", "X-FORWARDED-USER", "x-Forwarded_user",
+		"remote-user", "x-gatehouse-anything", "x_auth_request_email", "X.Ms.Token.Aad.Access.Token", "cf-access-jwt-assertion"}
+	kept := []string{"x-forwarded-for", "X_Forwarded_Host", "accept", "x-request-id"}
+	send := func(round string, extra int) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/health", nil)
+		for _, n := range spoofs {
+			req.Header[n] = []string{"spoofed"}
+		}
+		for _, n := range kept {
+			req.Header[n] = []string{"kept"}
+		}
+		for i := 0; i < extra; i++ {
+			req.Header["X-Filler-"+strings.Repeat("a", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26%26))] = []string{"kept"}
+		}
+		m.ServeHTTP(httptest.NewRecorder(), req)
+		for _, n := range spoofs {
+			if got[n] != nil {
+				t.Errorf("%s: %s reached the backend", round, n)
+			}
+		}
+		for _, n := range kept {
+			if got[n] == nil {
+				t.Errorf("%s: %s was removed", round, n)
+			}
+		}
+	}
+	send("first sight", 0)
+	send("learnt", 0)
+	send("caches filling", 2*maxVerdicts)
+	send("caches full", 2*maxVerdicts)
+	if n := len(m.identity.kept.Load().(map[string]bool)); n != maxVerdicts {
+		t.Fatalf("the kept-names cache holds %d names, not its bound %d", n, maxVerdicts)
+	}
+	// Spellings never seen, past the bound: normalised on every request.
+	spoofs = []string{"x.forwarded.user", "X_Forwarded_User", "REMOTE_USER", "x-gatehouse-new", "Cf_Access_New"}
+	send("new spellings after the caches are full", 0)
+}
+
 // TestSecurityDocListsEveryStrippedHeader keeps the documented list in step.
 func TestSecurityDocListsEveryStrippedHeader(t *testing.T) {
 	b, err := os.ReadFile("../../docs/SECURITY.md")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/session"
 )
@@ -37,6 +38,14 @@ type verified struct {
 	// until (Unix seconds) is when the cached verdict must be re-derived at the
 	// latest: refresh due, cookie re-issue due, idle or absolute end, bearer exp.
 	until int64
+	// sessionDeadline and bearerDeadline are until as an offset from
+	// Middleware.base, for the hot paths (time.Since on a monotonic base costs less
+	// than time.Now().Unix() under Yaegi). Each is set only for its kind of verdict
+	// and zero for the other, and time.Since(base) is never negative: a hot path's
+	// `time.Since(m.base) < v.xxxDeadline` also tells it that the entry is of its
+	// kind, so neither serves the other's entries without a test of its own
+	// (TestBearerVerdictsAndSessionVerdictsDoNotMix).
+	sessionDeadline, bearerDeadline time.Duration
 	// gen is the store generation at which revocation was last checked.
 	gen uint64
 	// rec is the session (nil for bearer tokens).

@@ -593,6 +593,51 @@ func TestBearerSessionCookieWinsByDefault(t *testing.T) {
 	})
 }
 
+// TestBearerVerdictCachedStillLosesToASessionCookie: once a token's verdict is
+// cached, the token still serves requests carrying the site's own cookies (forwarded
+// untouched), and a session cookie beside it still wins, in one Cookie line or two —
+// unless bearer.preferOverCookie, and then the session's cookies are not forwarded.
+func TestBearerVerdictCachedStillLosesToASessionCookie(t *testing.T) {
+	forEachMode(t, func(t *testing.T, md mode) {
+		op := newOP(t, testop.Options{})
+		srv := startGatehouse(t, md, bearerConfig(op), "api@file")
+		cookie := signIn(t, srv.URL)
+		tok := ordersToken(t, op)
+		resp, body := getAPI(t, srv.URL+"/orders", bearer(tok)...)
+		wantForwarded(t, "token alone", resp, body, "X-Forwarded-User: svc-orders")
+		for i := 0; i < 2; i++ {
+			resp, body = getAPI(t, srv.URL+"/orders", append(bearer(tok), "Cookie", "theme=dark; _ga=GA1.2.3")...)
+			wantForwarded(t, "token beside unrelated cookies", resp, body, "X-Forwarded-User: svc-orders", "Cookie: theme=dark; _ga=GA1.2.3")
+			resp, body = getAPI(t, srv.URL+"/orders", append(bearer(tok), "Cookie", "x_gatehouse=1")...)
+			wantForwarded(t, "token beside a cookie whose name ends in the session's", resp, body, "X-Forwarded-User: svc-orders")
+		}
+		for _, hdr := range [][]string{
+			{"Cookie", "theme=dark; " + cookie},
+			{"Cookie", "theme=dark", "Cookie", cookie},
+		} {
+			resp, body = getAPI(t, srv.URL+"/both", append(bearer(tok), hdr...)...)
+			wantForwarded(t, "cached token and session cookie", resp, body, "X-Forwarded-User: alice@example.com")
+			if strings.Contains(body, "svc-orders") || strings.Contains(body, "Authorization") {
+				t.Fatalf("the cached token was used or forwarded beside a session cookie:\n%s", body)
+			}
+		}
+
+		// With preferOverCookie the cached token wins, and the session's cookies are
+		// still kept from the backend.
+		cfg := bearerConfig(op)
+		group(cfg, "bearer")["preferOverCookie"] = true
+		prefer := startGatehouse(t, md, cfg, "api@file")
+		cookie = signIn(t, prefer.URL)
+		for i := 0; i < 2; i++ {
+			resp, body = getAPI(t, prefer.URL+"/both", append(bearer(tok), "Cookie", cookie+"; theme=dark")...)
+			wantForwarded(t, "token preferred", resp, body, "X-Forwarded-User: svc-orders", "Cookie: theme=dark")
+			if strings.Contains(body, "alice") || strings.Contains(body, "_gatehouse") {
+				t.Fatalf("request %d: the session was used or its cookie forwarded:\n%s", i, body)
+			}
+		}
+	})
+}
+
 func TestBearerPreferOverCookieFlipsPrecedence(t *testing.T) {
 	forEachMode(t, func(t *testing.T, md mode) {
 		op := newOP(t, testop.Options{})
