@@ -140,8 +140,11 @@ func (d *multi) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		bearerRefused(d.subs[cands[0]], rw, clientKey(d.opts.TrustedProxies, req), tokenFailure("issuer of no configured provider"))
 		return
 	case len(cands) == 0:
-		// Only entries with hosts, none of them this request's.
-		unauthorized(d.subs[0], rw, req, nil, "unauthorized", nil)
+		// Only entries with hosts, none of them this request's: no provider signs in
+		// here, so there is nothing to offer (a 401 would point to a sign-in that
+		// cannot choose a provider either).
+		d.subs[0].met.c.requests[outcomeError].Add(1)
+		errorPage(d.subs[0], rw, http.StatusNotFound, "No sign-in is configured for this host.")
 		return
 	case i == noChoice && req.URL.Path == d.loginPath:
 		undecided(d, rw, req, cands)

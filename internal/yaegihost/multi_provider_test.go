@@ -97,6 +97,17 @@ func TestSeveralProvidersAreChosenByHostAndPath(t *testing.T) {
 		if rec := navigate(h, "app.example.com", "/partners/..;/x"); rec.Code != http.StatusBadRequest {
 			t.Fatalf("a path that is not canonical: %d %q", rec.Code, rec.Header().Get("Location"))
 		}
+
+		// Every entry names its hosts: another host has no sign-in, and gets 404,
+		// never a sign-in that cannot pick a provider, nor the backend.
+		cfg = multiConfig(a,
+			providerEntry(a, "corp", map[string]any{"hosts": "corp.example.com"}),
+			providerEntry(b, "partners", map[string]any{"hosts": "*.partners.example"}))
+		_, h = startInstance(t, md, cfg, "multi-hosts@file")
+		wantSignInAt(t, "a partners host", navigate(h, "shop.partners.example", "/x"), b, "/oauth2/callback/partners")
+		if rec := navigate(h, "other.example.com", "/x"); rec.Code != http.StatusNotFound || rec.Header().Get("Location") != "" {
+			t.Fatalf("a host no entry lists: %d %q", rec.Code, rec.Header().Get("Location"))
+		}
 	})
 }
 
