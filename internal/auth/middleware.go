@@ -266,10 +266,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}()
 
 	// Identity headers the client must not send (strip.go; inlined: one map lookup
-	// per header name known to be kept, stripSlow for every other).
-	kept := m.identity.kept.Load().(map[string]bool)
+	// per common header name, stripSlow for every other).
 	for name := range req.Header {
-		if !kept[name] {
+		if !m.identity.common[name] {
 			stripSlow(m.identity, req.Header, name)
 		}
 	}
