@@ -170,6 +170,11 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 	}
 	m.endpoints = endpointPaths(opts)
 	m.gen = cache.GenerationCounter(m.store)
+	if m.gen == nil {
+		// A store without a counter: one that stays at 0, at which no verdict is
+		// ever stored, so the hot paths never serve one (and need no nil test).
+		m.gen = &atomic.Uint64{}
+	}
 	// This instance counts into its middleware's metrics until ctx ends (a reload, or
 	// Traefik stopping); then what it counted itself is folded into them.
 	m.src = &instanceSources{verified: m.verified, bearer: m.bearer, store: m.store, provider: m.provider}
