@@ -63,6 +63,8 @@ type Middleware struct {
 	// header holds none of them (noSessionCookie).
 	bearerHotStripsCookies bool
 	gen                    *atomic.Uint64
+	// commonHeaders is identity.common, one selector closer for the stripping loop.
+	commonHeaders map[string]bool
 	// excludedCount is m.met's count of requests forwarded under excludedURLs
 	// (one selector instead of four on that path).
 	excludedCount *atomic.Int64
@@ -139,6 +141,7 @@ func New(ctx context.Context, next http.Handler, cfg *config.Config, name string
 		pageCSP:            pageCSP(opts.SecurityHeaders.Profile, opts.Pages.ImgSrc),
 	}
 	m.bearerHotStripsCookies = opts.Headers.StripCookies && opts.Bearer.PreferOverCookie
+	m.commonHeaders = m.identity.common
 	m.base = time.Now()
 	m.excludedRE = regexp.MustCompile(reqsafe.PrefixPattern(opts.ExcludedURLs))
 	m.setRule = len(m.rules)
@@ -277,7 +280,7 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	// Identity headers the client must not send (strip.go; inlined: one map lookup
 	// per common header name, stripSlow for every other).
 	for name := range req.Header {
-		if !m.identity.common[name] {
+		if !m.commonHeaders[name] {
 			stripSlow(m.identity, req.Header, name)
 		}
 	}
