@@ -152,7 +152,7 @@ func bearerFirst(m *Middleware, req *http.Request) bool {
 func serveBearer(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hdr := req.Header
 	hs := hdr["Authorization"]
-	if len(hs) == 1 && m.gen != nil && (hdr["Cookie"] == nil || noSessionCookie(m, hdr)) {
+	if len(hs) == 1 && (hdr["Cookie"] == nil || noSessionCookie(m, hdr)) {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
@@ -198,7 +198,7 @@ func noSessionCookie(m *Middleware, hdr http.Header) bool {
 // serveBearerSlow runs the checks the hot path could not vouch for and remembers
 // the verdict.
 func serveBearerSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
-	if len(req.Header["Authorization"]) == 1 && m.gen != nil && (req.Header["Cookie"] == nil || noSessionCookie(m, req.Header)) {
+	if len(req.Header["Authorization"]) == 1 && (req.Header["Cookie"] == nil || noSessionCookie(m, req.Header)) {
 		// serveBearer looked this Authorization header up and counted it as served.
 		m.verified.bearerMisses.Add(1)
 	}

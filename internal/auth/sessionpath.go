@@ -24,7 +24,7 @@ import (
 // serveSessionSlow. rule is the request's rule (forwardAuthorized).
 func serveSession(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hs := req.Header["Cookie"]
-	if len(hs) == 1 && m.gen != nil {
+	if len(hs) == 1 {
 		c := m.verified
 		c.mu.Lock()
 		v := c.entries[hs[0]]
@@ -66,7 +66,7 @@ func serveSessionSlow(m *Middleware, rw http.ResponseWriter, req *http.Request, 
 		return true
 	}
 	now := time.Now()
-	if len(req.Header["Cookie"]) == 1 && m.gen != nil {
+	if len(req.Header["Cookie"]) == 1 {
 		// serveSession looked this Cookie header up and counted it as served.
 		m.verified.sessionMisses.Add(1)
 	}
@@ -132,7 +132,7 @@ func claimsMissing(m *Middleware, rec *session.Record) bool {
 // forwardAuthorized decides, without opening the cookie again.
 func decidedByVerdict(m *Middleware, rw http.ResponseWriter, req *http.Request, rule int) bool {
 	hs := req.Header["Cookie"]
-	if len(hs) != 1 || m.gen == nil {
+	if len(hs) != 1 {
 		return false
 	}
 	v := lookupVerified(m.verified, hs[0])

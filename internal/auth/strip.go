@@ -22,12 +22,17 @@ type identityHeaders struct {
 	// prefixes are the families' prefixes, each ending in "-". A name is looked up
 	// once per '-' it holds, however many families there are.
 	prefixes map[string]bool
-	// kept caches, per header name as received, that it is not stripped: header
-	// names repeat from request to request, and under Yaegi one map lookup that
-	// answers true costs far less than the calls that normalise a name. A name
-	// absent from it (never seen, or stripped) goes to stripSlow, which holds the
-	// stripped names' verdicts in stripped. Both are immutable maps replaced whole
-	// (copy on write) under mu, read with one atomic load.
+	// common holds the names of commonHeaders that are not stripped, as Go's
+	// server spells them (canonical, over HTTP/1 and HTTP/2 alike): read on every
+	// request without synchronisation, since it never changes after
+	// newIdentityHeaders; under Yaegi one map lookup that answers true costs far less
+	// than the calls that normalise a name, and an atomic load of a learnt set costs
+	// as much as a few lookups. Every other name goes to stripSlow.
+	common map[string]bool
+	// kept caches, per header name as received that is not common, that it is not
+	// stripped: header names repeat from request to request. stripped holds the
+	// stripped names' verdicts. Both are immutable maps replaced whole (copy on
+	// write) under mu, read with one atomic load.
 	kept     atomic.Value // map[string]bool
 	stripped atomic.Value // map[string]bool
 	mu       sync.Mutex
@@ -57,6 +62,19 @@ var strippedNames = []string{
 	"X-Goog-Iap-Jwt-Assertion",
 	// Azure App Service authentication (Easy Auth).
 	"X-Ms-Client-Principal",
+}
+
+// commonHeaders are request headers browsers, HTTP clients and Traefik itself send,
+// whose verdict needs no synchronisation (identityHeaders.common); a name here that
+// the configuration strips (headers.stripHeaders) is left out of the set and goes
+// the slow way.
+var commonHeaders = []string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+	"Content-Length", "Content-Type", "Cookie", "Dnt", "If-Modified-Since", "If-None-Match", "Origin",
+	"Pragma", "Priority", "Referer", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform",
+	"Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Traceparent", "Tracestate",
+	"Upgrade-Insecure-Requests", "User-Agent", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port",
+	"X-Forwarded-Proto", "X-Forwarded-Server", "X-Real-Ip", "X-Requested-With",
 }
 
 // strippedFamilies are prefixes (ending in "-*") whose every header is stripped.
@@ -98,6 +116,12 @@ func newIdentityHeaders(h *config.HeadersOptions) *identityHeaders {
 	for _, k := range h.StripPrefixes {
 		ih.prefixes[k] = true
 	}
+	ih.common = map[string]bool{}
+	for _, n := range commonHeaders {
+		if !isStripped(ih, reqsafe.HeaderKey(n)) {
+			ih.common[n] = true
+		}
+	}
 	ih.kept.Store(map[string]bool{})
 	ih.stripped.Store(map[string]bool{})
 	return ih
@@ -105,14 +129,18 @@ func newIdentityHeaders(h *config.HeadersOptions) *identityHeaders {
 
 // Every client-sent header that could be read as an identity header (see
 // identityHeaders) is removed by a loop at the top of ServeHTTP, inlined there since
-// it runs on every request: a name known to be kept costs one map lookup (see
-// identityHeaders.kept) and the loop has no other temporaries (under Yaegi each one
-// is allocated per request, and so is a call's frame). Every other name goes to
+// it runs on every request: a common name costs one map lookup (see
+// identityHeaders.common) and the loop has no other temporaries (under Yaegi each
+// one is allocated per request, and so is a call's frame). Every other name goes to
 // stripSlow.
 
-// stripSlow decides a header name not known to be kept: it removes the header when
-// the name is stripped, and remembers the verdict of a name never seen.
+// stripSlow decides a header name that is not common: it keeps it when it is known
+// to be kept, removes the header when the name is stripped, and remembers the
+// verdict of a name never seen.
 func stripSlow(ih *identityHeaders, h http.Header, name string) {
+	if ih.kept.Load().(map[string]bool)[name] {
+		return
+	}
 	if ih.stripped.Load().(map[string]bool)[name] {
 		delete(h, name)
 		return

@@ -95,6 +95,32 @@ func TestIdentityHeaderSpellingsAreStrippedWhateverTheVerdictCaches(t *testing.T
 	send("new spellings after the caches are full", 0)
 }
 
+// TestStripHeadersNamingACommonHeaderStripIt: the common headers that skip the
+// verdict caches (commonHeaders) are still stripped when headers.stripHeaders names
+// them, by name or by family, and the other common headers are kept.
+func TestStripHeadersNamingACommonHeaderStripIt(t *testing.T) {
+	c := testConfig()
+	c.Headers.StripHeaders = []string{"Dnt", "Sec-Fetch-*", "Traceparent"}
+	var got http.Header
+	m := newTestMiddleware(t, c, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	for round := 0; round < 2; round++ {
+		req := httptest.NewRequest("GET", "/health", nil)
+		for _, n := range commonHeaders {
+			req.Header[n] = []string{"v"}
+		}
+		m.ServeHTTP(httptest.NewRecorder(), req)
+		for _, n := range commonHeaders {
+			stripped := n == "Dnt" || n == "Traceparent" || strings.HasPrefix(n, "Sec-Fetch-")
+			if n == "Cookie" || n == "Authorization" {
+				continue // Gatehouse's own handling, not identity stripping
+			}
+			if (got[n] == nil) != stripped {
+				t.Errorf("round %d: %s stripped %v, want %v", round, n, got[n] == nil, stripped)
+			}
+		}
+	}
+}
+
 // TestSecurityDocListsEveryStrippedHeader keeps the documented list in step.
 func TestSecurityDocListsEveryStrippedHeader(t *testing.T) {
 	b, err := os.ReadFile("../../docs/SECURITY.md")

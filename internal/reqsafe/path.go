@@ -2,6 +2,7 @@ package reqsafe
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -104,6 +105,30 @@ func MatchesPrefix(u *url.URL, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// PrefixPattern is MatchesPrefix as one anchored RE2 expression over the decoded
+// path of a URL without RawPath, for prefixes that are each a ValidPrefix: it
+// matches exactly the canonical paths under one of them
+// (TestPrefixPatternAgreesWithMatchesPrefix), so that a caller checks both in one
+// call into the compiled regexp engine. A URL with a RawPath (an encoded slash, or
+// any other escaping Go would not choose) still goes to MatchesPrefix. Below a
+// prefix come canonical segments; after a prefix without a final "/", nothing or
+// "/" and such segments.
+func PrefixPattern(prefixes []string) string {
+	if len(prefixes) == 0 {
+		return `[^\x00-\x{10FFFF}]` // matches nothing, as MatchesPrefix
+	}
+	rest := "(?:" + strings.TrimPrefix(CanonicalPathPattern(), "/") + ")"
+	alts := make([]string, 0, len(prefixes))
+	for _, p := range prefixes {
+		if strings.HasSuffix(p, "/") {
+			alts = append(alts, regexp.QuoteMeta(p)+rest)
+			continue
+		}
+		alts = append(alts, regexp.QuoteMeta(p)+"(?:/"+rest+")?")
+	}
+	return `\A(?:` + strings.Join(alts, "|") + `)\z`
 }
 
 // ValidPrefix reports whether prefix may be a path rule's prefix: a canonical path,

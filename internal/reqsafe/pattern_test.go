@@ -49,3 +49,43 @@ func TestCanonicalPathPatternAgreesWithCanonicalPath(t *testing.T) {
 		check(p)
 	}
 }
+
+// TestPrefixPatternAgreesWithMatchesPrefix: for URLs without RawPath the pattern
+// matches exactly what MatchesPrefix does, over prefixes with and without a final
+// "/", for every row of the attack matrix, the segment-boundary cases, and paths
+// drawn from the characters that matter around prefixes.
+func TestPrefixPatternAgreesWithMatchesPrefix(t *testing.T) {
+	sets := [][]string{reqsafetest.Exclusions, {"/public"}, {"/public/"}, {"/"}, {"/a.b", "/x y/", "/v1/items:batchGet"}, nil}
+	for _, prefixes := range sets {
+		re := regexp.MustCompile(PrefixPattern(prefixes))
+		check := func(p string) {
+			t.Helper()
+			want := MatchesPrefix(&url.URL{Path: p}, prefixes)
+			if got := re.MatchString(p); got != want {
+				t.Fatalf("prefixes %q, path %q: pattern %v, MatchesPrefix %v", prefixes, p, got, want)
+			}
+		}
+		for _, c := range reqsafetest.PathCases {
+			if u, err := url.ParseRequestURI(c.Target); err == nil {
+				check(u.Path)
+			}
+		}
+		for _, p := range []string{"", "/", "/public", "/public/", "/publicity", "/public/x", "/public//x", "/public/../x",
+			"/public/..;/admin", "/public/.", "/public/ x", "/health", "/health/", "/healthz", "/health/a/b", "/health\\x",
+			"/health/\n", "/.well-known/", "/.well-known", "/a.b", "/a.b/c", "/a.bc", "/x y/", "/x y", "/x y/z", "/v1/items:batchGet/1"} {
+			check(p)
+		}
+		alphabet := []string{"/", ".", " ", "a", ";", "%", "\\", "public", "health", "\n"}
+		rng := rand.New(rand.NewSource(2))
+		for i := 0; i < 20000; i++ {
+			p := ""
+			if rng.Intn(8) != 0 {
+				p = "/"
+			}
+			for j, n := 0, rng.Intn(7); j < n; j++ {
+				p += alphabet[rng.Intn(len(alphabet))]
+			}
+			check(p)
+		}
+	}
+}
