@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,10 @@ type Middleware struct {
 	fastRE   *regexp.Regexp
 	fastTail string
 	fastRule []bool
+	// ruleMemo remembers, by path, the rule routeByRules' common case found
+	// (ruleMemoLen counts what was stored, up to ruleMemoMax).
+	ruleMemo    sync.Map
+	ruleMemoLen atomic.Int64
 
 	// Flags read on every request, copied out of opts so the hot path does not
 	// follow pointer chains (each step costs under Yaegi).

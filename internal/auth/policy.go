@@ -242,12 +242,36 @@ func headersPresent(r *config.Rule, h http.Header) bool {
 // written out here with as few temporaries as possible (under Yaegi a function's
 // every temporary is allocated on every call); everything else is routeByRulesSlow.
 func routeByRules(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
+	// A path whose rule the common case below found before is answered from the memo:
+	// a compiled map lookup costs a fraction of the regexp call and its arithmetic,
+	// which Yaegi allocates on every call. The memo's answers depend on the path alone,
+	// which holds under the same conditions as the common case's (no RawPath, not a
+	// preflight; rules on paths only, or nothing is ever remembered).
+	if v, ok := m.ruleMemo.Load(req.URL.Path); ok && req.URL.RawPath == "" && req.Method != http.MethodOptions {
+		return v.(int)
+	}
+	return routeByRulesMiss(m, rw, req)
+}
+
+// ruleMemoMax and ruleMemoMaxPath bound the rule memo: at most 4,096 paths of up to
+// 256 bytes each (1 MiB), so that requests for random paths cannot grow it; paths
+// beyond take the regexp every time.
+const (
+	ruleMemoMax     = 4096
+	ruleMemoMaxPath = 256
+)
+
+// routeByRulesMiss is routeByRules for a path the memo does not hold.
+func routeByRulesMiss(m *Middleware, rw http.ResponseWriter, req *http.Request) int {
 	s := req.URL.Path + m.fastTail
 	loc := m.fastRE.FindStringIndex(s)
 	if loc != nil && req.URL.RawPath == "" && req.Method != http.MethodOptions {
 		// j is the rule's index plus one (matchRequest); 0 or less for a match that
 		// ended in the path itself.
 		if j := loc[1] - len(s) + len(m.fastTail); j > 0 && m.fastRule[j] {
+			if len(req.URL.Path) <= ruleMemoMaxPath && m.ruleMemoLen.Add(1) <= ruleMemoMax {
+				m.ruleMemo.Store(req.URL.Path, j-1)
+			}
 			return j - 1
 		}
 	}
