@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-oidc/gatehouse/internal/config"
+	"github.com/gatehouse-oidc/gatehouse/internal/headertpl"
 	"github.com/gatehouse-oidc/gatehouse/internal/logging"
 	"github.com/gatehouse-oidc/gatehouse/internal/reqsafe"
 )
@@ -445,7 +446,7 @@ func conditionHolds(c *config.Condition, claims map[string]any) bool {
 	}
 	list, isList := v.([]any)
 	if !isList {
-		s, scalar := scalarText(v)
+		s, scalar := headertpl.ScalarText(v)
 		if !scalar {
 			return false
 		}
@@ -463,7 +464,7 @@ func conditionHolds(c *config.Condition, claims map[string]any) bool {
 		return false // a list is not a single value
 	}
 	for _, e := range list {
-		s, scalar := scalarText(e)
+		s, scalar := headertpl.ScalarText(e)
 		if !scalar {
 			continue
 		}
@@ -473,25 +474,6 @@ func conditionHolds(c *config.Condition, claims map[string]any) bool {
 		}
 	}
 	return false
-}
-
-// scalarText is the text of a single claim value: a string, a number (as sent), a
-// boolean; false for objects, lists and null.
-func scalarText(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case json.Number:
-		return v.String(), true
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), true
-	case bool:
-		if v {
-			return "true", true
-		}
-		return "false", true
-	}
-	return "", false
 }
 
 func indexOf(list []string, v string) int {

@@ -75,8 +75,7 @@ func NewL1(maxEntries int, maxBytes int64) *L1 {
 // under Yaegi time.Since costs about half of l1Now(c).)
 func l1Now(c *L1) int64 { return int64(time.Since(c.base)) }
 
-// Get returns the value stored under key if it has not expired. (The body is
-// l1Get's, written out: one interpreted call fewer under Yaegi.)
+// Get returns the value stored under key if it has not expired.
 func (c *L1) Get(key string) ([]byte, bool) {
 	now := int64(time.Since(c.base))
 	c.mu.Lock()
@@ -91,16 +90,7 @@ func (c *L1) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	if c.head != e {
-		e.prev.next = e.next
-		if e.next != nil {
-			e.next.prev = e.prev
-		} else {
-			c.tail = e.prev
-		}
-		e.prev = nil
-		e.next = c.head
-		c.head.prev = e
-		c.head = e
+		l1Touch(c, e)
 	}
 	c.hits++
 	v := e.value

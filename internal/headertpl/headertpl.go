@@ -266,14 +266,14 @@ func joined(v any, sep string) string {
 	switch v := v.(type) {
 	case []any:
 		for _, e := range v {
-			if s, ok := scalarText(e); ok {
+			if s, ok := ScalarText(e); ok {
 				list = append(list, s)
 			}
 		}
 	case []string:
 		list = v
 	default:
-		s, _ := scalarText(v)
+		s, _ := ScalarText(v)
 		return s
 	}
 	var b strings.Builder
@@ -294,7 +294,7 @@ func first(v any) any {
 	switch v := v.(type) {
 	case []any:
 		for _, e := range v {
-			if s, ok := scalarText(e); ok {
+			if s, ok := ScalarText(e); ok {
 				return s
 			}
 		}
@@ -314,7 +314,7 @@ func lowered(v any) any {
 	case []any:
 		out := make([]string, 0, len(v))
 		for _, e := range v {
-			if s, ok := scalarText(e); ok {
+			if s, ok := ScalarText(e); ok {
 				out = append(out, strings.ToLower(s))
 			}
 		}
@@ -326,12 +326,14 @@ func lowered(v any) any {
 		}
 		return out
 	}
-	s, _ := scalarText(v)
+	s, _ := ScalarText(v)
 	return strings.ToLower(s)
 }
 
-// scalarText is the text of a string, number or boolean; false for anything else.
-func scalarText(v any) (string, bool) {
+// ScalarText is the text of a single claim value: a string, a number (as sent), a
+// boolean; false for objects, lists and null. (The policy's claim conditions compare
+// the same text the header templates write.)
+func ScalarText(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
 		return v, true
