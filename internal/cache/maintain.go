@@ -28,9 +28,26 @@ func kickMaintain(s *store) {
 	wakeup.Wake(s.wake)
 }
 
-// setState moves the state machine and logs the transition.
+// setState moves the state machine to to from whatever it was, and logs the
+// transition. Only degrade uses it: any state may fall to degraded.
 func setState(s *store, to int32, why string) {
-	from := s.state.Swap(to)
+	logState(s, s.state.Swap(to), to, why)
+}
+
+// moveState moves the state machine from one state to another, only if it is still
+// in from: the maintenance goroutine decides on what it read before a network
+// round trip, and a request that found Redis down meanwhile (degrade) must not be
+// overridden by that stale decision.
+func moveState(s *store, from, to int32, why string) bool {
+	if !s.state.CompareAndSwap(from, to) {
+		return false
+	}
+	logState(s, from, to, why)
+	return true
+}
+
+// logState counts and logs a transition.
+func logState(s *store, from, to int32, why string) {
 	if from == to {
 		return
 	}
@@ -113,7 +130,7 @@ func maintain(s *store) {
 			}
 			if _, err := probe(s, nil); err == nil {
 				told = false
-				setState(s, stateRecovering, "")
+				moveState(s, stateDegraded, stateRecovering, "")
 				continue
 			} else if !told && s.bg.Err() == nil {
 				told = true
@@ -133,7 +150,7 @@ func maintain(s *store) {
 			id, err := probe(s, tr)
 			if err != nil {
 				if tr != nil && !tr.Alive() {
-					setState(s, stateRecovering, "invalidation tracking lost: "+err.Error())
+					moveState(s, stateHealthy, stateRecovering, "invalidation tracking lost: "+err.Error())
 				} else {
 					degrade(s, "probe: "+err.Error())
 				}
@@ -154,7 +171,7 @@ func maintain(s *store) {
 				if s.mode == modeHybrid {
 					s.trackState.Store(TrackingDown)
 				}
-				setState(s, stateRecovering, "redis server changed (run_id "+id+")")
+				moveState(s, stateHealthy, stateRecovering, "redis server changed (run_id "+id+")")
 				continue
 			}
 			if s.outLen.Load() > 0 {
@@ -284,7 +301,11 @@ func recoverL2(s *store, tr *redis.Tracking, epochs *uint64, runID string) (*red
 					s.trackState.Store(TrackingDown)
 				}
 			}
-			setState(s, stateHealthy, "")
+			if !moveState(s, stateRecovering, stateHealthy, "") {
+				// A request found Redis down during the replay (degrade): what was
+				// published above must not outlive that.
+				loseCoherence(s)
+			}
 			s.outMu.Unlock()
 			return tr, runID, nil
 		}
