@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,4 +131,47 @@ func benchAgainstFloor(b *testing.B, h, floor http.Handler, req *http.Request) {
 	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N), "floor-ns/op")
 	b.ReportMetric(floorAllocs, "floor-allocs/op")
 	b.ReportMetric(float64(tPath)/float64(tFloor), "x-floor")
+}
+
+// BenchmarkYaegiConstructsAgainstFloor measures, against the same floor, what single
+// Go constructs cost per request under Yaegi (testdata/constructs): a call of an
+// interpreted function, of a compiled method, an atomic load, a clock read, a map
+// lookup, a walk over the request's headers, a deferred recover, statements that
+// never run, and "minimal-session", the least a cached session request must run
+// built from them. It is the lower bound the cached paths above are judged against.
+func BenchmarkYaegiConstructsAgainstFloor(b *testing.B) {
+	tmp := b.TempDir()
+	h, err := LoadPassthrough(".", tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	floor, err := h.Build(context.Background(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), nil, "floor")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch, err := LoadConstructs(".", tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const cookie = "_gatehouse=Zm9vYmFyYmF6; theme=dark"
+	for _, name := range []string{"floor", "call", "compiled-call", "atomic-load", "clock", "map-lookup",
+		"header-range", "defer-recover", "dead-branch", "minimal-session"} {
+		b.Run(name, func(b *testing.B) {
+			var reached atomic.Int64
+			next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) })
+			hd, err := ch.Build(context.Background(), next, map[string]any{"construct": name, "cookie": cookie}, name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest("GET", "/app", nil)
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set("User-Agent", "bench")
+			req.Header.Set("Accept-Encoding", "gzip")
+			req.Header.Set("Cookie", cookie)
+			benchAgainstFloor(b, hd, floor, req)
+			if reached.Load() < int64(b.N) {
+				b.Fatalf("%s reached next %d times in %d requests", name, reached.Load(), b.N)
+			}
+		})
+	}
 }
