@@ -515,3 +515,25 @@ func TestEveryKnownRevocationIsWrittenBackWhateverItsDigest(t *testing.T) {
 		t.Fatalf("republished %d of %d", st.Republished, len(ids))
 	}
 }
+
+// TestAStaleMaintenanceDecisionNeverUndoesADegrade: the maintenance goroutine decides
+// on the state it read before a round trip to Redis (a probe, a replay). A request
+// that found Redis down meanwhile degraded the store; the goroutine's transitions out
+// of healthy and out of recovering must then leave it degraded and incoherent, not
+// report it recovering (or healthy) while Redis is gone.
+func TestAStaleMaintenanceDecisionNeverUndoesADegrade(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s := newReplica(t, srv, "hybrid", "stale:")
+	waitHealthy(t, s)
+	srv.Kill()
+	degrade(s, "a request found redis down")
+	if moveState(s, stateHealthy, stateRecovering, "invalidation tracking lost") {
+		t.Fatal("a probe begun while healthy moved a degraded store to recovering")
+	}
+	if moveState(s, stateRecovering, stateHealthy, "") {
+		t.Fatal("a replay begun while recovering moved a degraded store to healthy")
+	}
+	if s.Health() != HealthDegraded || s.Coherent() {
+		t.Fatalf("health %s, coherent %v", s.Health(), s.Coherent())
+	}
+}
