@@ -21,7 +21,9 @@ import (
 //	            Redis restarted empty, replay the outbox; then ──▶ healthy
 //	recovering ──any of that fails─────────────────▶ degraded
 //
-// Only the maintenance goroutine moves a store out of degraded or recovering.
+// Only the maintenance goroutine moves a store out of degraded or recovering, and
+// only from the state it decided on (moveState): a request that degraded the store
+// meanwhile wins over a decision taken before Redis went away.
 
 // kickMaintain wakes the maintenance goroutine without blocking.
 func kickMaintain(s *store) {
