@@ -45,13 +45,7 @@ func adminOP(t testing.TB) *testop.Provider {
 // provider.clockSkew 1s (a revocation by subject covers what is issued up to the skew
 // after it).
 func adminConfig(op *testop.Provider, redisURL, prefix string) map[string]any {
-	var cfg map[string]any
-	if redisURL == "" {
-		cfg = rpConfig(op)
-	} else {
-		cfg = replicaConfig(op, redisURL)
-		group(cfg, "cache")["keyPrefix"] = prefix
-	}
+	cfg := prefixedConfig(op, redisURL, prefix)
 	cfg["logLevel"] = "info"
 	group(cfg, "provider")["clockSkew"] = "1s"
 	b := group(cfg, "bearer")

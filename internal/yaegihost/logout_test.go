@@ -34,16 +34,21 @@ const (
 	frontchannelPath = "/oauth2/frontchannel-logout"
 )
 
+// prefixedConfig is rpConfig without Redis (redisURL ""), else replicaConfig with
+// its own key prefix (tests of both modes share one Redis).
+func prefixedConfig(op *testop.Provider, redisURL, prefix string) map[string]any {
+	if redisURL == "" {
+		return rpConfig(op)
+	}
+	cfg := replicaConfig(op, redisURL)
+	group(cfg, "cache")["keyPrefix"] = prefix
+	return cfg
+}
+
 // logoutConfig is replicaConfig with a key prefix of its own (both modes share one
 // Redis in some tests) and a public page to land on after sign-out.
 func logoutConfig(op *testop.Provider, redisURL, prefix string) map[string]any {
-	var cfg map[string]any
-	if redisURL == "" {
-		cfg = rpConfig(op)
-	} else {
-		cfg = replicaConfig(op, redisURL)
-		group(cfg, "cache")["keyPrefix"] = prefix
-	}
+	cfg := prefixedConfig(op, redisURL, prefix)
 	cfg["excludedURLs"] = "/signed-out"
 	group(cfg, "logout")["postLogoutRedirectURL"] = "/signed-out"
 	return cfg
